@@ -42,7 +42,7 @@ def validate_timeout(value: object) -> int:
     text = str(value).strip() if not isinstance(value, bool) else ""
     if isinstance(value, int) and not isinstance(value, bool):
         seconds: int | None = value
-    elif text.isdigit() or (text.startswith("-") and text[1:].isdigit()):
+    elif len(text) <= 3 and text.lstrip("-").isdigit():
         seconds = int(text)
     else:
         seconds = None
