@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import copy
 import logging
-from collections.abc import Mapping
-from enum import Enum
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+from urllib.parse import quote
 
-from action_timeouts.errors import UsageError
+from action_timeouts.errors import (
+    ActionRefusedError,
+    ActionTimeoutsError,
+    AmbiguousWriteError,
+    BadResponseError,
+    ConflictError,
+    NotFoundError,
+    ServerError,
+    UsageError,
+    VerificationError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +32,7 @@ STATIC_PREFIX = "static"
 FUNCTION_INTEGRATION_TYPE = "function-data-actions"
 
 
-class ActionKind(str, Enum):
+class ActionKind(StrEnum):
     """What sort of data action this is, as far as its timeout is concerned."""
 
     STANDARD = "standard"
@@ -109,3 +122,376 @@ def describe_timeout(seconds: int | None) -> str:
     if seconds is None:
         return f"unset ({PLATFORM_DEFAULT_TIMEOUT} s)"
     return f"{seconds} s"
+
+
+ACTIONS_PATH = "/api/v2/integrations/actions"
+LIST_PAGE_SIZE = 100
+# (section, inline key, link key, template file name)
+TEMPLATE_SLOTS = (
+    ("request", "requestTemplate", "requestTemplateUri", "requesttemplate.vm"),
+    ("response", "successTemplate", "successTemplateUri", "successtemplate.vm"),
+)
+
+
+class Transport(Protocol):
+    """The part of `ApiClient` the action procedures use."""
+
+    def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        """GET a JSON document."""
+
+    def get_text(self, path: str) -> str:
+        """GET a text document."""
+
+    def patch_json(self, path: str, body: Mapping[str, Any]) -> Any:
+        """PATCH a JSON body and return the JSON answer."""
+
+
+@dataclass
+class Listing:
+    """Every action the list endpoint returned, with the total it announced."""
+
+    actions: list[dict[str, Any]]
+    total: int | None
+    pages: int
+
+    @property
+    def complete(self) -> bool:
+        """Tell whether as many actions arrived as the API said exist."""
+        return self.total is None or self.total == len(self.actions)
+
+
+class ActionsApi:
+    """Reads and writes data actions through an `ApiClient`."""
+
+    def __init__(self, client: Transport) -> None:
+        self.client = client
+
+    def get(self, action_id: str) -> dict[str, Any]:
+        """Read one action with its contract and config."""
+        params = {"expand": "contract", "includeConfig": "true"}
+        try:
+            document = self.client.get_json(action_path(action_id), params)
+        except NotFoundError as error:
+            message = (
+                f"action {action_id} not found: check the id and that the region "
+                "and OAuth client belong to the org that holds it"
+            )
+            raise NotFoundError(
+                message,
+                status=error.status,
+                code=error.code,
+                correlation_id=error.correlation_id,
+                body=error.body,
+            ) from None
+        return require_action(document, action_id)
+
+    def list_page(
+        self, page_number: int, filters: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Read one page of the action listing, config included."""
+        params: dict[str, Any] = {
+            "pageSize": LIST_PAGE_SIZE,
+            "pageNumber": page_number,
+            "includeConfig": "true",
+            "includeAuthActions": "true",
+            **(filters or {}),
+        }
+        page = self.client.get_json(ACTIONS_PATH, params)
+        if not isinstance(page, dict) or not isinstance(page.get("entities"), list):
+            message = "the action listing is not a paged list of actions"
+            raise BadResponseError(message, status=200, body=page)
+        return page
+
+    def list_all(self, filters: Mapping[str, Any] | None = None) -> Listing:
+        """Read every page of the listing until an empty or last page."""
+        actions: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        total: int | None = None
+        page_number = 1
+        while True:
+            page = self.list_page(page_number, filters)
+            entities = [require_action(item, None) for item in page["entities"]]
+            total = page.get("total") if isinstance(page.get("total"), int) else total
+            fresh = [item for item in entities if item["id"] not in seen]
+            if entities and not fresh:
+                message = f"the listing repeated page {page_number}; stopping"
+                raise BadResponseError(message, status=200, body=None)
+            seen.update(item["id"] for item in fresh)
+            actions.extend(fresh)
+            if not entities or page_number >= _page_count(page):
+                return Listing(actions, total, page_number)
+            page_number += 1
+
+    def inline_templates(self, action: Mapping[str, Any]) -> dict[str, Any]:
+        """Return the action's config with linked templates fetched and inlined."""
+        config = copy.deepcopy(action.get("config") or {})
+        for section, inline_key, link_key, file_name in TEMPLATE_SLOTS:
+            part = config.get(section)
+            if not isinstance(part, dict) or link_key not in part:
+                continue
+            part[inline_key] = self._template_text(str(action["id"]), file_name)
+            del part[link_key]
+        return config
+
+    def patch(self, action_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Send a PATCH of the action and return the action it answers."""
+        answer = self.client.patch_json(action_path(action_id), body)
+        return require_action(answer, action_id)
+
+    def _template_text(self, action_id: str, file_name: str) -> str:
+        path = f"{action_path(action_id)}/templates/{file_name}"
+        try:
+            return self.client.get_text(path)
+        except NotFoundError as error:
+            message = (
+                f"action {action_id} links {file_name} but it cannot be read; "
+                "not changing this action"
+            )
+            raise BadResponseError(
+                message, status=error.status, correlation_id=error.correlation_id
+            ) from None
+
+
+def action_path(action_id: str) -> str:
+    """Return the API path of one action."""
+    return f"{ACTIONS_PATH}/{quote(action_id, safe='')}"
+
+
+def require_action(document: object, action_id: str | None) -> dict[str, Any]:
+    """Check that a server answer looks like an action, or raise BadResponseError."""
+    valid = (
+        isinstance(document, dict)
+        and isinstance(document.get("id"), str)
+        and isinstance(document.get("version"), int)
+        and (action_id is None or document["id"] == action_id)
+    )
+    if not valid:
+        subject = f"action {action_id}" if action_id else "an action"
+        message = f"the server's answer for {subject} is not an action with a version"
+        raise BadResponseError(message, status=200, body=document)
+    assert isinstance(document, dict)
+    return document
+
+
+def _page_count(page: Mapping[str, Any]) -> int:
+    count = page.get("pageCount")
+    if isinstance(count, int) and count > 0:
+        return count
+    total, size = page.get("total"), page.get("pageSize")
+    if isinstance(total, int) and isinstance(size, int) and size > 0:
+        return max(1, -(-total // size))
+    return 1_000_000
+
+
+CONFLICT_ATTEMPTS = 5
+AMBIGUOUS_RESENDS = 3
+IGNORED_IN_VERIFY = frozenset({"config", "version", "selfUri"})
+WriteHook = Callable[[dict[str, Any], dict[str, Any]], None]
+
+
+@dataclass
+class ChangeResult:
+    """What happened to one action's timeout."""
+
+    action_id: str
+    name: str
+    old: int | None
+    new: int | None
+    outcome: str  # "changed", "unchanged" or "planned" (dry run)
+    version_before: int
+    version_after: int
+    conflicts: int = 0
+    before: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+def with_timeout(config: Mapping[str, Any], seconds: int | None) -> dict[str, Any]:
+    """Return a copy of `config` whose only change is the timeout (None removes it)."""
+    changed = copy.deepcopy(dict(config))
+    if seconds is None:
+        changed.pop("timeoutSeconds", None)
+    else:
+        changed["timeoutSeconds"] = seconds
+    return changed
+
+
+def patch_body(action: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
+    """Build the PATCH body: name and category as read, version, the whole config."""
+    return {
+        "name": action.get("name"),
+        "category": action.get("category"),
+        "version": action["version"],
+        "config": dict(config),
+    }
+
+
+def differences(before: object, after: object, path: str = "") -> list[str]:
+    """List the dotted paths where two JSON values differ."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        found: list[str] = []
+        for key in sorted(set(before) | set(after), key=str):
+            where = f"{path}.{key}" if path else str(key)
+            if key not in before or key not in after:
+                found.append(where)
+            else:
+                found.extend(differences(before[key], after[key], where))
+        return found
+    if type(before) is not type(after) or before != after:
+        return [path or "(whole value)"]
+    return []
+
+
+def set_timeout(
+    api: ActionsApi,
+    action_id: str,
+    seconds: int | None,
+    *,
+    dry_run: bool = False,
+    before_write: WriteHook | None = None,
+    known: Mapping[str, Any] | None = None,
+) -> ChangeResult:
+    """Change one action's timeout and prove nothing else changed.
+
+    `seconds=None` removes the explicit timeout (the platform then uses 60 s). The
+    action is read, its templates inlined, and the whole config sent back with only the
+    timeout changed, at the version read. A version conflict re-reads and re-applies
+    only the timeout. `before_write(action, body)` runs before each PATCH is sent (the
+    journal's hook). `known` is an action already read with its config (bulk runs),
+    used for the first attempt instead of a fresh read.
+    """
+    check_request(action_id, seconds)
+    action = dict(known) if known is not None else api.get(action_id)
+    first_read, conflicts, sent = action, 0, False
+    while current_timeout(action) != seconds:
+        intended = with_timeout(api.inline_templates(action), seconds)
+        body = patch_body(action, intended)
+        if dry_run:
+            return _result(action, seconds, "planned", action["version"], conflicts)
+        if before_write is not None:
+            before_write(action, body)
+        sent = True
+        written = _write(api, action, body, intended)
+        if written is not None:
+            verify(api, action, written, intended)
+            return _result(
+                first_read, seconds, "changed", written["version"], conflicts
+            )
+        conflicts += 1
+        _check_conflicts(action_id, conflicts)
+        action = api.get(action_id)
+
+    # Either nothing to do, or a write whose answer was lost landed after all.
+    outcome = "changed" if sent else "unchanged"
+    return _result(first_read, seconds, outcome, action["version"], conflicts)
+
+
+def _check_conflicts(action_id: str, conflicts: int) -> None:
+    """Give up after too many version conflicts in a row."""
+    if conflicts >= CONFLICT_ATTEMPTS:
+        message = (
+            f"action {action_id} kept changing while being updated "
+            f"({conflicts} version conflicts); try again later"
+        )
+        raise ConflictError(message, status=409)
+    logger.info("version conflict on %s, re-reading (attempt %d)", action_id, conflicts)
+
+
+def check_request(action_id: str, seconds: int | None) -> None:
+    """Refuse locally what the platform cannot take, before anything is sent."""
+    if seconds is not None:
+        validate_timeout(seconds)
+    reason = refusal_reason(action_id)
+    if reason is not None and not reason.startswith("function"):
+        message = f"action {action_id} cannot take a timeout: {reason}"
+        raise ActionRefusedError(message, action_id=action_id, reason=reason)
+
+
+def _write(
+    api: ActionsApi,
+    action: Mapping[str, Any],
+    body: dict[str, Any],
+    intended: Mapping[str, Any],
+    resends: int = 0,
+) -> dict[str, Any] | None:
+    """PATCH once; return the action as written, or None on a version conflict."""
+    action_id = str(action["id"])
+    try:
+        api.patch(action_id, body)
+    except ConflictError:
+        return None
+    except (AmbiguousWriteError, ServerError) as error:
+        if resends >= AMBIGUOUS_RESENDS:
+            message = (
+                f"writes to action {action_id} keep failing without an answer "
+                f"({error}); it was re-read each time and is unchanged"
+            )
+            raise AmbiguousWriteError(message) from error
+        return _reconcile(api, action, intended, error, resends)
+    return api.get(action_id)
+
+
+def _reconcile(
+    api: ActionsApi,
+    action: Mapping[str, Any],
+    intended: Mapping[str, Any],
+    error: ActionTimeoutsError,
+    resends: int,
+) -> dict[str, Any] | None:
+    """Learn by re-reading whether a write that got no answer took effect."""
+    action_id = str(action["id"])
+    logger.info("write to %s got no clear answer (%s); re-reading", action_id, error)
+    fresh = api.get(action_id)
+    if fresh["version"] == action["version"]:
+        logger.info("write to %s did not happen; sending it again", action_id)
+        body = patch_body(action, intended)
+        return _write(api, action, body, intended, resends + 1)
+    if not differences(intended, api.inline_templates(fresh)):
+        logger.info(
+            "write to %s had taken effect (version %s)", action_id, fresh["version"]
+        )
+        return fresh
+    return None
+
+
+def verify(
+    api: ActionsApi,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    intended: Mapping[str, Any],
+) -> None:
+    """Compare the action read back with what was intended; raise on a difference."""
+    action_id = str(before["id"])
+    fields = [
+        f"config.{path}" for path in differences(intended, api.inline_templates(after))
+    ]
+    for key in sorted(set(before) | set(after)):
+        if key not in ("config", "version", "selfUri") and before.get(key) != after.get(
+            key
+        ):
+            fields.append(key)
+    if fields:
+        message = (
+            f"action {action_id} differs after the change in: {', '.join(fields)}; "
+            "compare it with the journal's copy before using it"
+        )
+        raise VerificationError(message, action_id=action_id, fields=fields)
+    logger.info("verified %s at version %s", action_id, after["version"])
+
+
+def _result(
+    action: Mapping[str, Any],
+    seconds: int | None,
+    outcome: str,
+    version_after: int,
+    conflicts: int,
+) -> ChangeResult:
+    return ChangeResult(
+        action_id=str(action["id"]),
+        name=str(action.get("name", "")),
+        old=current_timeout(action),
+        new=seconds,
+        outcome=outcome,
+        version_before=int(action["version"]),
+        version_after=version_after,
+        conflicts=conflicts,
+        before=dict(action),
+    )
