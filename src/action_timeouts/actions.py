@@ -302,6 +302,7 @@ class ChangeResult:
     version_after: int
     conflicts: int = 0
     before: dict[str, Any] = field(default_factory=dict, repr=False)
+    intended: dict[str, Any] | None = field(default=None, repr=False)
 
 
 def with_timeout(config: Mapping[str, Any], seconds: int | None) -> dict[str, Any]:
@@ -348,6 +349,7 @@ def set_timeout(
     dry_run: bool = False,
     before_write: WriteHook | None = None,
     known: Mapping[str, Any] | None = None,
+    read_back: bool = True,
 ) -> ChangeResult:
     """Change one action's timeout and prove nothing else changed.
 
@@ -356,7 +358,8 @@ def set_timeout(
     timeout changed, at the version read. A version conflict re-reads and re-applies
     only the timeout. `before_write(action, body)` runs before each PATCH is sent (the
     journal's hook). `known` is an action already read with its config (bulk runs),
-    used for the first attempt instead of a fresh read.
+    used for the first attempt instead of a fresh read. With `read_back=False` the
+    caller verifies later (in bulk) against `ChangeResult.intended`.
     """
     check_request(action_id, seconds)
     action = dict(known) if known is not None else api.get(action_id)
@@ -411,11 +414,13 @@ def _write(
     body: dict[str, Any],
     intended: Mapping[str, Any],
     resends: int = 0,
+    *,
+    read_back: bool = True,
 ) -> dict[str, Any] | None:
     """PATCH once; return the action as written, or None on a version conflict."""
     action_id = str(action["id"])
     try:
-        api.patch(action_id, body)
+        answer = api.patch(action_id, body)
     except ConflictError:
         return None
     except (AmbiguousWriteError, ServerError) as error:
@@ -426,7 +431,7 @@ def _write(
             )
             raise AmbiguousWriteError(message) from error
         return _reconcile(api, action, intended, error, resends)
-    return api.get(action_id)
+    return api.get(action_id) if read_back else answer
 
 
 def _reconcile(
