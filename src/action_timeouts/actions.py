@@ -372,12 +372,15 @@ def set_timeout(
         if before_write is not None:
             before_write(action, body)
         sent = True
-        written = _write(api, action, body, intended)
+        written = _write(api, action, body, intended, read_back=read_back)
         if written is not None:
-            verify(api, action, written, intended)
-            return _result(
+            if read_back:
+                verify(api, action, written, intended)
+            result = _result(
                 first_read, seconds, "changed", written["version"], conflicts
             )
+            result.intended = intended
+            return result
         conflicts += 1
         _check_conflicts(action_id, conflicts)
         action = api.get(action_id)
