@@ -354,23 +354,25 @@ def set_timeout(
     """Change one action's timeout and prove nothing else changed.
 
     `seconds=None` removes the explicit timeout (the platform then uses 60 s). The
-    action is read, its templates inlined, and the whole config sent back with only the
-    timeout changed, at the version read. A version conflict re-reads and re-applies
-    only the timeout. `before_write(action, body)` runs before each PATCH is sent (the
-    journal's hook). `known` is an action already read with its config (bulk runs),
-    used for the first attempt instead of a fresh read. With `read_back=False` the
-    caller verifies later (in bulk) against `ChangeResult.intended`.
+    action is read, its templates inlined, and the whole config sent back with only
+    the timeout changed, at the version read. A version conflict re-reads and
+    re-applies only the timeout. `before_write(action, body)` runs before each PATCH
+    with the action as read (templates inline) and the body: the journal's hook.
+    `known` is an action already read with its config (bulk runs), used for the
+    first attempt instead of a fresh read. With `read_back=False` the caller
+    verifies later, in bulk, against `ChangeResult.intended`.
     """
     check_request(action_id, seconds)
     action = dict(known) if known is not None else api.get(action_id)
     first_read, conflicts, sent = action, 0, False
     while current_timeout(action) != seconds:
-        intended = with_timeout(api.inline_templates(action), seconds)
+        inlined = api.inline_templates(action)
+        intended = with_timeout(inlined, seconds)
         body = patch_body(action, intended)
         if dry_run:
             return _result(action, seconds, "planned", action["version"], conflicts)
         if before_write is not None:
-            before_write(action, body)
+            before_write({**action, "config": inlined}, body)
         sent = True
         written = _write(api, action, body, intended, read_back=read_back)
         if written is not None:
