@@ -286,6 +286,8 @@ def _page_count(page: Mapping[str, Any]) -> int:
 CONFLICT_ATTEMPTS = 5
 AMBIGUOUS_RESENDS = 3
 IGNORED_IN_VERIFY = frozenset({"config", "version", "selfUri"})
+# Present or not depending on how the action was read (single GET or listing).
+READ_DEPENDENT = frozenset({"contract"})
 WriteHook = Callable[[dict[str, Any], dict[str, Any]], None]
 
 
@@ -378,9 +380,7 @@ def set_timeout(
         if written is not None:
             if read_back:
                 verify(api, action, written, intended)
-            result = _result(
-                first_read, seconds, "changed", written["version"], conflicts
-            )
+            result = _result(action, seconds, "changed", written["version"], conflicts)
             result.intended = intended
             return result
         conflicts += 1
@@ -474,9 +474,11 @@ def verify(
         f"config.{path}" for path in differences(intended, api.inline_templates(after))
     ]
     for key in sorted(set(before) | set(after)):
-        if key not in ("config", "version", "selfUri") and before.get(key) != after.get(
-            key
+        if key in IGNORED_IN_VERIFY or (
+            key in READ_DEPENDENT and (key not in before or key not in after)
         ):
+            continue
+        if before.get(key) != after.get(key):
             fields.append(key)
     if fields:
         message = (

@@ -1,0 +1,240 @@
+"""Apply a plan to many actions at once, journaled, verified, undoable and resumable."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from action_timeouts.actions import (
+    ActionsApi,
+    ChangeResult,
+    current_timeout,
+    set_timeout,
+    verify,
+)
+from action_timeouts.errors import (
+    ActionTimeoutsError,
+    AuthenticationError,
+    PermissionDeniedError,
+)
+
+if TYPE_CHECKING:
+    from action_timeouts.journal import Journal
+    from action_timeouts.plan import Plan, PlanItem
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_WORKERS = 8
+# Errors that would fail every remaining action the same way: stop the run.
+FATAL_ERRORS = (AuthenticationError, PermissionDeniedError)
+Progress = Callable[[str, str], None]  # (action id, outcome)
+
+
+@dataclass
+class Change:
+    """One action to change: where it is now and where it should go."""
+
+    action_id: str
+    new: int | None
+    known: Mapping[str, Any] | None = None
+    expected_version: int | None = None
+
+
+@dataclass
+class RunReport:
+    """Counts and failures of one bulk run."""
+
+    run_id: str | None
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)
+    not_attempted: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Tell whether every attempted change succeeded."""
+        return not self.failed and not self.not_attempted
+
+
+class Runner:
+    """Runs changes concurrently through one shared client, journaling each one."""
+
+    def __init__(
+        self,
+        api: ActionsApi,
+        journal: Journal | None,
+        run_id: str | None,
+        *,
+        workers: int = DEFAULT_WORKERS,
+        progress: Progress | None = None,
+    ) -> None:
+        self.api = api
+        self.journal = journal
+        self.run_id = run_id
+        self.workers = max(1, workers)
+        self.progress = progress
+        self.report = RunReport(run_id)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._results: dict[str, ChangeResult] = {}
+
+    def run(self, changes: Iterable[Change]) -> RunReport:
+        """Apply every change, then verify all of them with one listing."""
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="apply") as pool:
+            list(pool.map(self._apply_one, changes))
+        self._verify_all()
+        return self.report
+
+    def _apply_one(self, change: Change) -> None:
+        if self._stop.is_set():
+            self._note(change.action_id, "not attempted", self.report.not_attempted)
+            return
+        try:
+            result = self._change(change)
+        except FATAL_ERRORS as error:
+            self._stop.set()
+            self._fail(change.action_id, error)
+        except ActionTimeoutsError as error:
+            self._fail(change.action_id, error)
+        else:
+            self._record_result(result)
+
+    def _change(self, change: Change) -> ChangeResult:
+        known = change.known
+        if change.expected_version is not None:
+            known = self.api.get(change.action_id)
+            if known["version"] != change.expected_version:
+                reason = (
+                    f"changed by someone else since (version {known['version']}, "
+                    f"expected {change.expected_version})"
+                )
+                raise _RefusalError(reason)
+        return set_timeout(
+            self.api,
+            change.action_id,
+            change.new,
+            known=known,
+            before_write=self._journal_intent(change),
+            read_back=False,
+        )
+
+    def _journal_intent(
+        self, change: Change
+    ) -> Callable[[dict[str, Any], dict[str, Any]], None] | None:
+        journal, run_id = self.journal, self.run_id
+        if journal is None or run_id is None:
+            return None
+
+        def record(action: dict[str, Any], _body: dict[str, Any]) -> None:
+            journal.record_intent(
+                run_id, change.action_id, action, current_timeout(action), change.new
+            )
+
+        return record
+
+    def _record_result(self, result: ChangeResult) -> None:
+        with self._lock:
+            self._results[result.action_id] = result
+        if result.outcome == "unchanged":
+            self._outcome(result.action_id, "unchanged", after_version=None)
+            self._note(result.action_id, "unchanged", self.report.unchanged)
+            return
+        self._outcome(result.action_id, "changed", after_version=result.version_after)
+        self._note(result.action_id, "changed", self.report.changed)
+
+    def _fail(self, action_id: str, error: Exception) -> None:
+        reason = str(error)
+        if isinstance(error, _RefusalError):
+            self._outcome(action_id, "refused", reason=reason)
+            with self._lock:
+                self.report.refused[action_id] = reason
+            self._tell(action_id, "refused")
+            return
+        logger.warning("action %s failed: %s", action_id, reason)
+        self._outcome(action_id, "failed", reason=reason)
+        with self._lock:
+            self.report.failed[action_id] = reason
+        self._tell(action_id, "failed")
+
+    def _verify_all(self) -> None:
+        """Re-list once and check every changed action against what was intended."""
+        changed = {
+            key: result
+            for key, result in self._results.items()
+            if result.outcome == "changed" and result.intended is not None
+        }
+        if not changed:
+            return
+        try:
+            listed = {item["id"]: item for item in self.api.list_all().actions}
+        except ActionTimeoutsError as error:
+            listed = {}
+            logger.warning("bulk read-back failed (%s); reading one by one", error)
+        for action_id, result in changed.items():
+            self._verify_one(action_id, result, listed.get(action_id))
+
+    def _verify_one(
+        self, action_id: str, result: ChangeResult, listed: Mapping[str, Any] | None
+    ) -> None:
+        assert result.intended is not None
+        try:
+            after = listed if listed is not None else self.api.get(action_id)
+            before = result.before if listed is not None else {}
+            verify(self.api, before or after, after, result.intended)
+        except ActionTimeoutsError as error:
+            with self._lock:
+                self.report.changed.remove(action_id)
+            self._fail(action_id, error)
+            return
+        self._outcome(action_id, "verified", after_version=int(after["version"]))
+
+    def _outcome(
+        self,
+        action_id: str,
+        state: str,
+        *,
+        reason: str | None = None,
+        after_version: int | None = None,
+    ) -> None:
+        if self.journal is not None and self.run_id is not None:
+            self.journal.record_outcome(
+                self.run_id,
+                action_id,
+                state,
+                reason=reason,
+                after_version=after_version,
+            )
+
+    def _note(self, action_id: str, outcome: str, bucket: list[str]) -> None:
+        with self._lock:
+            bucket.append(action_id)
+        self._tell(action_id, outcome)
+
+    def _tell(self, action_id: str, outcome: str) -> None:
+        if self.progress is not None:
+            self.progress(action_id, outcome)
+
+
+class _RefusalError(ActionTimeoutsError):
+    """An action the run will not touch because it changed since it was recorded."""
+
+
+def changes_from_plan(
+    plan: Plan, listed: Mapping[str, Mapping[str, Any]]
+) -> list[Change]:
+    """Turn the plan's pending items into changes, each with the action as listed."""
+    return [
+        Change(item.action_id, item.new, known=listed.get(item.action_id))
+        for item in plan.items
+        if item.status == "change"
+    ]
+
+
+def plan_item_ids(items: Iterable[PlanItem]) -> list[str]:
+    """Return the ids of plan items, in order."""
+    return [item.action_id for item in items]
