@@ -91,6 +91,23 @@ class TransportError(ActionTimeoutsError):
 
     exit_code = 10
 
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.correlation_id = correlation_id
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if self.correlation_id and self.correlation_id not in text:
+            text = f"{text} (correlation id {self.correlation_id})"
+        return text
+
 
 class AmbiguousWriteError(TransportError):
     """A write got no answer and a re-read could not tell whether it happened."""
