@@ -1,0 +1,269 @@
+"""Rules on action documents: kinds, validation, config updates and rendering.
+
+Stored documents keep templates inline (`config.request.requestTemplate`,
+`config.response.successTemplate`); rendering for GET swaps them for the
+`*TemplateUri` links the platform shows.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from action_timeouts.emulator.errors import EmulatedApiError, bad_request
+
+logger = logging.getLogger(__name__)
+
+ACTIONS_PATH = "/api/v2/integrations/actions"
+REQUEST_TEMPLATE_FILE = "requesttemplate.vm"
+SUCCESS_TEMPLATE_FILE = "successtemplate.vm"
+INPUT_SCHEMA_FILE = "inputschema.json"
+SUCCESS_SCHEMA_FILE = "successschema.json"
+DEFAULT_REQUEST_TEMPLATE = "${input.rawRequest}"
+DEFAULT_SUCCESS_TEMPLATE = "${rawResult}"
+DEFAULT_TIMEOUT_SECONDS = 60
+MAX_TIMEOUT_SECONDS = 60
+MAX_FUNCTION_TIMEOUT_SECONDS = 15
+CUSTOM_AUTH_PREFIX = "customAuth_-_"
+STATIC_PREFIX = "static"
+MODEL_FIELDS = ("id", "name", "category", "integrationId", "version", "secure")
+
+# file name -> (contract section, schema key)
+SCHEMA_FILES: dict[str, tuple[str, str]] = {
+    INPUT_SCHEMA_FILE: ("input", "inputSchema"),
+    SUCCESS_SCHEMA_FILE: ("output", "successSchema"),
+}
+# file name -> (config section, template key, link key)
+TEMPLATE_FILES: dict[str, tuple[str, str, str]] = {
+    REQUEST_TEMPLATE_FILE: ("request", "requestTemplate", "requestTemplateUri"),
+    SUCCESS_TEMPLATE_FILE: ("response", "successTemplate", "successTemplateUri"),
+}
+_SAMPLE_DEPTH = 8
+
+
+def is_custom_auth(action_id: str) -> bool:
+    """Tell whether the id names a custom-authentication action."""
+    return action_id.startswith(CUSTOM_AUTH_PREFIX)
+
+
+def is_static(action_id: str) -> bool:
+    """Tell whether the id names a built-in action that the API cannot change."""
+    return action_id.startswith(STATIC_PREFIX)
+
+
+def is_function(doc: Mapping[str, Any]) -> bool:
+    """Tell whether the action runs code rather than an HTTP request."""
+    if doc.get("integrationType") == "function-data-actions":
+        return True
+    request = _section(doc.get("config"), "request")
+    return "requestUrlTemplate" not in request
+
+
+def action_path(action_id: str, *, draft: bool = False) -> str:
+    """Return the API path of an action or of its draft."""
+    path = f"{ACTIONS_PATH}/{action_id}"
+    return f"{path}/draft" if draft else path
+
+
+def validate_timeout(value: object, action_id: str) -> None:
+    """Reject a `timeoutSeconds` that is not an integer from 1 to 60 (None is unset)."""
+    if value is None:
+        return
+    if is_custom_auth(action_id):
+        message = "timeoutSeconds is not valid for custom authentication actions"
+        raise bad_request(message)
+    if type(value) is not int or not 1 <= value <= MAX_TIMEOUT_SECONDS:
+        message = (
+            f"config.timeoutSeconds must be a whole number of seconds from 1 to "
+            f"{MAX_TIMEOUT_SECONDS}; got {value!r}"
+        )
+        raise bad_request(message)
+
+
+def validate_function_timeout(value: object) -> int:
+    """Return a function timeout, rejecting anything but an integer from 1 to 15."""
+    if type(value) is not int or not 1 <= value <= MAX_FUNCTION_TIMEOUT_SECONDS:
+        message = (
+            "timeoutSeconds of a function must be a whole number of seconds from 1 to "
+            f"{MAX_FUNCTION_TIMEOUT_SECONDS}; got {value!r}"
+        )
+        raise bad_request(message)
+    return value
+
+
+def validate_config(config: object, action_id: str) -> dict[str, Any]:
+    """Return a checked copy of an incoming config, with `*TemplateUri` keys dropped."""
+    if not isinstance(config, dict):
+        raise bad_request("config must be a JSON object")
+    checked = copy.deepcopy(config)
+    for section_name, template_key, link_key in TEMPLATE_FILES.values():
+        section = checked.get(section_name)
+        if section is None:
+            continue
+        if not isinstance(section, dict):
+            raise bad_request(f"config.{section_name} must be a JSON object")
+        section.pop(link_key, None)
+        template = section.get(template_key)
+        if template is not None and not isinstance(template, str):
+            raise bad_request(f"config.{section_name}.{template_key} must be a string")
+    validate_timeout(checked.get("timeoutSeconds"), action_id)
+    return checked
+
+
+def replace_config(incoming: dict[str, Any], *, function: bool) -> dict[str, Any]:
+    """Return the config a replacing PATCH stores, with default templates filled in."""
+    config = {key: value for key, value in incoming.items() if value is not None}
+    if function:
+        return config
+    request = config.setdefault("request", {})
+    request.setdefault("requestTemplate", DEFAULT_REQUEST_TEMPLATE)
+    response = config.setdefault("response", {})
+    response.setdefault("successTemplate", DEFAULT_SUCCESS_TEMPLATE)
+    return config
+
+
+def merge_patch(target: object, patch: object) -> Any:
+    """Apply a JSON merge patch: objects merge key by key, null deletes a key."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    merged = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(merged.get(key), value)
+    return merged
+
+
+def render_action(
+    doc: Mapping[str, Any],
+    *,
+    include_config: bool,
+    include_contract: bool,
+    draft: bool = False,
+) -> dict[str, Any]:
+    """Return an action as the API shows it: model fields only, templates as links."""
+    action_id = str(doc["id"])
+    shown: dict[str, Any] = {key: doc[key] for key in MODEL_FIELDS if key in doc}
+    shown["secure"] = bool(doc.get("secure", False))
+    if include_contract and "contract" in doc:
+        shown["contract"] = copy.deepcopy(doc["contract"])
+    if include_config and isinstance(doc.get("config"), dict):
+        shown["config"] = render_config(doc["config"], action_id, draft=draft)
+    shown["selfUri"] = action_path(action_id, draft=draft)
+    return shown
+
+
+def render_config(config: Mapping[str, Any], action_id: str, *, draft: bool) -> Any:
+    """Return a config with inline templates replaced by their download links."""
+    shown = copy.deepcopy(dict(config))
+    for file_name, (section_name, template_key, link_key) in TEMPLATE_FILES.items():
+        section = shown.get(section_name)
+        if not isinstance(section, dict):
+            continue
+        section.pop(link_key, None)
+        if template_key in section:
+            del section[template_key]
+            base = action_path(action_id, draft=draft)
+            section[link_key] = f"{base}/templates/{file_name}"
+    return shown
+
+
+def template_text(doc: Mapping[str, Any], file_name: str) -> str | None:
+    """Return the stored text of a template file, or None when there is none."""
+    if file_name not in TEMPLATE_FILES:
+        return None
+    section_name, template_key, _ = TEMPLATE_FILES[file_name]
+    text = _section(doc.get("config"), section_name).get(template_key)
+    return text if isinstance(text, str) else None
+
+
+def schema_document(doc: Mapping[str, Any], file_name: str) -> Any:
+    """Return a schema of the contract by its file name, or None when there is none."""
+    if file_name not in SCHEMA_FILES:
+        return None
+    section_name, schema_key = SCHEMA_FILES[file_name]
+    return _section(doc.get("contract"), section_name).get(schema_key)
+
+
+def success_schema(doc: Mapping[str, Any]) -> Any:
+    """Return the success schema of an action's contract, or None."""
+    return schema_document(doc, SUCCESS_SCHEMA_FILE)
+
+
+def sample_from_schema(schema: object, depth: int = 0) -> Any:
+    """Return a small value of the shape a JSON schema describes."""
+    if not isinstance(schema, dict) or depth > _SAMPLE_DEPTH:
+        return {}
+    kind = schema.get("type", "object")
+    if isinstance(kind, list):
+        kind = next((item for item in kind if item != "null"), "null")
+    samples: dict[str, Any] = {"string": "sample", "integer": 1, "number": 1.5}
+    samples.update({"boolean": True, "null": None})
+    if kind in samples:
+        return samples[kind]
+    if kind == "array":
+        return [sample_from_schema(schema.get("items"), depth + 1)]
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        return {}
+    return {
+        name: sample_from_schema(sub, depth + 1) for name, sub in properties.items()
+    }
+
+
+def configured_timeout(doc: Mapping[str, Any]) -> int:
+    """Return the timeout an execution gets: `timeoutSeconds`, or 60 when unset."""
+    value = _section(doc, "config").get("timeoutSeconds")
+    return value if type(value) is int else DEFAULT_TIMEOUT_SECONDS
+
+
+def check_create_input(body: Mapping[str, Any]) -> None:
+    """Reject a create body that lacks what PostActionInput requires."""
+    for key in ("name", "category", "integrationId"):
+        if not isinstance(body.get(key), str) or not body[key]:
+            raise bad_request(f"{key} is required and must be a non-empty string")
+    contract = body.get("contract")
+    input_schema = _section(_section(contract, "input"), "inputSchema")
+    output_schema = _section(_section(contract, "output"), "successSchema")
+    if not input_schema or not output_schema:
+        message = (
+            "contract.input.inputSchema and contract.output.successSchema are required"
+        )
+        raise bad_request(message)
+    if "config" not in body:
+        raise bad_request("config is required")
+
+
+def check_names(body: Mapping[str, Any]) -> None:
+    """Reject a `name` or `category` that is not a string of at most 256 characters."""
+    for key in ("name", "category"):
+        if key in body and (not isinstance(body[key], str) or len(body[key]) > 256):
+            raise bad_request(f"{key} must be a string of at most 256 characters")
+
+
+def require_version(body: Mapping[str, Any]) -> int:
+    """Return the `version` of an update body, which must be an integer."""
+    version = body.get("version")
+    if type(version) is not int:
+        raise bad_request("version is required and must be an integer")
+    return version
+
+
+def conflict(status: int, sent: int, current: int) -> EmulatedApiError:
+    """Return the version-conflict answer in the configured variant (409 or 400)."""
+    if status == 409:
+        message = (
+            "The version number of the modified resource must match the version "
+            "number in the database."
+        )
+        return EmulatedApiError(409, "invalid.update.wrong.version", message)
+    message = f"Supplied version {sent} does not match the current version {current}"
+    return bad_request(message)
+
+
+def _section(container: object, key: str) -> dict[str, Any]:
+    value = container.get(key) if isinstance(container, dict) else None
+    return value if isinstance(value, dict) else {}
