@@ -1,0 +1,698 @@
+"""What the emulated org knows, and the rules it enforces; thread-safe.
+
+`EmulatorState` is also the in-process control plane: tests load actions, add
+clients, switch options and queue faults through it while the HTTP server runs.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hmac
+import logging
+import math
+import random
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from action_timeouts.emulator import documents, execution
+from action_timeouts.emulator.errors import (
+    EmulatedApiError,
+    EmulatedTokenError,
+    bad_request,
+    missing_permissions,
+    not_found,
+    rate_limited,
+    status_problem,
+)
+from action_timeouts.emulator.faults import (
+    API_PREFIX,
+    ConcurrentEdit,
+    Drop,
+    FaultPlan,
+    RetryAfter,
+    Throttle,
+    retry_after_seconds,
+    retry_after_text,
+)
+
+logger = logging.getLogger(__name__)
+
+VIEW = ("integrations:action:view", "bridge:actions:view")
+ADD = ("integrations:action:add",)
+EDIT = ("integrations:action:edit",)
+DELETE = ("integrations:action:delete",)
+EXECUTE = ("integrations:action:execute", "bridge:actions:execute")
+EXECUTE_ONLY = ("integrations:action:execute",)
+ALL_PERMISSIONS = (VIEW[0], EDIT[0], EXECUTE[0], ADD[0], DELETE[0])
+RATE_WINDOW_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class EmulatorOptions:
+    """Switches for every behaviour the public sources leave unconfirmed."""
+
+    patch_mode: Literal["replace", "merge"] = "replace"
+    conflict_status: int = 409
+    token_error_status: int = 401
+    static_patch_status: int = 400
+    max_page_size: int = 100
+    token_lifetime: int = 86400
+    rate_limit_per_minute: int = 300
+    include_total: bool = True
+    execution_timeout_status: int = 504
+    contract_without_expand: bool = False
+
+    def __post_init__(self) -> None:
+        choices: dict[str, tuple[object, ...]] = {
+            "patch_mode": ("replace", "merge"),
+            "conflict_status": (409, 400),
+            "token_error_status": (401, 400),
+            "static_patch_status": (400, 403),
+            "include_total": (True, False),
+            "contract_without_expand": (True, False),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}")
+        for name in ("max_page_size", "token_lifetime", "rate_limit_per_minute"):
+            value = getattr(self, name)
+            if type(value) is not int or value < 1:
+                raise ValueError(f"{name} must be a positive integer")
+        status = self.execution_timeout_status
+        if type(status) is not int or not 400 <= status <= 599:
+            raise ValueError("execution_timeout_status must be an HTTP error status")
+
+
+@dataclass(frozen=True)
+class RateStatus:
+    """A client's rate-limit window as the `inin-ratelimit-*` headers report it."""
+
+    allowed: int
+    count: int
+    reset: int
+    exceeded: bool
+
+
+@dataclass
+class _Client:
+    secret: str
+    permissions: frozenset[str]
+
+
+@dataclass
+class _Token:
+    client_id: str
+    expires_at: float
+
+
+@dataclass
+class _Window:
+    start: float
+    count: int
+
+
+class EmulatorState:
+    """The emulated org: actions, drafts, clients, tokens, limits, faults and a log."""
+
+    def __init__(
+        self,
+        options: EmulatorOptions | None = None,
+        *,
+        now: Callable[[], float] = time.time,
+        seed: int = 0,
+        latency_ms: int = 0,
+    ) -> None:
+        self.now = now
+        self._base_latency_ms = max(0, latency_ms)
+        self._lock = threading.RLock()
+        self._initial_options = options or EmulatorOptions()
+        self._options = self._initial_options
+        self._seed = seed
+        self._clients: dict[str, _Client] = {}
+        self._tokens: dict[str, _Token] = {}
+        self._clear_org()
+
+    # -- options and reset ------------------------------------------------------
+
+    @property
+    def options(self) -> EmulatorOptions:
+        """Return the options in force (an immutable snapshot)."""
+        with self._lock:
+            return self._options
+
+    def set_options(self, **changes: Any) -> EmulatorOptions:
+        """Switch option fields at run time and return the options now in force."""
+        known = {item.name for item in dataclasses.fields(EmulatorOptions)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ValueError(f"unknown emulator options: {', '.join(unknown)}")
+        with self._lock:
+            self._options = dataclasses.replace(self._options, **changes)
+            logger.info("emulator options changed: %s", changes)
+            return self._options
+
+    def reset(self) -> None:
+        """Forget actions, drafts, faults, windows and the log; restore the options."""
+        with self._lock:
+            self._options = self._initial_options
+            self._clear_org()
+
+    def _clear_org(self) -> None:
+        self._actions: dict[str, dict[str, Any]] = {}
+        self._drafts: dict[str, dict[str, Any]] = {}
+        self._behaviours: dict[str, execution.ActionBehaviour] = {}
+        self._function_timeouts: dict[str, int] = {}
+        self._draft_function_timeouts: dict[str, int] = {}
+        self._windows: dict[str, _Window] = {}
+        self._not_before: dict[str, float] = {}
+        self._faults = FaultPlan()
+        self._log: list[dict[str, Any]] = []
+        self._ids = random.Random(self._seed)
+        self._execution_random = random.Random(self._seed)
+
+    # -- stored truth -----------------------------------------------------------
+
+    def load_actions(self, docs: Iterable[Mapping[str, Any]]) -> list[str]:
+        """Store action documents as they are and return their ids, in order."""
+        ids: list[str] = []
+        with self._lock:
+            for doc in docs:
+                stored = self._loaded(doc)
+                self._actions[stored["id"]] = stored
+                ids.append(stored["id"])
+        logger.info("loaded %d actions", len(ids))
+        return ids
+
+    def _loaded(self, doc: Mapping[str, Any]) -> dict[str, Any]:
+        if not isinstance(doc, Mapping):
+            raise ValueError("an action document must be a JSON object")
+        stored = copy.deepcopy(dict(doc))
+        stored.pop("selfUri", None)
+        if not stored.get("id"):
+            stored["id"] = self._new_id()
+        if not isinstance(stored["id"], str):
+            raise ValueError("an action id must be a string")
+        stored.setdefault("version", 1)
+        return stored
+
+    def stored_action(self, action_id: str) -> dict[str, Any]:
+        """Return a deep copy of a stored action, templates inline; KeyError if none."""
+        with self._lock:
+            return copy.deepcopy(self._actions[action_id])
+
+    def stored_actions(self) -> list[dict[str, Any]]:
+        """Return deep copies of every stored action, in the order they were stored."""
+        with self._lock:
+            return copy.deepcopy(list(self._actions.values()))
+
+    def stored_draft(self, action_id: str) -> dict[str, Any]:
+        """Return a deep copy of an action's draft; KeyError if it has none."""
+        with self._lock:
+            return copy.deepcopy(self._drafts[action_id])
+
+    def action_documents(self, *, drafts: bool = False) -> list[dict[str, Any]]:
+        """Return copies of the published actions, or of the drafts, for listings."""
+        with self._lock:
+            source = self._drafts if drafts else self._actions
+            return copy.deepcopy(list(source.values()))
+
+    def _new_id(self) -> str:
+        return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
+
+    # -- clients, tokens, rate limits ----------------------------------------------
+
+    def add_client(
+        self, client_id: str, client_secret: str, permissions: Iterable[str]
+    ) -> None:
+        """Register (or replace) an OAuth client holding the given permissions."""
+        with self._lock:
+            self._clients[client_id] = _Client(client_secret, frozenset(permissions))
+
+    def verify_client(self, client_id: str, client_secret: str) -> None:
+        """Raise `invalid_client` unless the credentials belong to a known client."""
+        with self._lock:
+            client = self._clients.get(client_id)
+            known = client is not None and hmac.compare_digest(
+                client.secret.encode("utf-8"), client_secret.encode("utf-8")
+            )
+            status = self._options.token_error_status
+        if not known:
+            raise EmulatedTokenError(status, "invalid_client", "authentication failed")
+
+    def issue_token(self, client_id: str, client_secret: str) -> tuple[str, int]:
+        """Return a new access token and its lifetime for valid client credentials."""
+        with self._lock:
+            self.verify_client(client_id, client_secret)
+            token = secrets.token_urlsafe(32)
+            lifetime = self._options.token_lifetime
+            self._tokens[token] = _Token(client_id, self.now() + lifetime)
+            return token, lifetime
+
+    def authenticate(self, authorization: str | None) -> str:
+        """Return the client a bearer `Authorization` header belongs to, else 401."""
+        scheme, _, token = (authorization or "").strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            message = (
+                "No authentication bearer token specified in authorization header."
+            )
+            raise EmulatedApiError(401, "authentication.required", message)
+        with self._lock:
+            entry = self._tokens.get(token.strip())
+            if entry is None or entry.expires_at <= self.now():
+                raise EmulatedApiError(
+                    401, "bad.credentials", "Invalid login credentials."
+                )
+            return entry.client_id
+
+    def count_request(self, client_id: str) -> tuple[RateStatus, bool]:
+        """Count a request in the client's window; also tell if it came too early."""
+        with self._lock:
+            now = self.now()
+            early = now < self._not_before.get(client_id, -math.inf)
+            window = self._windows.get(client_id)
+            if window is None or now >= window.start + RATE_WINDOW_SECONDS:
+                window = self._windows[client_id] = _Window(now, 0)
+            limit = self._options.rate_limit_per_minute
+            exceeded = window.count >= limit
+            if not exceeded:
+                window.count += 1
+            left = math.ceil(window.start + RATE_WINDOW_SECONDS - now)
+            return RateStatus(limit, window.count, max(1, left), exceeded), early
+
+    def throttle(
+        self, client_id: str | None, path: str, rate: RateStatus | None
+    ) -> None:
+        """Raise the 429 or server error this request gets, if any."""
+        with self._lock:
+            if rate is not None and rate.exceeded:
+                seconds = str(rate.reset)
+                self._remember_retry_after(client_id, seconds)
+                raise rate_limited(seconds, seconds)
+            throttled = self._faults.take_throttle(path)
+            if throttled is not None:
+                self._remember_retry_after(client_id, throttled.retry_after)
+                text = throttled.retry_after if throttled.retry_after else "unknown"
+                raise rate_limited(throttled.retry_after, text)
+            status = self._faults.roll_error(path)
+        if status is not None:
+            raise status_problem(status, "Simulated server error (fault injection)")
+
+    def _remember_retry_after(self, client_id: str | None, text: str | None) -> None:
+        seconds = retry_after_seconds(text, time.time())
+        if client_id is None or seconds is None:
+            return
+        until = self.now() + seconds
+        self._not_before[client_id] = max(self._not_before.get(client_id, 0.0), until)
+
+    def require_permission(self, client_id: str, permissions: tuple[str, ...]) -> None:
+        """Raise 403 unless the client holds at least one of `permissions`."""
+        with self._lock:
+            client = self._clients.get(client_id)
+            granted = client.permissions if client else frozenset()
+        if granted.isdisjoint(permissions):
+            raise missing_permissions(permissions)
+
+    # -- reads ---------------------------------------------------------------------
+
+    def get_action(self, action_id: str, *, draft: bool = False) -> dict[str, Any]:
+        """Return a copy of a published action or of its draft, else 404."""
+        with self._lock:
+            doc = self._require_draft(action_id) if draft else self._require(action_id)
+            return copy.deepcopy(doc)
+
+    def _require(self, action_id: str) -> dict[str, Any]:
+        doc = self._actions.get(action_id)
+        if doc is None:
+            raise not_found(f"Action {action_id} was not found.")
+        return doc
+
+    def _require_draft(self, action_id: str) -> dict[str, Any]:
+        doc = self._drafts.get(action_id)
+        if doc is None:
+            raise not_found(f"Action {action_id} has no draft.")
+        return doc
+
+    # -- writes on published actions -------------------------------------------------
+
+    def create_action(
+        self, body: Mapping[str, Any], *, draft: bool = False
+    ) -> dict[str, Any]:
+        """Create a published action (or a new draft-only action) at version 1."""
+        documents.check_create_input(body)
+        documents.check_names(body)
+        with self._lock:
+            action_id = self._new_id()
+            doc = {key: copy.deepcopy(body[key]) for key in ("name", "category")}
+            doc["integrationId"] = body["integrationId"]
+            doc["secure"] = bool(body.get("secure", False))
+            doc["contract"] = copy.deepcopy(body["contract"])
+            doc["config"] = documents.validate_config(body["config"], action_id)
+            doc.update({"id": action_id, "version": 1})
+            (self._drafts if draft else self._actions)[action_id] = doc
+            logger.info("created action %s (draft=%s)", action_id, draft)
+            return copy.deepcopy(doc)
+
+    def patch_action(self, action_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Apply an UpdateActionInput to a published action and bump its version."""
+        with self._lock:
+            stored = self._require(action_id)
+            if documents.is_static(action_id):
+                raise self._static_problem("modified")
+            stored = self._apply_concurrent_edit(action_id, stored)
+            sent = documents.require_version(body)
+            updated = self._updated(stored, body, fields=("name", "category"))
+            if sent != stored["version"]:
+                raise documents.conflict(
+                    self._options.conflict_status, sent, stored["version"]
+                )
+            updated["version"] = stored["version"] + 1
+            self._actions[action_id] = updated
+            logger.info(
+                "patched action %s to version %d", action_id, updated["version"]
+            )
+            return copy.deepcopy(updated)
+
+    def delete_action(self, action_id: str) -> None:
+        """Delete a published action and its draft."""
+        with self._lock:
+            self._require(action_id)
+            if documents.is_static(action_id):
+                raise self._static_problem("deleted")
+            if documents.is_custom_auth(action_id):
+                raise bad_request("Custom authentication actions cannot be deleted.")
+            del self._actions[action_id]
+            self._drafts.pop(action_id, None)
+            self._behaviours.pop(action_id, None)
+            self._function_timeouts.pop(action_id, None)
+            self._draft_function_timeouts.pop(action_id, None)
+
+    def _apply_concurrent_edit(
+        self, action_id: str, stored: dict[str, Any]
+    ) -> dict[str, Any]:
+        edit: ConcurrentEdit | None = self._faults.take_concurrent_edit(action_id)
+        if edit is None:
+            return stored
+        changed: dict[str, Any] = documents.merge_patch(stored, edit.change or {})
+        changed["version"] = stored["version"] + 1
+        self._actions[action_id] = changed
+        logger.info(
+            "concurrent edit moved %s to version %d", action_id, changed["version"]
+        )
+        return changed
+
+    def _updated(
+        self,
+        stored: Mapping[str, Any],
+        body: Mapping[str, Any],
+        *,
+        fields: tuple[str, ...],
+    ) -> dict[str, Any]:
+        documents.check_names(body)
+        updated = copy.deepcopy(dict(stored))
+        for key in fields:
+            if key in body:
+                updated[key] = copy.deepcopy(body[key])
+        if "config" in body:
+            updated["config"] = self._next_config(stored, body["config"])
+        return updated
+
+    def _next_config(self, stored: Mapping[str, Any], incoming: object) -> Any:
+        checked = documents.validate_config(incoming, str(stored["id"]))
+        if self._options.patch_mode == "merge":
+            return documents.merge_patch(stored.get("config"), checked)
+        return documents.replace_config(checked, function=documents.is_function(stored))
+
+    def _static_problem(self, verb: str) -> EmulatedApiError:
+        status = self._options.static_patch_status
+        message = f"Built-in (static) actions cannot be {verb} through the API."
+        if status == 403:
+            return EmulatedApiError(403, "not.authorized", message)
+        return bad_request(message)
+
+    # -- drafts --------------------------------------------------------------------
+
+    def create_draft(self, action_id: str) -> dict[str, Any]:
+        """Create a draft of a published action, as a copy at draft version 1."""
+        with self._lock:
+            stored = self._require(action_id)
+            if documents.is_static(action_id):
+                raise self._static_problem("modified")
+            if action_id in self._drafts:
+                raise bad_request(f"Action {action_id} already has a draft.")
+            draft = copy.deepcopy(stored)
+            draft["version"] = 1
+            self._drafts[action_id] = draft
+            return copy.deepcopy(draft)
+
+    def patch_draft(self, action_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Apply an UpdateDraftInput to a draft and bump the draft version."""
+        with self._lock:
+            draft = self._require_draft(action_id)
+            sent = documents.require_version(body)
+            fields = ("name", "category", "contract", "secure")
+            self._check_draft_fields(body)
+            updated = self._updated(draft, body, fields=fields)
+            if sent != draft["version"]:
+                raise documents.conflict(
+                    self._options.conflict_status, sent, draft["version"]
+                )
+            updated["version"] = draft["version"] + 1
+            self._drafts[action_id] = updated
+            return copy.deepcopy(updated)
+
+    @staticmethod
+    def _check_draft_fields(body: Mapping[str, Any]) -> None:
+        if "contract" in body and not isinstance(body["contract"], dict):
+            raise bad_request("contract must be a JSON object")
+        if "secure" in body and not isinstance(body["secure"], bool):
+            raise bad_request("secure must be true or false")
+
+    def delete_draft(self, action_id: str) -> None:
+        """Delete an action's draft."""
+        with self._lock:
+            self._require_draft(action_id)
+            del self._drafts[action_id]
+            self._draft_function_timeouts.pop(action_id, None)
+
+    def publish_draft(self, action_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Publish a draft sent with its exact version; the action's version grows."""
+        with self._lock:
+            draft = self._require_draft(action_id)
+            sent = documents.require_version(body)
+            if sent != draft["version"]:
+                message = (
+                    f"Supplied version {sent} does not match latest draft version "
+                    f"{draft['version']}"
+                )
+                raise bad_request(message)
+            published = self._actions.get(action_id)
+            action = copy.deepcopy(draft)
+            action["version"] = published["version"] + 1 if published else 1
+            self._actions[action_id] = action
+            del self._drafts[action_id]
+            if action_id in self._draft_function_timeouts:
+                timeout = self._draft_function_timeouts.pop(action_id)
+                self._function_timeouts[action_id] = timeout
+            logger.info(
+                "published draft of %s as version %d", action_id, action["version"]
+            )
+            return copy.deepcopy(action)
+
+    def validate_draft(self, action_id: str) -> dict[str, Any]:
+        """Return the DraftValidationResult of a draft."""
+        with self._lock:
+            draft = copy.deepcopy(self._require_draft(action_id))
+        errors: list[dict[str, Any]] = []
+        try:
+            documents.validate_config(draft.get("config", {}), action_id)
+            documents.check_create_input(draft)
+        except EmulatedApiError as problem:
+            errors.append({"message": problem.message, "code": problem.code})
+        return {"valid": not errors, "errors": errors}
+
+    # -- functions -----------------------------------------------------------------
+
+    def function_timeout(self, action_id: str, *, draft: bool = False) -> int:
+        """Return the function timeout of an action or draft (15 s when never set)."""
+        with self._lock:
+            default = self._function_timeouts.get(
+                action_id, execution.DEFAULT_FUNCTION_TIMEOUT_SECONDS
+            )
+            if draft:
+                return self._draft_function_timeouts.get(action_id, default)
+            return default
+
+    def set_function_timeout(
+        self, action_id: str, seconds: object, *, draft: bool = False
+    ) -> int:
+        """Set the function timeout (1-15 s) of a function action or of its draft."""
+        with self._lock:
+            doc = self._require_draft(action_id) if draft else self._require(action_id)
+            if not documents.is_function(doc):
+                raise bad_request(f"Action {action_id} is not a function action.")
+            value = documents.validate_function_timeout(seconds)
+            target = self._draft_function_timeouts if draft else self._function_timeouts
+            target[action_id] = value
+            return value
+
+    # -- execution -------------------------------------------------------------------
+
+    def set_action_behaviour(
+        self,
+        action_id: str,
+        *,
+        latency_ms: int | None = None,
+        failure_rate: float | None = None,
+    ) -> None:
+        """Set the simulated latency and failure rate of an action's endpoint."""
+        with self._lock:
+            current = self._behaviours.get(action_id) or execution.default_behaviour(
+                action_id
+            )
+            self._behaviours[action_id] = execution.ActionBehaviour(
+                latency_ms=current.latency_ms if latency_ms is None else latency_ms,
+                failure_rate=current.failure_rate
+                if failure_rate is None
+                else failure_rate,
+            )
+
+    def execute(self, action_id: str, *, draft: bool = False) -> execution.Execution:
+        """Simulate running an action (or its draft) and return the outcome."""
+        with self._lock:
+            doc = self._require_draft(action_id) if draft else self._require(action_id)
+            behaviour = self._behaviours.get(action_id) or execution.default_behaviour(
+                action_id
+            )
+            function_timeout = self.function_timeout(action_id, draft=draft)
+            return execution.simulate(
+                doc, behaviour, function_timeout, self._execution_random
+            )
+
+    # -- faults --------------------------------------------------------------------
+
+    def inject_429(
+        self,
+        count: int,
+        retry_after: RetryAfter = "1",
+        *,
+        path_prefix: str = API_PREFIX,
+    ) -> None:
+        """Answer the next `count` requests under the prefix with 429."""
+        text = retry_after_text(retry_after)
+        with self._lock:
+            for _ in range(count):
+                self._faults.throttles.append(Throttle(text, path_prefix))
+
+    def set_error_rate(
+        self,
+        rate: float,
+        status: int = 503,
+        *,
+        seed: int = 0,
+        path_prefix: str = API_PREFIX,
+    ) -> None:
+        """Answer that share of requests with `status`, using a seeded generator."""
+        if not 0 <= rate <= 1:
+            raise ValueError("rate must be between 0 and 1")
+        with self._lock:
+            self._faults.error_rate = rate
+            self._faults.error_status = status
+            self._faults.error_prefix = path_prefix
+            self._faults.error_random = random.Random(seed)
+
+    def set_extra_latency(self, ms: int) -> None:
+        """Delay every emulated request by `ms` milliseconds of real time."""
+        with self._lock:
+            self._faults.extra_latency_ms = max(0, int(ms))
+
+    def inject_drops(
+        self,
+        count: int,
+        methods: Iterable[str] | None = None,
+        *,
+        path_prefix: str = API_PREFIX,
+    ) -> None:
+        """Close the connection of the next `count` matching requests unanswered."""
+        chosen = None if methods is None else frozenset(m.upper() for m in methods)
+        with self._lock:
+            self._faults.drops.append(Drop(count, chosen, path_prefix))
+
+    def inject_commit_without_answer(self, count: int) -> None:
+        """Commit the next `count` PATCH or publish writes, then drop their answers."""
+        with self._lock:
+            self._faults.commit_drops += count
+
+    def concurrent_edit(
+        self,
+        action_id: str,
+        times: int = 1,
+        change: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Let another editor change the action before each of its next PATCHes."""
+        with self._lock:
+            edit_change = None if change is None else copy.deepcopy(dict(change))
+            self._faults.concurrent_edits[action_id] = ConcurrentEdit(
+                times, edit_change
+            )
+
+    def expire_tokens(self) -> None:
+        """Make every token issued so far expired."""
+        with self._lock:
+            now = self.now()
+            for token in self._tokens.values():
+                token.expires_at = min(token.expires_at, now)
+
+    def clear_faults(self) -> None:
+        """Remove every queued or switched-on fault."""
+        with self._lock:
+            self._faults = FaultPlan()
+
+    def take_drop(self, method: str, path: str) -> bool:
+        """Tell whether to drop this request's connection before answering."""
+        with self._lock:
+            return self._faults.take_drop(method, path)
+
+    def take_commit_drop(self) -> bool:
+        """Tell whether to drop the answer of a write that has just committed."""
+        with self._lock:
+            return self._faults.take_commit_drop()
+
+    def extra_latency_seconds(self) -> float:
+        """Return the real delay added to every emulated request."""
+        with self._lock:
+            return (self._base_latency_ms + self._faults.extra_latency_ms) / 1000
+
+    # -- request log ---------------------------------------------------------------
+
+    def record_request(self, entry: Mapping[str, Any]) -> None:
+        """Append one request to the log."""
+        with self._lock:
+            self._log.append(dict(entry))
+
+    def request_log(self) -> list[dict[str, Any]]:
+        """Return the emulated requests seen so far, oldest first."""
+        with self._lock:
+            return copy.deepcopy(self._log)
+
+    def request_count(
+        self, method: str | None = None, path_prefix: str | None = None
+    ) -> int:
+        """Count logged requests with that method and path prefix."""
+        with self._lock:
+            return sum(
+                1
+                for entry in self._log
+                if (method is None or entry["method"] == method.upper())
+                and (path_prefix is None or entry["path"].startswith(path_prefix))
+            )
+
+    def early_retries(self) -> list[dict[str, Any]]:
+        """Return logged requests sent before a `Retry-After` given to the client."""
+        with self._lock:
+            return [dict(entry) for entry in self._log if entry.get("early_retry")]
