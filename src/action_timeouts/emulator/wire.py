@@ -1,0 +1,199 @@
+"""How the emulator meets the wire: correlation ids, headers, logging and drops.
+
+`EmulatorWire` wraps the routing app. It gives every request a correlation id,
+adds `ININ-Correlation-Id` and the rate-limit headers to every answer, logs each
+emulated request, adds injected latency, and drops connections on demand by closing
+the server's transport before any byte of an answer is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from action_timeouts.emulator.errors import EmulatedApiError, bad_request
+from action_timeouts.emulator.state import EmulatorState, RateStatus
+
+logger = logging.getLogger(__name__)
+
+CONTROL_PREFIX = "/__emulator__"
+CONTEXT_KEY = "action_timeouts.emulator"
+CORRELATION_HEADER = "ININ-Correlation-Id"
+_DISCONNECT_WAIT_SECONDS = 1.0
+
+
+@dataclass
+class RequestContext:
+    """What the emulator learns about one request while answering it."""
+
+    correlation_id: str
+    arrival: float
+    client_id: str | None = None
+    rate: RateStatus | None = None
+    early_retry: bool = False
+    drop_answer: bool = False
+
+
+class ConnectionDropError(RuntimeError):
+    """The server in use does not let the emulator close a connection silently."""
+
+
+def context_of(request: Request) -> RequestContext:
+    """Return the context `EmulatorWire` attached to a request."""
+    context: RequestContext = request.scope[CONTEXT_KEY]
+    return context
+
+
+def json_response(data: Any, status: int = 200) -> Response:
+    """Return a JSON answer."""
+    return JSONResponse(data, status_code=status)
+
+
+def problem_response(problem: EmulatedApiError, correlation_id: str) -> Response:
+    """Return the JSON error answer of a problem, with its extra headers."""
+    body = problem.body(correlation_id)
+    return JSONResponse(body, status_code=problem.status, headers=problem.headers)
+
+
+async def read_json(request: Request, *, required: bool = True) -> Any:
+    """Return the parsed JSON body (None when optional and empty); 415 or 400 else."""
+    raw = await request.body()
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not raw and not required:
+        return None
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        shown = media_type or "none"
+        message = f"Unsupported media type {shown!r}; send application/json."
+        raise EmulatedApiError(415, "unsupported.media.type", message)
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise bad_request(f"The request body is not valid JSON: {error}") from error
+
+
+async def read_json_object(
+    request: Request, *, required: bool = True
+) -> dict[str, Any]:
+    """Return the JSON body, which must be an object ({} when optional and empty)."""
+    body = await read_json(request, required=required)
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise bad_request("The request body must be a JSON object.")
+    return body
+
+
+async def drop_connection(send: Send, receive: Receive) -> None:
+    """Close the client's connection without answering, then wait until it is gone."""
+    cycle = getattr(send, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if not isinstance(transport, asyncio.BaseTransport):
+        raise ConnectionDropError("this server does not expose its transport")
+    transport.close()
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(_DISCONNECT_WAIT_SECONDS):
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+
+class EmulatorWire:
+    """The outer ASGI layer around the emulator's routes."""
+
+    def __init__(self, state: EmulatorState, app: ASGIApp) -> None:
+        self._state = state
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer one ASGI call."""
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        context = RequestContext(str(uuid.uuid4()), self._state.now())
+        scope[CONTEXT_KEY] = context
+        if scope["path"].startswith(CONTROL_PREFIX):
+            await self._app(scope, receive, self._sender(send, receive, context, {}))
+            return
+
+        answer: dict[str, int] = {}
+        if self._state.take_drop(scope["method"], scope["path"]):
+            logger.info(
+                "dropping %s %s before answering", scope["method"], scope["path"]
+            )
+            await drop_connection(send, receive)
+        else:
+            await self._answer(scope, receive, send, context, answer)
+        self._record(scope, context, answer.get("status"))
+
+    async def _answer(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        context: RequestContext,
+        answer: dict[str, int],
+    ) -> None:
+        delay = self._state.extra_latency_seconds()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await self._app(scope, receive, self._sender(send, receive, context, answer))
+
+    def _sender(
+        self,
+        send: Send,
+        receive: Receive,
+        context: RequestContext,
+        answer: dict[str, int],
+    ) -> Send:
+        async def send_with_headers(message: Message) -> None:
+            if answer.get("dropped"):
+                return
+            if message["type"] == "http.response.start":
+                if context.drop_answer:
+                    answer["dropped"] = 1
+                    logger.info("dropping the answer of a committed write")
+                    await drop_connection(send, receive)
+                    return
+                answer["status"] = message["status"]
+                message = _with_headers(message, context)
+            await send(message)
+
+        return send_with_headers
+
+    def _record(
+        self, scope: Scope, context: RequestContext, status: int | None
+    ) -> None:
+        query = scope.get("query_string", b"").decode("latin-1")
+        self._state.record_request(
+            {
+                "method": scope["method"],
+                "path": scope["path"],
+                "query": query,
+                "status": None if context.drop_answer else status,
+                "client_id": context.client_id,
+                "correlation_id": context.correlation_id,
+                "time": context.arrival,
+                "early_retry": context.early_retry,
+            }
+        )
+
+
+def _with_headers(message: Message, context: RequestContext) -> Message:
+    headers = list(message.get("headers", []))
+    headers.append(
+        (CORRELATION_HEADER.encode("ascii"), context.correlation_id.encode())
+    )
+    if context.rate is not None:
+        rate = context.rate
+        headers.append((b"inin-ratelimit-allowed", str(rate.allowed).encode()))
+        headers.append((b"inin-ratelimit-count", str(rate.count).encode()))
+        headers.append((b"inin-ratelimit-reset", str(rate.reset).encode()))
+    return {**message, "headers": headers}
