@@ -1,0 +1,622 @@
+"""A SQLite journal of runs: what each run meant to change, and what happened.
+
+One row per run, one row per action in the run. Before each PATCH the caller
+records an intent holding the whole action as read (templates inline); the row is
+committed to disk before `record_intent` returns, so after a crash the journal
+tells which actions may have been written. Undo restores timeouts from it.
+
+The file is created private (mode 0600) because action documents can hold header
+values and templates; directories the journal creates get mode 0700, existing
+ones are left as they are. No secret or token is ever stored, only the client id.
+The database runs in WAL mode with full sync, so every commit is durable and a
+second process can read the journal while a run writes it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import os
+import secrets
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from action_timeouts.errors import ConfigurationError, UsageError
+from action_timeouts.plan import PlanItem
+
+__all__ = [
+    "CHANGED_STATES",
+    "ITEM_STATES",
+    "OUTCOME_STATES",
+    "PENDING_STATES",
+    "RUN_STATUSES",
+    "STATE_DIR_ENV",
+    "Journal",
+    "JournalItem",
+    "RunDetail",
+    "RunSummary",
+    "default_journal_path",
+]
+
+logger = logging.getLogger(__name__)
+
+APP_NAME = "action-timeouts"
+FILE_NAME = "journal.sqlite3"
+STATE_DIR_ENV = "ACTION_TIMEOUTS_STATE_DIR"
+SCHEMA_VERSION = 1
+ITEM_STATES = (
+    "planned",
+    "intent",
+    "sent",
+    "changed",
+    "unchanged",
+    "skipped",
+    "failed",
+    "refused",
+    "verified",
+)
+OUTCOME_STATES = ITEM_STATES[2:]
+PENDING_STATES = ("planned", "intent", "sent")
+CHANGED_STATES = ("changed", "verified")
+RUN_STATUSES = ("running", "finished", "interrupted", "failed")
+PLAN_STATES = {"change": "planned", "unchanged": "unchanged", "skip": "skipped"}
+RUNS_HINT = "list the recorded runs with `action-timeouts history`"
+RUN_ID_ATTEMPTS = 20
+FILE_MODE = 0o600
+DIRECTORY_MODE = 0o700
+SIDE_FILES = ("-wal", "-shm")
+
+
+def _quoted(values: Sequence[str]) -> str:
+    return ", ".join(f"'{value}'" for value in values)
+
+
+SCHEMA = (
+    "CREATE TABLE schema_version (version INTEGER NOT NULL)",
+    f"""CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        user TEXT NOT NULL,
+        org TEXT NOT NULL,
+        client_id TEXT,
+        command TEXT NOT NULL,
+        selectors TEXT NOT NULL,
+        requested TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ({_quoted(RUN_STATUSES)})),
+        undo_of TEXT REFERENCES runs (id)
+    )""",
+    f"""CREATE TABLE items (
+        run_id TEXT NOT NULL REFERENCES runs (id),
+        action_id TEXT NOT NULL,
+        name TEXT,
+        before TEXT,
+        before_version INTEGER,
+        old_timeout INTEGER,
+        new_timeout INTEGER,
+        state TEXT NOT NULL CHECK (state IN ({_quoted(ITEM_STATES)})),
+        reason TEXT,
+        after_version INTEGER,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (run_id, action_id)
+    )""",
+    "CREATE INDEX items_by_state ON items (run_id, state)",
+    "CREATE INDEX runs_by_start ON runs (started_at)",
+)
+
+# Schema version -> statements that bring a journal of that version one step up.
+MIGRATIONS: dict[int, tuple[str, ...]] = {}
+
+INSERT_RUN = """
+INSERT INTO runs (id, started_at, user, org, client_id, command, selectors,
+                  requested, status, undo_of)
+VALUES (:id, :started_at, :user, :org, :client_id, :command, :selectors,
+        :requested, 'running', :undo_of)
+"""
+
+UPSERT_ITEM = """
+INSERT INTO items (run_id, action_id, name, before, before_version, old_timeout,
+                   new_timeout, state, reason, after_version, updated_at)
+VALUES (:run_id, :action_id, :name, :before, :before_version, :old_timeout,
+        :new_timeout, :state, :reason, :after_version, :updated_at)
+ON CONFLICT (run_id, action_id) DO UPDATE SET
+    name = COALESCE(excluded.name, items.name),
+    before = COALESCE(excluded.before, items.before),
+    before_version = COALESCE(excluded.before_version, items.before_version),
+    old_timeout = CASE WHEN :set_timeouts THEN excluded.old_timeout
+                       ELSE items.old_timeout END,
+    new_timeout = CASE WHEN :set_timeouts THEN excluded.new_timeout
+                       ELSE items.new_timeout END,
+    state = excluded.state,
+    reason = excluded.reason,
+    after_version = COALESCE(excluded.after_version, items.after_version),
+    updated_at = excluded.updated_at
+"""
+
+ITEM_COLUMNS = (
+    "run_id, action_id, name, before, before_version, old_timeout, new_timeout, "
+    "state, reason, after_version, updated_at"
+)
+RUN_COLUMNS = (
+    "id, started_at, finished_at, user, org, client_id, command, status, undo_of"
+)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One run as listed: who ran what, against which org, and how it ended."""
+
+    id: str
+    started_at: str
+    finished_at: str | None
+    user: str
+    org: str
+    client_id: str | None
+    command: str
+    status: str
+    undo_of: str | None
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class JournalItem:
+    """One action in a run; `new_timeout` None means unset, `before` the action read."""
+
+    run_id: str
+    action_id: str
+    name: str | None
+    before: dict[str, Any] | None
+    before_version: int | None
+    old_timeout: int | None
+    new_timeout: int | None
+    state: str
+    reason: str | None
+    after_version: int | None
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class RunDetail:
+    """One run with its selection, its requested change and every item."""
+
+    run: RunSummary
+    selectors: dict[str, Any]
+    requested: dict[str, Any]
+    items: list[JournalItem]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Count the run's items per state."""
+        return self.run.counts
+
+
+def default_journal_path(environ: Mapping[str, str] | None = None) -> Path:
+    """Return where the journal lives: $ACTION_TIMEOUTS_STATE_DIR or the state dir."""
+    import platformdirs
+
+    variables = os.environ if environ is None else environ
+    override = variables.get(STATE_DIR_ENV, "").strip()
+    if override:
+        return Path(override).expanduser() / FILE_NAME
+    return Path(platformdirs.user_state_dir(APP_NAME)) / FILE_NAME
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _current_user() -> str:
+    """Return the login name of the person running the tool, or 'unknown'."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _make_private_directories(directory: Path) -> None:
+    """Create `directory` and any missing parents with mode 0700."""
+    missing: list[Path] = []
+    current = directory
+    while not current.exists():
+        missing.append(current)
+        current = current.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=DIRECTORY_MODE, exist_ok=True)
+        os.chmod(folder, DIRECTORY_MODE)
+
+
+def _prepare_file(path: Path) -> None:
+    """Create the journal file private before SQLite opens it, or make it private."""
+    _make_private_directories(path.parent)
+    descriptor = os.open(path, os.O_CREAT | os.O_RDWR, FILE_MODE)
+    os.close(descriptor)
+    os.chmod(path, FILE_MODE)
+
+
+def _restrict_side_files(path: Path) -> None:
+    """Make SQLite's companion files (WAL, shared memory) private as well."""
+    for suffix in SIDE_FILES:
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            os.chmod(side, FILE_MODE)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """Open the database in autocommit mode with durable WAL settings."""
+    connection = sqlite3.connect(
+        path, timeout=30.0, isolation_level=None, check_same_thread=False
+    )
+    connection.row_factory = sqlite3.Row
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute("PRAGMA synchronous = FULL")
+    connection.execute("PRAGMA foreign_keys = ON")
+    return connection
+
+
+def _json_or_none(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _item_from_row(row: sqlite3.Row) -> JournalItem:
+    """Build a JournalItem from an `items` row."""
+    values = dict(row)
+    values["before"] = _json_or_none(values["before"])
+    return JournalItem(**values)
+
+
+class Journal:
+    """The journal file, shared by the worker threads of one run."""
+
+    def __init__(
+        self,
+        connection: sqlite3.Connection,
+        path: Path,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self._connection = connection
+        self._lock = threading.Lock()
+        self._clock = clock
+        self.path = path
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> Journal:
+        """Open (creating if needed) the journal at `path` or the default place."""
+        target = Path(path) if path is not None else default_journal_path()
+        try:
+            _prepare_file(target)
+            journal = cls(_connect(target), target, clock or _utc_now)
+            journal._migrate()
+            _restrict_side_files(target)
+        except (OSError, sqlite3.DatabaseError) as error:
+            message = f"cannot open the journal {target}: {error}"
+            raise ConfigurationError(message) from None
+        logger.debug("journal open at %s", target)
+        return journal
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._connection.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        """Create the schema in a new file, or bring an older one up to date."""
+        with self._lock, self._transaction():
+            version = self._schema_version()
+            if version is None:
+                self._run_statements(SCHEMA)
+                self._execute("INSERT INTO schema_version VALUES (?)", SCHEMA_VERSION)
+            elif version > SCHEMA_VERSION:
+                message = (
+                    f"the journal {self.path} was written by a newer action-timeouts "
+                    f"(schema {version}); upgrade to read it"
+                )
+                raise ConfigurationError(message)
+            else:
+                self._upgrade(version)
+
+    def _run_statements(self, statements: Iterable[str]) -> None:
+        for statement in statements:
+            self._execute(statement)
+
+    def _schema_version(self) -> int | None:
+        """Return the stored schema version, or None for an empty file."""
+        table = self._execute(
+            "SELECT name FROM sqlite_master WHERE name = 'schema_version'"
+        ).fetchone()
+        if table is None:
+            return None
+        row = self._execute("SELECT version FROM schema_version").fetchone()
+        return int(row[0])
+
+    def _upgrade(self, version: int) -> None:
+        """Apply the migrations from `version` to the current schema."""
+        for step in range(version, SCHEMA_VERSION):
+            self._run_statements(MIGRATIONS[step])
+            self._execute("UPDATE schema_version SET version = ?", step + 1)
+            logger.info("journal schema upgraded to version %d", step + 1)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """Run the block as one immediate transaction (the caller holds the lock)."""
+        self._execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._execute("ROLLBACK")
+            raise
+        self._execute("COMMIT")
+
+    @contextmanager
+    def _writing(self, run_id: str | None) -> Iterator[None]:
+        """Hold the lock for a write, and explain a write naming an unknown run."""
+        with self._lock:
+            try:
+                yield
+            except sqlite3.IntegrityError as error:
+                if "FOREIGN KEY" not in str(error):
+                    raise
+                message = f"no run {run_id!r} in the journal {self.path}; {RUNS_HINT}"
+                raise UsageError(message) from None
+
+    def _execute(self, sql: str, *parameters: Any) -> sqlite3.Cursor:
+        if len(parameters) == 1 and isinstance(parameters[0], dict):
+            return self._connection.execute(sql, parameters[0])
+        return self._connection.execute(sql, parameters)
+
+    def _now(self) -> str:
+        return self._clock().astimezone(UTC).isoformat(timespec="milliseconds")
+
+    def start_run(
+        self,
+        *,
+        command: str,
+        org: str,
+        client_id: str | None,
+        selectors: Mapping[str, Any],
+        requested: Mapping[str, Any],
+        undo_of: str | None = None,
+        user: str | None = None,
+    ) -> str:
+        """Record a new run as running and return its id (e.g. 20261203-183301-ab12).
+
+        `org` is the API base URL the run talks to; `client_id` is the OAuth
+        client's id, never its secret. `undo_of` names the run this one reverts.
+        """
+        started = self._clock().astimezone(UTC)
+        values = {
+            "started_at": started.isoformat(timespec="milliseconds"),
+            "user": user or _current_user(),
+            "org": org,
+            "client_id": client_id,
+            "command": command,
+            "selectors": json.dumps(dict(selectors), ensure_ascii=False),
+            "requested": json.dumps(dict(requested), ensure_ascii=False),
+            "undo_of": undo_of,
+        }
+        run_id = self._insert_run(f"{started:%Y%m%d-%H%M%S}", values)
+        logger.info("run %s started: %s on %s", run_id, command, org)
+        return run_id
+
+    def _insert_run(self, stamp: str, values: dict[str, Any]) -> str:
+        """Insert a run row under a fresh id, drawing again on a collision."""
+        for _ in range(RUN_ID_ATTEMPTS):
+            run_id = f"{stamp}-{secrets.token_hex(2)}"
+            try:
+                with self._writing(values["undo_of"]):
+                    self._execute(INSERT_RUN, {**values, "id": run_id})
+            except sqlite3.IntegrityError:
+                logger.debug("run id %s is taken; drawing another", run_id)
+                continue
+            return run_id
+        raise ConfigurationError(f"no unused run id left for {stamp} in {self.path}")
+
+    def record_plan(self, run_id: str, plan_items: Iterable[PlanItem]) -> None:
+        """Record every item of a plan as planned, unchanged or skipped.
+
+        Call it once, before the first intent: recording a plan again resets the
+        state of the items it names.
+        """
+        rows = [self._plan_row(run_id, item) for item in plan_items]
+        with self._writing(run_id), self._transaction():
+            self._connection.executemany(UPSERT_ITEM, rows)
+        logger.debug("run %s: recorded %d planned items", run_id, len(rows))
+
+    def _plan_row(self, run_id: str, item: PlanItem) -> dict[str, Any]:
+        """Turn a plan item into the parameters of an item upsert."""
+        return self._row(
+            run_id,
+            item.action_id,
+            state=PLAN_STATES[item.status],
+            name=item.name or None,
+            old_timeout=item.old,
+            new_timeout=item.new,
+            reason=item.reason,
+            before_version=item.version,
+            set_timeouts=True,
+        )
+
+    def _row(self, run_id: str, action_id: str, **values: Any) -> dict[str, Any]:
+        """Return item upsert parameters with every column not given left empty."""
+        row: dict[str, Any] = dict.fromkeys(ITEM_COLUMNS.split(", "))
+        row.update(run_id=run_id, action_id=action_id, updated_at=self._now())
+        row.update(set_timeouts=False, **values)
+        return row
+
+    def record_intent(
+        self,
+        run_id: str,
+        action_id: str,
+        before: Mapping[str, Any],
+        old: int | None,
+        new: int | None,
+    ) -> None:
+        """Record, durably, that `action_id` is about to be changed from `old` to `new`.
+
+        `before` is the whole action as read, templates inline. The row is on disk
+        when this returns, so the caller may send its PATCH.
+        """
+        row = self._row(
+            run_id,
+            action_id,
+            state="intent",
+            name=before.get("name"),
+            before=json.dumps(dict(before), ensure_ascii=False),
+            before_version=before.get("version"),
+            old_timeout=old,
+            new_timeout=new,
+            set_timeouts=True,
+        )
+        with self._writing(run_id):
+            self._execute(UPSERT_ITEM, row)
+        logger.debug("run %s: intent %s %s -> %s", run_id, action_id, old, new)
+
+    def record_outcome(
+        self,
+        run_id: str,
+        action_id: str,
+        state: str,
+        *,
+        reason: str | None = None,
+        after_version: int | None = None,
+    ) -> None:
+        """Record what happened to one action: one of `OUTCOME_STATES`."""
+        if state not in OUTCOME_STATES:
+            message = f"unknown outcome {state!r}; expected one of {OUTCOME_STATES}"
+            raise ValueError(message)
+        row = self._row(
+            run_id, action_id, state=state, reason=reason, after_version=after_version
+        )
+        with self._writing(run_id):
+            self._execute(UPSERT_ITEM, row)
+        logger.debug("run %s: %s is %s", run_id, action_id, state)
+
+    def finish_run(self, run_id: str, status: str) -> None:
+        """Mark a run finished, interrupted or failed, with the time it ended."""
+        if status not in RUN_STATUSES[1:]:
+            message = f"unknown run status {status!r}; expected one of {RUN_STATUSES}"
+            raise ValueError(message)
+        with self._lock:
+            updated = self._execute(
+                "UPDATE runs SET status = ?, finished_at = ? WHERE id = ?",
+                status,
+                self._now(),
+                run_id,
+            ).rowcount
+        if updated == 0:
+            message = f"no run {run_id!r} in the journal {self.path}; {RUNS_HINT}"
+            raise UsageError(message)
+        logger.info("run %s %s", run_id, status)
+
+    def runs(self, limit: int = 50) -> list[RunSummary]:
+        """Return the most recent runs, newest first."""
+        with self._lock:
+            rows = self._execute(
+                f"SELECT {RUN_COLUMNS} FROM runs "
+                "ORDER BY started_at DESC, id DESC LIMIT ?",
+                limit,
+            ).fetchall()
+            counts = self._counts([row["id"] for row in rows])
+        return [
+            RunSummary(**dict(row), counts=counts.get(row["id"], {})) for row in rows
+        ]
+
+    def _counts(self, run_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """Count items per state for each run (the caller holds the lock)."""
+        marks = ", ".join("?" for _ in run_ids)
+        rows = self._execute(
+            "SELECT run_id, state, COUNT(*) FROM items "
+            f"WHERE run_id IN ({marks}) GROUP BY run_id, state",
+            *run_ids,
+        ).fetchall()
+        counts: dict[str, dict[str, int]] = {}
+        for run_id, state, number in rows:
+            counts.setdefault(run_id, {})[state] = number
+        return counts
+
+    def resolve_run_id(self, prefix: str) -> str:
+        """Return the one run id that is `prefix` or starts with it."""
+        with self._lock:
+            rows = self._execute(
+                "SELECT id FROM runs WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 6",
+                len(prefix),
+                prefix,
+            ).fetchall()
+        found = [str(row[0]) for row in rows]
+        if prefix in found:
+            return prefix
+        if len(found) == 1 and prefix:
+            return found[0]
+        raise UsageError(self._lookup_problem(prefix, found))
+
+    def _lookup_problem(self, prefix: str, found: Sequence[str]) -> str:
+        """Explain why a run id or prefix does not name exactly one run."""
+        if not prefix or not found:
+            return f"no run {prefix!r} in the journal {self.path}; {RUNS_HINT}"
+        return (
+            f"run id {prefix!r} is ambiguous ({', '.join(found)}, ...); "
+            "give more of the id"
+        )
+
+    def run(self, run_id: str) -> RunDetail:
+        """Return one run, named by its id or a unique prefix, with all its items."""
+        full_id = self.resolve_run_id(run_id)
+        with self._lock:
+            row = self._execute(
+                f"SELECT {RUN_COLUMNS}, selectors, requested FROM runs WHERE id = ?",
+                full_id,
+            ).fetchone()
+            counts = self._counts([full_id]).get(full_id, {})
+            items = self._items(full_id, ITEM_STATES)
+        values = dict(row)
+        selectors = json.loads(values.pop("selectors"))
+        requested = json.loads(values.pop("requested"))
+        return RunDetail(
+            RunSummary(**values, counts=counts), selectors, requested, items
+        )
+
+    def _items(self, run_id: str, states: Sequence[str]) -> list[JournalItem]:
+        """Return a run's items in `states`, in the order they were first written."""
+        marks = ", ".join("?" for _ in states)
+        rows = self._execute(
+            f"SELECT {ITEM_COLUMNS} FROM items "
+            f"WHERE run_id = ? AND state IN ({marks}) ORDER BY rowid",
+            run_id,
+            *states,
+        ).fetchall()
+        return [_item_from_row(row) for row in rows]
+
+    def pending_items(self, run_id: str) -> list[JournalItem]:
+        """Return the items with no outcome yet: planned, intent or sent."""
+        full_id = self.resolve_run_id(run_id)
+        with self._lock:
+            return self._items(full_id, PENDING_STATES)
+
+    def changed_items(self, run_id: str) -> list[JournalItem]:
+        """Return the items the run changed (changed or verified), for undo."""
+        full_id = self.resolve_run_id(run_id)
+        with self._lock:
+            return self._items(full_id, CHANGED_STATES)
