@@ -1,0 +1,113 @@
+"""Helpers shared by the emulator tests: sample org, clock, login."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "actions"
+ACTIONS = "/api/v2/integrations/actions"
+NON_ASCII_TEMPLATE = '{"note": "aucune donnée — keine Daten ✓ 日本"}'
+CRLF_TEMPLATE = '{\r\n  "order": "${input.orderId}"\r\n}\r\n'
+
+
+class ManualClock:
+    """A clock that only moves when a test advances it."""
+
+    def __init__(self, start: float = 1_000_000.0) -> None:
+        self.value = start
+
+    def __call__(self) -> float:
+        return self.value
+
+    def advance(self, seconds: float) -> None:
+        self.value += seconds
+
+
+def http_action(action_id: str, name: str, **config: Any) -> dict[str, Any]:
+    """Return a web-services action document with both templates inline."""
+    return {
+        "id": action_id,
+        "name": name,
+        "category": "Acme Web Services",
+        "integrationId": "integration-1",
+        "secure": False,
+        "contract": {
+            "input": {"inputSchema": {"type": "object"}},
+            "output": {
+                "successSchema": {
+                    "type": "object",
+                    "properties": {"status": {"type": "string"}},
+                }
+            },
+        },
+        "config": {
+            **config,
+            "request": {
+                "requestUrlTemplate": "https://orders.example.invalid/${input.orderId}",
+                "requestType": "GET",
+                "headers": {"Accept": "application/json"},
+                "requestTemplate": CRLF_TEMPLATE,
+            },
+            "response": {
+                "translationMap": {"status": "$.state"},
+                "translationMapDefaults": {"status": '"UNKNOWN"'},
+                "successTemplate": NON_ASCII_TEMPLATE,
+            },
+        },
+    }
+
+
+def sample_actions() -> list[dict[str, Any]]:
+    """Return the small org every test starts from."""
+    no_templates = http_action("no-templates", "Ping Service")
+    del no_templates["config"]["request"]["requestTemplate"]
+    del no_templates["config"]["response"]["successTemplate"]
+    custom_auth = http_action("customAuth_-_integration-1", "Custom Auth")
+    static = http_action("static_builtin-1", "Built-in Lookup")
+    static["category"] = "Genesys Cloud Data Actions"
+    function = {
+        "id": "function-1",
+        "name": "Compute Score",
+        "category": "Function Data Actions",
+        "integrationId": "integration-2",
+        "integrationType": "function-data-actions",
+        "secure": True,
+        "contract": http_action("x", "x")["contract"],
+        "config": {"timeoutSeconds": 20},
+    }
+    return [
+        http_action("lookup-order", "Lookup Order Status", timeoutSeconds=15),
+        http_action("no-timeout", "Create Ticket"),
+        http_action("null-timeout", "Update Ticket", timeoutSeconds=None),
+        no_templates,
+        custom_auth,
+        static,
+        function,
+    ]
+
+
+def basic(client_id: str, client_secret: str) -> str:
+    """Return an HTTP Basic `Authorization` value."""
+    pair = f"{client_id}:{client_secret}".encode()
+    return "Basic " + base64.b64encode(pair).decode("ascii")
+
+
+def get_token(http: httpx.Client, client_id: str, client_secret: str) -> str:
+    """Log in with client credentials and return the access token."""
+    response = http.post(
+        "/oauth/token",
+        headers={"Authorization": basic(client_id, client_secret)},
+        data={"grant_type": "client_credentials"},
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+def bearer(token: str) -> dict[str, str]:
+    """Return the headers of an authenticated call."""
+    return {"Authorization": f"Bearer {token}"}
