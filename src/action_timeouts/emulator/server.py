@@ -167,7 +167,9 @@ def _config(state: EmulatorState) -> uvicorn.Config:
 @contextmanager
 def _bound_socket(host: str, port: int) -> Iterator[socket.socket]:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # asyncio turns Nagle off only for sockets that name TCP as their protocol;
+    # with Nagle on, every keep-alive answer waits for a delayed ACK (about 40 ms).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
