@@ -1,0 +1,678 @@
+"""The HTTP client of the Genesys Cloud API: retries, rate limits and error mapping.
+
+Reads (GET, and the token request) are retried on 502/503/504 and on lost
+connections with jittered exponential backoff, up to `RetryPolicy.read_attempts`.
+A 429 is waited out for `Retry-After` (seconds or an HTTP date; backoff when it is
+missing or unreadable), and the wait is shared: every thread of the client pauses,
+within a total budget per request. Writes (PATCH, POST) are resent only when the
+server certainly did not process them: after a 429, a 401 (renewed token), or a
+connection that could not be opened. A write that got no answer, or a 502/503/504,
+raises `AmbiguousWriteError` so that the caller re-reads before deciding.
+
+The `inin-ratelimit-*` headers pace the client: when the requests left in the
+window are no more than the requests in flight, new requests wait for the window
+to reset, so a bulk run stays under the limit instead of tripping it.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import math
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from action_timeouts import __version__
+from action_timeouts.auth import ClientCredentialsAuth
+from action_timeouts.errors import (
+    AmbiguousWriteError,
+    ApiError,
+    AuthenticationError,
+    BadResponseError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+    UsageError,
+)
+from action_timeouts.regions import Endpoint
+
+__all__ = [
+    "USER_AGENT",
+    "ApiClient",
+    "ClientStats",
+    "RetryPolicy",
+    "parse_retry_after",
+]
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = f"action-timeouts/{__version__}"
+
+_GATEWAY_FAILURES = frozenset({502, 503, 504})
+# Failures while opening a connection: nothing reached the server.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# The reset header counts whole seconds; one more keeps clear of the window's edge.
+_PACING_MARGIN_SECONDS = 1.0
+# A `Retry-After: 0` loop would never use up the budget; wait at least this long.
+_SHORTEST_RATE_LIMIT_WAIT = 0.5
+_MAX_MESSAGE_CHARACTERS = 300
+
+
+@dataclass
+class RetryPolicy:
+    """How often and how long requests are retried."""
+
+    read_attempts: int = 6
+    backoff_initial: float = 0.5
+    backoff_max: float = 30.0
+    rate_limit_budget: float = 300.0  # total seconds one request may wait on 429s
+    jitter: bool = True
+
+    def backoff(self, retry: int) -> float:
+        """Return the wait before retry number `retry` (from 1), jittered if enabled."""
+        ceiling = min(self.backoff_max, self.backoff_initial * 2.0 ** (retry - 1))
+        if not self.jitter:
+            return ceiling
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+@dataclass
+class ClientStats:
+    """Counters of what the client sent and how long it waited (thread-safe)."""
+
+    requests: int = 0
+    by_status: Counter[int] = field(default_factory=Counter)
+    rate_limited: int = 0
+    retries: int = 0
+    waited_seconds: float = 0.0
+    transport_errors: int = 0
+    _lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
+    )
+
+    def record_response(self, status: int) -> None:
+        """Count one answered request."""
+        with self._lock:
+            self.requests += 1
+            self.by_status[status] += 1
+
+    def record_transport_error(self) -> None:
+        """Count one request that got no answer."""
+        with self._lock:
+            self.requests += 1
+            self.transport_errors += 1
+
+    def record_retry(self, *, rate_limited: bool = False) -> None:
+        """Count one scheduled retry, and whether a 429 caused it."""
+        with self._lock:
+            self.retries += 1
+            self.rate_limited += int(rate_limited)
+
+    def record_wait(self, seconds: float) -> None:
+        """Add time spent waiting before a request."""
+        with self._lock:
+            self.waited_seconds += seconds
+
+
+class _RateGate:
+    """A client-wide "not before" time, and the number of requests in flight."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._not_before = 0.0
+        self._in_flight = 0
+
+    def delay(self) -> float:
+        """Return how long a new request must still wait."""
+        with self._lock:
+            return max(0.0, self._not_before - time.monotonic())
+
+    def pause_for(self, seconds: float) -> bool:
+        """Hold every new request for `seconds`; say whether that extended the pause."""
+        moment = time.monotonic() + seconds
+        with self._lock:
+            extended = moment > self._not_before
+            self._not_before = max(self._not_before, moment)
+        return extended
+
+    @contextmanager
+    def in_flight(self) -> Iterator[None]:
+        """Count a request as in flight while the block runs."""
+        with self._lock:
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def pace(self, headers: httpx.Headers) -> None:
+        """Pause new requests when the window has no room beyond those in flight."""
+        window = _rate_window(headers)
+        if window is None:
+            return
+        remaining, reset = window
+        with self._lock:
+            others = self._in_flight - 1
+        if remaining <= others and self.pause_for(reset + _PACING_MARGIN_SECONDS):
+            logger.info(
+                "pacing: %d requests left in the rate-limit window with %d in flight; "
+                "holding new requests for %.0f s",
+                remaining,
+                others,
+                reset + _PACING_MARGIN_SECONDS,
+            )
+
+
+@dataclass
+class _Tries:
+    """What one request has used so far: attempts, and seconds waited on 429s."""
+
+    attempt: int = 1
+    rate_limits: int = 0
+    rate_limit_waited: float = 0.0
+
+
+class ApiClient:
+    """A thread-safe client of the Genesys Cloud API for one region and OAuth client."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        client_id: str,
+        client_secret: str,
+        *,
+        policy: RetryPolicy | None = None,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+        max_connections: int = 16,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.endpoint = endpoint
+        self.policy = policy or RetryPolicy()
+        self.stats = ClientStats()
+        self._sleep = sleep
+        self._gate = _RateGate()
+        self._login_client = _new_client(endpoint.login_base, timeout, transport, 2)
+        self.auth = ClientCredentialsAuth(
+            endpoint, client_id, client_secret, send=self._send_login
+        )
+        self._client = _new_client(
+            endpoint.api_base, timeout, transport, max_connections, auth=self.auth
+        )
+
+    def __repr__(self) -> str:
+        return f"ApiClient(endpoint={self.endpoint!r})"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connections."""
+        self._client.close()
+        self._login_client.close()
+
+    def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        """GET a path and return its JSON body."""
+        request = self._build("GET", path, params=params, accept="application/json")
+        return _json_body(request, self._call(request, write=False))
+
+    def get_text(self, path: str) -> str:
+        """GET a path and return its body as text, byte for byte (templates)."""
+        request = self._build("GET", path, accept="*/*")
+        return _text_body(request, self._call(request, write=False))
+
+    def patch_json(self, path: str, body: Mapping[str, Any]) -> Any:
+        """PATCH a JSON body; a lost answer raises AmbiguousWriteError, never resent."""
+        request = self._build("PATCH", path, body=body, accept="application/json")
+        return _json_body(request, self._call(request, write=True))
+
+    def post_json(self, path: str, body: Any = None) -> Any:
+        """POST a JSON body (none when None); a lost answer is never resent."""
+        request = self._build("POST", path, body=body, accept="application/json")
+        return _json_body(request, self._call(request, write=True))
+
+    def _build(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        accept: str,
+    ) -> httpx.Request:
+        """Build a request for a path of this client's API host."""
+        if not path.startswith("/") or path.startswith("//"):
+            message = f"API paths start with one '/', got {path!r}"
+            raise UsageError(message)
+        return self._client.build_request(
+            method, path, params=params, json=body, headers={"Accept": accept}
+        )
+
+    def _call(self, request: httpx.Request, *, write: bool) -> httpx.Response:
+        """Send with retries, then raise the error an unsuccessful answer maps to."""
+        response = self._send(self._client, request, write=write)
+        _raise_for_status(request, response)
+        return response
+
+    def _send_login(self, request: httpx.Request) -> httpx.Response:
+        """Send a token request, retried like a read."""
+        return self._send(self._login_client, request, write=False)
+
+    def _send(
+        self, client: httpx.Client, request: httpx.Request, *, write: bool
+    ) -> httpx.Response:
+        """Send until an answer that is not retried arrives, or give up."""
+        tries = _Tries()
+        while True:
+            self._wait_for_gate()
+            try:
+                response = self._exchange(client, request)
+            except httpx.TransportError as exc:
+                self._after_transport_error(request, exc, tries, write=write)
+                continue
+            except httpx.RequestError as exc:
+                raise _unreadable_answer(request, exc, write=write) from exc
+            if not self._should_retry(request, response, tries, write=write):
+                return response
+
+    def _wait_for_gate(self) -> None:
+        """Wait while the client-wide pause (rate limit or pacing) lasts."""
+        delay = self._gate.delay()
+        if delay > 0:
+            logger.debug("waiting %.1f s for the shared rate-limit pause", delay)
+            self._wait(delay)
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep, counting the time in the statistics."""
+        self.stats.record_wait(seconds)
+        self._sleep(seconds)
+
+    def _exchange(self, client: httpx.Client, request: httpx.Request) -> httpx.Response:
+        """Send one request, count it, log it and pace the next ones by its headers."""
+        started = time.perf_counter()
+        with self._gate.in_flight():
+            try:
+                response = client.send(request)
+            except httpx.TransportError as exc:
+                self.stats.record_transport_error()
+                logger.debug("%s %s -> no answer (%r)", *_describe(request), exc)
+                raise
+            self._gate.pace(response.headers)
+
+        self.stats.record_response(response.status_code)
+        logger.debug(
+            "%s %s -> %d in %.0f ms (correlation id %s)",
+            *_describe(request),
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+            _correlation_id(response),
+        )
+        return response
+
+    def _after_transport_error(
+        self,
+        request: httpx.Request,
+        exc: httpx.TransportError,
+        tries: _Tries,
+        *,
+        write: bool,
+    ) -> None:
+        """Back off after a lost connection, or raise when that is unsafe or futile."""
+        method, path = _describe(request)
+        if write and not isinstance(exc, _NOT_SENT):
+            message = (
+                f"{method} {path} got no answer ({type(exc).__name__}); it may or may "
+                "not have been applied: re-read before trying again"
+            )
+            raise AmbiguousWriteError(message) from exc
+        if not self._back_off(request, tries, type(exc).__name__, None):
+            message = (
+                f"no answer from {request.url.host} for {method} {path} after "
+                f"{tries.attempt} attempts: {type(exc).__name__}: {exc}"
+            )
+            raise TransportError(message) from exc
+
+    def _should_retry(
+        self,
+        request: httpx.Request,
+        response: httpx.Response,
+        tries: _Tries,
+        *,
+        write: bool,
+    ) -> bool:
+        """Decide whether to send the request again, waiting as the answer demands."""
+        status = response.status_code
+        if status == 429:
+            self._wait_out_rate_limit(request, response, tries)
+            return True
+        if status not in _GATEWAY_FAILURES:
+            return False
+        if write:
+            raise _ambiguous_write(request, response)
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        reason = f"{status} (correlation id {_correlation_id(response)})"
+        return self._back_off(request, tries, reason, retry_after)
+
+    def _back_off(
+        self,
+        request: httpx.Request,
+        tries: _Tries,
+        reason: str,
+        retry_after: float | None,
+    ) -> bool:
+        """Wait before the next attempt; return False when no attempt is left."""
+        if tries.attempt >= self.policy.read_attempts:
+            return False
+        wait = (
+            self.policy.backoff(tries.attempt) if retry_after is None else retry_after
+        )
+        wait = min(wait, self.policy.backoff_max)
+
+        tries.attempt += 1
+        logger.info(
+            "retrying %s %s (attempt %d of %d) after %s; waiting %.1f s",
+            *_describe(request),
+            tries.attempt,
+            self.policy.read_attempts,
+            reason,
+            wait,
+        )
+        self.stats.record_retry()
+        self._wait(wait)
+        return True
+
+    def _wait_out_rate_limit(
+        self, request: httpx.Request, response: httpx.Response, tries: _Tries
+    ) -> None:
+        """Pause every thread for `Retry-After`, or raise when the budget is spent."""
+        header = response.headers.get("retry-after")
+        retry_after = parse_retry_after(header)
+        tries.rate_limits += 1
+        if retry_after is None:
+            retry_after = self.policy.backoff(tries.rate_limits)
+        wait = max(retry_after, _SHORTEST_RATE_LIMIT_WAIT)
+        if tries.rate_limit_waited + wait > self.policy.rate_limit_budget:
+            raise _rate_limit_exhausted(request, response, tries, self.policy)
+
+        tries.rate_limit_waited += wait
+        logger.info(
+            "rate limited on %s %s (429, Retry-After %s, correlation id %s); "
+            "pausing all requests for %.1f s",
+            *_describe(request),
+            header,
+            _correlation_id(response),
+            wait,
+        )
+        self.stats.record_retry(rate_limited=True)
+        self._gate.pause_for(wait)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Read `Retry-After` as seconds or an HTTP date; None when missing or invalid."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        return _seconds_until_date(text)
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    return seconds
+
+
+def _seconds_until_date(text: str) -> float | None:
+    """Read an HTTP date and return the seconds from now until then (never negative)."""
+    try:
+        moment = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+
+
+def _rate_window(headers: httpx.Headers) -> tuple[int, float] | None:
+    """Read (requests left, seconds to reset) from `inin-ratelimit-*` headers."""
+    try:
+        allowed = int(headers["inin-ratelimit-allowed"])
+        count = int(headers["inin-ratelimit-count"])
+        reset = float(headers["inin-ratelimit-reset"])
+    except (KeyError, ValueError):
+        return None
+    return allowed - count, max(reset, 0.0)
+
+
+def _new_client(
+    base_url: str,
+    timeout: float,
+    transport: httpx.BaseTransport | None,
+    max_connections: int,
+    *,
+    auth: httpx.Auth | None = None,
+) -> httpx.Client:
+    """Create a pooled client that never follows redirects."""
+    return httpx.Client(
+        base_url=base_url,
+        auth=auth,
+        transport=transport,
+        timeout=httpx.Timeout(timeout),
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
+        follow_redirects=False,
+        headers={"User-Agent": USER_AGENT},
+    )
+
+
+def _describe(request: httpx.Request) -> tuple[str, str]:
+    """Return the method and path (with query) of a request, for messages."""
+    return request.method, request.url.raw_path.decode("ascii", "replace")
+
+
+def _correlation_id(response: httpx.Response) -> str | None:
+    """Return the correlation id from the header, else from the error body."""
+    header: str | None = response.headers.get("inin-correlation-id")
+    if header:
+        return header
+    context_id = _error_body(response).get("contextId")
+    return str(context_id) if context_id else None
+
+
+def _error_body(response: httpx.Response) -> dict[str, Any]:
+    """Parse an error answer as a JSON object; empty when it is not one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _short(value: Any) -> str:
+    """Return a value as a string no longer than a message should quote."""
+    text = str(value)
+    if len(text) <= _MAX_MESSAGE_CHARACTERS:
+        return text
+    return text[:_MAX_MESSAGE_CHARACTERS] + "…"
+
+
+def _answer_summary(response: httpx.Response) -> str:
+    """Describe a body that is not JSON without quoting it (HTML pages)."""
+    content_type = response.headers.get("content-type", "no content type")
+    return f"not JSON ({content_type.split(';')[0]}, {len(response.content)} bytes)"
+
+
+def _error_class(status: int, message: str) -> type[ApiError]:
+    """Map an error status (and a version-mismatch message) to an error class."""
+    lowered = message.lower()
+    mismatch = "does not match" in lowered and "version" in lowered
+    classes: dict[int, type[ApiError]] = {
+        401: AuthenticationError,
+        403: PermissionDeniedError,
+        404: NotFoundError,
+        408: ConflictError,
+        409: ConflictError,
+        429: RateLimitedError,
+    }
+    if status == 400 and mismatch:
+        return ConflictError
+    if status >= 500:
+        return ServerError
+    return classes.get(status, ApiError)
+
+
+def _raise_for_status(request: httpx.Request, response: httpx.Response) -> None:
+    """Raise the library error for a redirect or an error status."""
+    status = response.status_code
+    if status < 300:
+        return
+    if status < 400:
+        raise _redirect_error(request, response)
+
+    body = _error_body(response)
+    message = _short(body.get("message") or _answer_summary(response))
+    code = str(body["code"]) if body.get("code") else None
+    error_class = _error_class(status, message)
+    raise error_class(
+        _error_text(request, status, code, message),
+        status=status,
+        code=code,
+        correlation_id=_correlation_id(response),
+        body=body or None,
+    )
+
+
+def _error_text(
+    request: httpx.Request, status: int, code: str | None, said: str
+) -> str:
+    """Write the one-line message of an error answer."""
+    method, path = _describe(request)
+    if status == 401:
+        return f"{method} {path}: the token was refused even after renewing it: {said}"
+    if status == 403:
+        return f"{method} {path}: permission denied ({code or 403}): {said}"
+    if status >= 500:
+        return f"{method} {path}: server error {status} ({code or 'no code'}): {said}"
+    return f"{method} {path}: HTTP {status} ({code or 'no code'}): {said}"
+
+
+def _redirect_error(request: httpx.Request, response: httpx.Response) -> ApiError:
+    """Build the error for a redirect, which is never followed."""
+    method, path = _describe(request)
+    target = _location_host(request, response)
+    message = (
+        f"{method} {path}: the server redirected to {target} ({response.status_code}); "
+        "redirects are not followed: check the region"
+    )
+    return BadResponseError(
+        message,
+        status=response.status_code,
+        correlation_id=_correlation_id(response),
+    )
+
+
+def _location_host(request: httpx.Request, response: httpx.Response) -> str:
+    """Return the host a redirect points at (the same host when it is relative)."""
+    location = response.headers.get("location", "")
+    try:
+        return httpx.URL(location).host or request.url.host
+    except httpx.InvalidURL:
+        return "an unreadable location"
+
+
+def _ambiguous_write(request: httpx.Request, response: httpx.Response) -> Exception:
+    """Build the error for a write answered by a gateway failure (502/503/504)."""
+    method, path = _describe(request)
+    message = (
+        f"{method} {path}: server error {response.status_code}; the change may or may "
+        "not have been applied: re-read before trying again"
+    )
+    return AmbiguousWriteError(
+        message,
+        status=response.status_code,
+        correlation_id=_correlation_id(response),
+    )
+
+
+def _rate_limit_exhausted(
+    request: httpx.Request, response: httpx.Response, tries: _Tries, policy: RetryPolicy
+) -> ApiError:
+    """Build the error for a request still rate limited after its wait budget."""
+    method, path = _describe(request)
+    body = _error_body(response)
+    message = (
+        f"{method} {path}: still rate limited (429) after waiting "
+        f"{tries.rate_limit_waited:.0f} s (budget {policy.rate_limit_budget:.0f} s)"
+    )
+    return RateLimitedError(
+        message,
+        status=429,
+        code=str(body["code"]) if body.get("code") else None,
+        correlation_id=_correlation_id(response),
+        body=body or None,
+    )
+
+
+def _unreadable_answer(
+    request: httpx.Request, exc: httpx.RequestError, *, write: bool
+) -> Exception:
+    """Build the error for an answer that could not be decoded at the HTTP level."""
+    method, path = _describe(request)
+    message = f"{method} {path}: unreadable answer ({type(exc).__name__}: {exc})"
+    if write:
+        return AmbiguousWriteError(f"{message}; re-read before trying again")
+    return TransportError(message)
+
+
+def _json_body(request: httpx.Request, response: httpx.Response) -> Any:
+    """Return the JSON body of a successful answer (None for 204)."""
+    if response.status_code == 204:
+        return None
+    method, path = _describe(request)
+    try:
+        return response.json()
+    except ValueError:
+        detail = "empty" if not response.content else _answer_summary(response)
+        message = f"{method} {path}: expected JSON, the answer was {detail}"
+        raise BadResponseError(
+            message,
+            status=response.status_code,
+            correlation_id=_correlation_id(response),
+        ) from None
+
+
+def _text_body(request: httpx.Request, response: httpx.Response) -> str:
+    """Return the body of a successful answer as text, exactly as sent."""
+    encoding = response.charset_encoding or "utf-8"
+    try:
+        return response.content.decode(encoding)
+    except (LookupError, UnicodeDecodeError):
+        method, path = _describe(request)
+        message = f"{method} {path}: the text is not valid {encoding}"
+        raise BadResponseError(
+            message,
+            status=response.status_code,
+            correlation_id=_correlation_id(response),
+        ) from None
