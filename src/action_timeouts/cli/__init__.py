@@ -11,8 +11,25 @@ from typing import Any
 
 import click
 
+ACTIONS = "action_timeouts.cli.actions_command"
+RUNS = "action_timeouts.cli.runs_command"
+POLICY = "action_timeouts.cli.policy_command"
+MISC = "action_timeouts.cli.misc_command"
+
 # name -> (module, attribute, one-line help shown by --help without importing it)
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "show": (ACTIONS, "show", "Show one action and its timeout."),
+    "list": (ACTIONS, "list_actions", "List actions with their timeouts."),
+    "set": (RUNS, "set_command", "Set the timeout of one action or a selection."),
+    "history": (RUNS, "history", "List past runs, or show one."),
+    "undo": (RUNS, "undo", "Put back the timeouts a run changed."),
+    "resume": (RUNS, "resume", "Finish an interrupted run."),
+    "plan": (POLICY, "plan", "Show what a policy file would change."),
+    "apply": (POLICY, "apply", "Change the org to match a policy file."),
+    "check": (POLICY, "check", "Exit 2 when the org drifts from a policy file."),
+    "demo": (MISC, "demo", "Walk through a change on a local emulator."),
+    "config": (MISC, "config", "Show the settings in force and where they came from."),
+    "completion": (MISC, "completion", "Print the shell completion script."),
     "emulator": (
         "action_timeouts.cli.emulator_command",
         "emulator",
@@ -37,18 +54,32 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
     def format_commands(
-        self, ctx: click.Context, formatter: click.HelpFormatter
+        self,
+        ctx: click.Context,  # noqa: ARG002 - click passes it; the rows need none
+        formatter: click.HelpFormatter,
     ) -> None:
-        rows = [(name, COMMANDS[name][2]) for name in sorted(COMMANDS)]
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
+        rows = [(name, COMMANDS[name][2]) for name in COMMANDS]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="action-timeouts")
-def cli() -> None:
-    """Change the execution timeout of Genesys Cloud data actions safely."""
+@click.option("-v", "--verbose", count=True, help="More detail on stderr (-vv: debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
+    """Change the execution timeout of Genesys Cloud data actions safely.
+
+    Data goes to stdout, messages to stderr. Exit codes: 0 success, 1 some actions
+    failed, 2 bad input, 3 configuration, 4 authentication, 5 permission, 6 not
+    found, 7 action refused, 8 version conflict, 9 rate limited, 10 network,
+    11 server error, 12 verification failed, 130 interrupted.
+    """
+    from action_timeouts.cli.common import configure_logging
+
+    ctx.meta["quiet"] = quiet
+    configure_logging(verbose, quiet)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -1,0 +1,167 @@
+"""Read-only commands: `show` one action, `list` many."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import click
+
+from action_timeouts.actions import (
+    ActionsApi,
+    Listing,
+    action_kind,
+    current_timeout,
+    describe_timeout,
+)
+from action_timeouts.cli.common import (
+    connection_from,
+    connection_options,
+    handle_errors,
+    open_api,
+    output_option,
+    print_rows,
+)
+from action_timeouts.errors import BadResponseError, UsageError
+
+LIST_COLUMNS = (
+    "id",
+    "name",
+    "category",
+    "integration",
+    "timeout",
+    "version",
+    "secure",
+)
+SECRET_HEADER = re.compile(
+    r"auth|token|secret|password|passwd|api[-_]?key|cookie|signature|credential", re.I
+)
+SECRET_VALUE = re.compile(r"^\s*(bearer|basic|token)\s+\S", re.I)
+TEMPLATE_REFERENCE = re.compile(r"^\s*\$!?\{[^}]*\}\s*$")
+MASK = "****"
+
+
+@click.command()
+@click.argument("action_id", required=False)
+@click.option("--reveal", is_flag=True, help="Show header values that look secret.")
+@output_option
+@connection_options
+@handle_errors
+def show(
+    action_id: str | None, reveal: bool, output_format: str, **kwargs: Any
+) -> None:
+    """Show one action: its timeout, request, headers and templates."""
+    connection = connection_from(kwargs)
+    action_id = action_id or connection.settings().action_id
+    if not action_id:
+        raise UsageError("give an ACTION_ID (or set GENESYS_ACTION_ID)")
+    with open_api(connection) as (api, _client):
+        action = api.get(action_id)
+        config = api.inline_templates(action)
+    shown = {**action, "config": config if reveal else mask_config(config)}
+    if output_format in ("json", "ndjson"):
+        click.echo(json.dumps(shown, indent=None if output_format == "ndjson" else 2))
+        return
+    print_rows(describe_action(shown), ("field", "value"), output_format)
+
+
+def describe_action(action: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Flatten an action into field/value rows for people."""
+    config = action.get("config") or {}
+    request = config.get("request") or {}
+    response = config.get("response") or {}
+    rows = {
+        "id": action.get("id"),
+        "name": action.get("name"),
+        "category": action.get("category"),
+        "integration": action.get("integrationId"),
+        "kind": action_kind(action).value,
+        "version": action.get("version"),
+        "secure": action.get("secure"),
+        "timeout": describe_timeout(current_timeout(action)),
+        "method": request.get("requestType"),
+        "url": request.get("requestUrlTemplate"),
+    }
+    for name, value in (request.get("headers") or {}).items():
+        rows[f"header {name}"] = value
+    rows["request template"] = request.get("requestTemplate")
+    rows["success template"] = response.get("successTemplate")
+    rows["translation map"] = len(response.get("translationMap") or {})
+    return [{"field": key, "value": value} for key, value in rows.items()]
+
+
+def mask_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a copy of the config with credential-like header values masked."""
+    request = dict(config.get("request") or {})
+    headers = request.get("headers")
+    if isinstance(headers, Mapping):
+        request["headers"] = {
+            name: MASK if looks_secret(str(name), value) else value
+            for name, value in headers.items()
+        }
+    return {**config, "request": request} if "request" in config else dict(config)
+
+
+def looks_secret(name: str, value: object) -> bool:
+    """Tell whether a header value may be a credential worth hiding."""
+    text = str(value)
+    if TEMPLATE_REFERENCE.match(text):
+        return False
+    return bool(SECRET_HEADER.search(name) or SECRET_VALUE.match(text))
+
+
+@click.command("list")
+@click.option("--name", "name_glob", help="Only names matching this glob (any case).")
+@click.option("--category", help="Only this category.")
+@output_option
+@connection_options
+@handle_errors
+def list_actions(
+    name_glob: str | None, category: str | None, output_format: str, **kwargs: Any
+) -> None:
+    """List actions with their timeouts (every page, checked against the total)."""
+    filters = {"category": category} if category else {}
+    with open_api(connection_from(kwargs)) as (api, _client):
+        listing = complete_listing(api, filters)
+    actions = [
+        action
+        for action in listing.actions
+        if name_glob is None
+        or fnmatch.fnmatchcase(
+            str(action.get("name", "")).casefold(), name_glob.casefold()
+        )
+    ]
+    rows = [list_row(action) for action in actions]
+    if output_format == "table":
+        rows = [{**row, "timeout": row["timeout_text"]} for row in rows]
+    print_rows(rows, LIST_COLUMNS, output_format)
+
+
+def complete_listing(api: ActionsApi, filters: Mapping[str, Any]) -> Listing:
+    """List every action and fail when fewer arrive than the API's total."""
+    listing = api.list_all(filters)
+    if not listing.complete:
+        message = (
+            f"the listing returned {len(listing.actions)} actions but the API "
+            f"reports {listing.total}; nothing was done, try again"
+        )
+        raise BadResponseError(message, status=200)
+    return listing
+
+
+def list_row(action: Mapping[str, Any]) -> dict[str, Any]:
+    """One row of `list` output: JSON gets null for an unset timeout."""
+    timeout = current_timeout(action)
+    return {
+        "id": action.get("id"),
+        "name": action.get("name"),
+        "category": action.get("category"),
+        "integration": action.get("integrationId"),
+        "timeout": timeout,
+        "timeout_text": describe_timeout(timeout),
+        "version": action.get("version"),
+        "secure": action.get("secure"),
+    }

@@ -1,0 +1,235 @@
+"""What every command shares: connection options, output formats, errors, messages."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from action_timeouts.errors import EXIT_CODES, ActionTimeoutsError, UsageError
+
+if TYPE_CHECKING:
+    from action_timeouts.actions import ActionsApi
+    from action_timeouts.http import ApiClient
+    from action_timeouts.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+OUTPUT_FORMATS = ("table", "json", "ndjson", "csv")
+
+
+@dataclass
+class Connection:
+    """The connection options a command was given."""
+
+    region: str | None = None
+    client_id: str | None = None
+    client_secret_file: str | None = None
+    client_secret_stdin: bool = False
+    profile: str | None = None
+
+    def settings(self) -> Settings:
+        """Resolve settings from these options, the environment, .env and profiles."""
+        from action_timeouts.settings import load_settings, read_secret_file
+
+        secret = None
+        if self.client_secret_file:
+            secret = read_secret_file(self.client_secret_file)
+        elif self.client_secret_stdin:
+            secret = sys.stdin.readline().rstrip("\r\n")
+            if not secret:
+                raise UsageError("--client-secret-stdin: no secret on standard input")
+        return load_settings(
+            client_id=self.client_id,
+            client_secret=secret,
+            region=self.region,
+            profile=self.profile,
+        )
+
+
+def connection_options(function: F) -> F:
+    """Add the options that say which org to talk to and how to log in."""
+    options = [
+        click.option(
+            "--region",
+            metavar="REGION",
+            help="Region (eu-west-1), domain (mypurecloud.ie) or localhost:PORT.",
+        ),
+        click.option("--client-id", metavar="ID", help="OAuth client id."),
+        click.option(
+            "--client-secret-file",
+            type=click.Path(dir_okay=False),
+            help="Read the OAuth client secret from this file.",
+        ),
+        click.option(
+            "--client-secret-stdin",
+            is_flag=True,
+            help="Read the OAuth client secret from standard input.",
+        ),
+        click.option("--profile", metavar="NAME", help="Profile of the config file."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def connection_from(kwargs: dict[str, Any]) -> Connection:
+    """Pop the connection options out of a command's keyword arguments."""
+    return Connection(
+        region=kwargs.pop("region"),
+        client_id=kwargs.pop("client_id"),
+        client_secret_file=kwargs.pop("client_secret_file"),
+        client_secret_stdin=kwargs.pop("client_secret_stdin"),
+        profile=kwargs.pop("profile"),
+    )
+
+
+@contextmanager
+def open_api(connection: Connection) -> Iterator[tuple[ActionsApi, ApiClient]]:
+    """Open one shared API client for the command's whole run."""
+    from action_timeouts.actions import ActionsApi
+    from action_timeouts.http import ApiClient
+
+    client_id, secret, endpoint = connection.settings().require_credentials()
+    client = ApiClient(endpoint, client_id, secret)
+    try:
+        yield ActionsApi(client), client
+    finally:
+        client.close()
+
+
+def output_option(function: F) -> F:
+    """Add `--output` to a command that prints data."""
+    return click.option(
+        "--output",
+        "-o",
+        "output_format",
+        type=click.Choice(OUTPUT_FORMATS),
+        default="table",
+        show_default=True,
+        help="How to print the data on stdout.",
+    )(function)
+
+
+def handle_errors(function: F) -> F:
+    """Turn library errors into a one-line message and their documented exit code."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except ActionTimeoutsError as error:
+            fail(str(error), error.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted", EXIT_CODES["interrupted"])
+        return None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def fail(message: str, code: int) -> None:
+    """Print an error on stderr and exit with `code`."""
+    first_line = message.strip().splitlines()[0] if message.strip() else "failed"
+    click.echo(f"error: {first_line}", err=True)
+    raise SystemExit(code)
+
+
+def say(message: str) -> None:
+    """Print a progress or status message on stderr, unless -q was given."""
+    if not _quiet():
+        click.echo(message, err=True)
+
+
+def _quiet() -> bool:
+    context = click.get_current_context(silent=True)
+    root = context.find_root() if context else None
+    return bool(root and root.meta.get("quiet"))
+
+
+def configure_logging(verbosity: int, quiet: bool) -> None:
+    """Send library log events to stderr at the level -v/-vv/-q asks for."""
+    level = logging.WARNING
+    if verbosity == 1:
+        level = logging.INFO
+    elif verbosity >= 2:
+        level = logging.DEBUG
+    if quiet:
+        level = logging.ERROR
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    package_logger = logging.getLogger("action_timeouts")
+    package_logger.handlers[:] = [handler]
+    package_logger.setLevel(level)
+    package_logger.propagate = False
+
+
+def use_colour() -> bool:
+    """Tell whether stderr messages may use colour."""
+    return sys.stderr.isatty() and "NO_COLOR" not in os.environ
+
+
+def print_rows(
+    rows: Sequence[dict[str, Any]], columns: Sequence[str], output_format: str
+) -> None:
+    """Print rows on stdout as a table, JSON, NDJSON or CSV."""
+    if output_format == "json":
+        click.echo(json.dumps(list(rows), indent=2, ensure_ascii=False))
+    elif output_format == "ndjson":
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+    elif output_format == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+        click.echo(buffer.getvalue(), nl=False)
+    else:
+        print_table(rows, columns)
+
+
+def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
+    """Print rows as a table on stdout, plain when stdout is not a terminal."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(no_color=not sys.stdout.isatty() or "NO_COLOR" in os.environ)
+    table = Table(*columns, box=None if not sys.stdout.isatty() else _box())
+    for row in rows:
+        table.add_row(*[_cell(row.get(column)) for column in columns])
+    console.print(table, soft_wrap=not sys.stdout.isatty())
+
+
+def _box() -> Any:
+    from rich import box
+
+    return box.SIMPLE
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def confirm_or_refuse(question: str, assume_yes: bool) -> None:
+    """Ask on a terminal; refuse without one unless --yes was given."""
+    if assume_yes:
+        return
+    if not sys.stdin.isatty():
+        message = "not a terminal and no --yes: refusing to change anything"
+        raise UsageError(message)
+    if not click.confirm(question, default=False, err=True):
+        raise UsageError("cancelled: nothing was changed")

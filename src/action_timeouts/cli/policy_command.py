@@ -1,0 +1,98 @@
+"""Policy as code: `plan`, `apply` and `check` a TOML file of timeout rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from action_timeouts.cli.actions_command import complete_listing
+from action_timeouts.cli.common import (
+    connection_from,
+    connection_options,
+    handle_errors,
+    open_api,
+    output_option,
+    say,
+)
+from action_timeouts.cli.runs_command import (
+    EXIT_PENDING,
+    execute_plan,
+    plan_row,
+    run_options,
+    show_plan,
+)
+
+POLICY_FILE = click.option(
+    "-f",
+    "--file",
+    "policy_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="TOML policy: [[rule]] tables (selector keys and timeout), optional default.",
+)
+
+
+@click.command()
+@POLICY_FILE
+@output_option
+@connection_options
+@handle_errors
+def plan(policy_file: str, output_format: str, **kwargs: Any) -> None:
+    """Show what applying the policy would change; nothing is sent."""
+    from action_timeouts.policy import load_policy, plan_for_policy
+
+    policy = load_policy(policy_file)
+    with open_api(connection_from(kwargs)) as (api, _client):
+        listing = complete_listing(api, {})
+    show_plan(
+        plan_for_policy(listing.actions, policy, total=listing.total), output_format
+    )
+
+
+@click.command()
+@POLICY_FILE
+@run_options
+@output_option
+@connection_options
+@handle_errors
+def apply(policy_file: str, **kwargs: Any) -> None:
+    """Change every action the policy's rules disagree with, after confirmation."""
+    from action_timeouts.policy import load_policy, plan_for_policy
+
+    policy = load_policy(policy_file)
+    connection = connection_from(kwargs)
+    with open_api(connection) as (api, client):
+        listing = complete_listing(api, {})
+        policy_plan = plan_for_policy(listing.actions, policy, total=listing.total)
+        listed = {str(action["id"]): action for action in listing.actions}
+        summary = {"policy": str(policy_file)}
+        execute_plan(
+            api, client, policy_plan, listed, kwargs, command="apply", selector=summary
+        )
+
+
+@click.command()
+@POLICY_FILE
+@output_option
+@connection_options
+@handle_errors
+def check(policy_file: str, output_format: str, **kwargs: Any) -> None:
+    """Exit 0 when the org matches the policy, 2 with the drift listed when not."""
+    from action_timeouts.plan import drift
+    from action_timeouts.policy import load_policy, plan_for_policy
+
+    policy = load_policy(policy_file)
+    with open_api(connection_from(kwargs)) as (api, _client):
+        listing = complete_listing(api, {})
+    policy_plan = plan_for_policy(listing.actions, policy, total=listing.total)
+    drifted = drift(policy_plan)
+    if not drifted:
+        say(f"in line with {policy_file}: {policy_plan.found} actions checked")
+        return
+    from action_timeouts.cli.common import print_rows
+    from action_timeouts.cli.runs_command import PLAN_COLUMNS
+
+    print_rows([plan_row(item) for item in drifted], PLAN_COLUMNS, output_format)
+    say(f"drift: {len(drifted)} actions differ from {policy_file}")
+    raise SystemExit(EXIT_PENDING)
