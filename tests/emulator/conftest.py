@@ -35,11 +35,17 @@ def emu(server: RunningEmulator) -> RunningEmulator:
     return server
 
 
-@pytest.fixture
-def http(emu: RunningEmulator) -> Iterator[httpx.Client]:
-    """Return a plain HTTP client for the emulator (no token)."""
-    with httpx.Client(base_url=emu.base_url, timeout=5) as client:
+@pytest.fixture(scope="session")
+def session_http(server: RunningEmulator) -> Iterator[httpx.Client]:
+    """Return one HTTP client for the whole session (creating one is slow)."""
+    with httpx.Client(base_url=server.base_url, timeout=5) as client:
         yield client
+
+
+@pytest.fixture
+def http(emu: RunningEmulator, session_http: httpx.Client) -> httpx.Client:
+    """Return a plain HTTP client (no token) for the freshly seeded emulator."""
+    return session_http
 
 
 @pytest.fixture
