@@ -463,7 +463,7 @@ class Journal:
         """Return item upsert parameters with every column not given left empty."""
         row: dict[str, Any] = dict.fromkeys(ITEM_COLUMNS.split(", "))
         row.update(run_id=run_id, action_id=action_id, updated_at=self._now())
-        row.update(set_timeouts=False, **values)
+        row.update({"set_timeouts": False, **values})
         return row
 
     def record_intent(
