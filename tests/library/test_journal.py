@@ -1,0 +1,455 @@
+"""The SQLite journal of runs, intents and outcomes."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import stat
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+
+from action_timeouts.errors import ConfigurationError, UsageError
+from action_timeouts.journal import (
+    STATE_DIR_ENV,
+    Journal,
+    default_journal_path,
+)
+from action_timeouts.plan import PlanItem
+
+ORG = "https://api.mypurecloud.com"
+RUN_ID = re.compile(r"\d{8}-\d{6}-[0-9a-f]{4}")
+
+
+def ticking_clock(start: datetime) -> Callable[[], datetime]:
+    """Return a clock that moves one second forward at each call."""
+    moments = iter(start + timedelta(seconds=n) for n in range(10_000))
+    return lambda: next(moments)
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    """Where the test journal lives, under folders that do not exist yet."""
+    return tmp_path / "state" / "nested" / "journal.sqlite3"
+
+
+@pytest.fixture
+def journal(path: Path) -> Iterator[Journal]:
+    """An open journal with a clock that ticks one second per call."""
+    clock = ticking_clock(datetime(2026, 12, 3, 18, 33, 1, tzinfo=UTC))
+    with Journal.open(path, clock=clock) as opened:
+        yield opened
+
+
+def start(journal: Journal, command: str = "set", **extra: Any) -> str:
+    """Start a run with ordinary facts."""
+    facts: dict[str, Any] = {
+        "command": command,
+        "org": ORG,
+        "client_id": "client-123",
+        "selectors": {"below": 30},
+        "requested": {"timeoutSeconds": 30},
+        **extra,
+    }
+    return journal.start_run(**facts)
+
+
+def action(action_id: str, timeout: int | None = 10) -> dict[str, Any]:
+    """An action as read before a change, templates inline."""
+    config: dict[str, Any] = {"request": {"requestTemplate": "${input.rawRequest}"}}
+    if timeout is not None:
+        config["timeoutSeconds"] = timeout
+    return {
+        "id": action_id,
+        "name": f"Action {action_id}",
+        "version": 4,
+        "config": config,
+    }
+
+
+def plan_item(
+    action_id: str, status: Literal["change", "unchanged", "skip"], reason: str = ""
+) -> PlanItem:
+    """A plan item changing 10 s to 30 s."""
+    name = f"Action {action_id}"
+    return PlanItem(action_id, name, "C", "i", 4, 10, 30, status, reason or None)
+
+
+def mode(target: Path) -> int:
+    """Return the permission bits of a file or folder."""
+    return stat.S_IMODE(target.stat().st_mode)
+
+
+# Files and places ----------------------------------------------------------------
+
+
+def test_journal_file_is_private(journal: Journal, path: Path) -> None:
+    """The journal file and SQLite's side files are readable by the owner only."""
+    record_one_intent(journal)
+
+    sides = list(path.parent.glob(path.name + "-*"))
+    assert mode(path) == 0o600
+    assert sides
+    assert {side.name: mode(side) for side in sides} == {
+        side.name: 0o600 for side in sides
+    }
+
+
+def test_created_folders_are_private(journal: Journal, path: Path) -> None:
+    """Folders the journal creates are mode 0700."""
+    assert mode(path.parent) == 0o700
+    assert mode(path.parent.parent) == 0o700
+
+
+def test_existing_file_is_made_private(tmp_path: Path) -> None:
+    """A journal file found readable by others is made private; its folder is kept."""
+    target = tmp_path / "journal.sqlite3"
+    target.touch()
+    target.chmod(0o644)
+    folder_mode = mode(tmp_path)
+
+    Journal.open(target).close()
+
+    assert mode(target) == 0o600
+    assert mode(tmp_path) == folder_mode
+
+
+def test_state_dir_variable_moves_the_journal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ACTION_TIMEOUTS_STATE_DIR decides where the default journal lives."""
+    monkeypatch.setenv(STATE_DIR_ENV, str(tmp_path / "custom"))
+
+    with Journal.open() as opened:
+        assert opened.path == tmp_path / "custom" / "journal.sqlite3"
+    assert opened.path.exists()
+
+
+def test_default_path_is_the_user_state_dir() -> None:
+    """Without the variable the journal sits in the platform's state folder."""
+    default = default_journal_path({})
+
+    assert default.name == "journal.sqlite3"
+    assert "action-timeouts" in default.parts
+
+
+def test_reopening_keeps_runs(path: Path) -> None:
+    """Runs survive closing and opening the journal again."""
+    with Journal.open(path) as first:
+        run_id = start(first)
+
+    with Journal.open(path) as second:
+        assert [run.id for run in second.runs()] == [run_id]
+
+
+def test_newer_schema_is_refused(path: Path) -> None:
+    """A journal written by a newer release is refused, not rewritten."""
+    Journal.open(path).close()
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE schema_version SET version = 99")
+    connection.close()
+
+    with pytest.raises(ConfigurationError, match="newer action-timeouts"):
+        Journal.open(path)
+
+
+def test_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
+    """A file that is not SQLite is a configuration error naming it."""
+    target = tmp_path / "journal.sqlite3"
+    target.write_bytes(b"this is not a database, just text " * 100)
+
+    with pytest.raises(ConfigurationError, match="cannot open the journal"):
+        Journal.open(target)
+
+
+# Runs ------------------------------------------------------------------------------
+
+
+def test_run_ids_are_short_and_sortable(journal: Journal) -> None:
+    """Run ids read as UTC date, time and a random suffix, and sort by start."""
+    first, second = start(journal), start(journal)
+
+    assert RUN_ID.fullmatch(first)
+    assert first.startswith("20261203-1833")
+    assert first < second
+
+
+def test_start_run_records_who_and_what(journal: Journal) -> None:
+    """A run keeps its command, org, client id, user, selection and request."""
+    run_id = start(journal, user="alice")
+
+    detail = journal.run(run_id)
+
+    assert (detail.run.command, detail.run.org, detail.run.client_id) == (
+        "set",
+        ORG,
+        "client-123",
+    )
+    assert (detail.run.user, detail.run.status, detail.run.finished_at) == (
+        "alice",
+        "running",
+        None,
+    )
+    assert detail.selectors == {"below": 30}
+    assert detail.requested == {"timeoutSeconds": 30}
+
+
+def test_user_defaults_to_the_login_name(
+    journal: Journal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a user given, the login name is recorded."""
+    monkeypatch.setattr("getpass.getuser", lambda: "operator")
+
+    run_id = start(journal)
+
+    assert journal.run(run_id).run.user == "operator"
+
+
+def test_schema_has_no_place_for_secrets(path: Path, journal: Journal) -> None:
+    """No column could hold a client secret or a token."""
+    with sqlite3.connect(path) as connection:
+        columns = [
+            row[1]
+            for table in ("runs", "items")
+            for row in connection.execute(f"PRAGMA table_info({table})")
+        ]
+    connection.close()
+
+    assert "client_id" in columns
+    assert not [c for c in columns if re.search("secret|token|password", c)]
+
+
+def test_finish_run_records_status_and_time(journal: Journal) -> None:
+    """Finishing a run stores its status and end time."""
+    run_id = start(journal)
+
+    journal.finish_run(run_id, "interrupted")
+
+    summary = journal.run(run_id).run
+    assert summary.status == "interrupted"
+    assert summary.finished_at is not None
+    assert summary.finished_at > summary.started_at
+
+
+def test_finish_run_rejects_unknown_status_and_run(journal: Journal) -> None:
+    """A status outside the list is a programming error; an unknown run a usage one."""
+    run_id = start(journal)
+
+    with pytest.raises(ValueError, match="unknown run status"):
+        journal.finish_run(run_id, "done")
+    with pytest.raises(UsageError, match="no run 'nope'"):
+        journal.finish_run("nope", "finished")
+
+
+def test_runs_lists_newest_first_with_counts(journal: Journal) -> None:
+    """`runs` lists the newest first, limited, with item counts per state."""
+    older, newer, newest = start(journal), start(journal), start(journal, "apply")
+    journal.record_plan(newer, [plan_item("a", "change"), plan_item("b", "skip", "x")])
+
+    runs = journal.runs(limit=2)
+
+    assert [run.id for run in runs] == [newest, newer]
+    assert runs[1].counts == {"planned": 1, "skipped": 1}
+    assert runs[0].counts == {}
+    assert older not in [run.id for run in runs]
+
+
+def test_undo_run_names_the_run_it_reverts(journal: Journal) -> None:
+    """An undo run points at the run it undoes; an unknown one is refused."""
+    original = start(journal)
+
+    undo = start(journal, "undo", undo_of=original)
+
+    assert journal.run(undo).run.undo_of == original
+    with pytest.raises(UsageError, match="no run 'missing'"):
+        start(journal, "undo", undo_of="missing")
+
+
+# Looking runs up -------------------------------------------------------------------
+
+
+def test_run_accepts_a_unique_prefix(journal: Journal) -> None:
+    """A run can be named by the start of its id when only one run has it."""
+    run_id = start(journal)
+
+    assert journal.run(run_id[:10]).run.id == run_id
+    assert journal.resolve_run_id(run_id) == run_id
+
+
+def test_ambiguous_prefix_is_refused(journal: Journal) -> None:
+    """A prefix shared by several runs is refused, listing them."""
+    first, second = start(journal), start(journal)
+
+    with pytest.raises(UsageError, match="ambiguous") as caught:
+        journal.run("20261203")
+
+    assert first in str(caught.value)
+    assert second in str(caught.value)
+
+
+@pytest.mark.parametrize("run_id", ["20991231-000000-ffff", "zzz", ""])
+def test_unknown_run_says_how_to_list_runs(journal: Journal, run_id: str) -> None:
+    """An unknown id is a usage error pointing at the history command."""
+    start(journal)
+
+    with pytest.raises(UsageError, match=r"no run .*action-timeouts history"):
+        journal.run(run_id)
+
+
+# Items -----------------------------------------------------------------------------
+
+
+def record_one_intent(journal: Journal) -> str:
+    """Start a run and record one intent in it; return the run id."""
+    run_id = start(journal)
+    journal.record_intent(run_id, "a1", action("a1"), 10, 30)
+    return run_id
+
+
+def test_record_plan_maps_verdicts_to_states(journal: Journal) -> None:
+    """Plan verdicts are journaled as planned, unchanged and skipped."""
+    run_id = start(journal)
+
+    journal.record_plan(
+        run_id,
+        [
+            plan_item("a", "change"),
+            plan_item("b", "unchanged"),
+            plan_item("c", "skip", "built-in action (not updatable)"),
+        ],
+    )
+
+    items = journal.run(run_id).items
+    assert [(i.action_id, i.state, i.reason) for i in items] == [
+        ("a", "planned", None),
+        ("b", "unchanged", None),
+        ("c", "skipped", "built-in action (not updatable)"),
+    ]
+    assert (items[0].old_timeout, items[0].new_timeout, items[0].before_version) == (
+        10,
+        30,
+        4,
+    )
+
+
+def test_intent_is_on_disk_when_recorded(journal: Journal, path: Path) -> None:
+    """Another connection reads the intent as soon as record_intent returns."""
+    run_id = start(journal)
+    before = action("a1")
+
+    journal.record_intent(run_id, "a1", before, 10, None)
+
+    reader = sqlite3.connect(path)
+    row = reader.execute(
+        "SELECT state, before, before_version, old_timeout, new_timeout FROM items "
+        "WHERE run_id = ? AND action_id = 'a1'",
+        (run_id,),
+    ).fetchone()
+    reader.close()
+    assert row[0] == "intent"
+    assert json.loads(row[1]) == before
+    assert row[2:] == (4, 10, None)
+
+
+def test_intent_after_plan_keeps_the_row(journal: Journal) -> None:
+    """An intent updates the planned row and stores the action as read."""
+    run_id = start(journal)
+    journal.record_plan(run_id, [plan_item("a1", "change")])
+
+    journal.record_intent(run_id, "a1", action("a1", timeout=12), 12, 30)
+
+    [item] = journal.run(run_id).items
+    assert (item.state, item.old_timeout, item.new_timeout) == ("intent", 12, 30)
+    assert item.before == action("a1", timeout=12)
+    assert item.name == "Action a1"
+
+
+def test_outcomes_update_state_reason_and_version(journal: Journal) -> None:
+    """Outcomes move an item on and keep the timeouts of the intent."""
+    run_id = record_one_intent(journal)
+
+    journal.record_outcome(run_id, "a1", "sent")
+    journal.record_outcome(run_id, "a1", "changed", after_version=5)
+    journal.record_outcome(run_id, "a1", "verified")
+
+    [item] = journal.run(run_id).items
+    assert (item.state, item.after_version, item.reason) == ("verified", 5, None)
+    assert (item.old_timeout, item.new_timeout) == (10, 30)
+
+
+def test_outcome_without_a_row_creates_one(journal: Journal) -> None:
+    """A refusal recorded for an action never planned still appears."""
+    run_id = start(journal)
+
+    journal.record_outcome(run_id, "customAuth_-_x", "refused", reason="custom auth")
+
+    [item] = journal.run(run_id).items
+    assert (item.action_id, item.state, item.reason) == (
+        "customAuth_-_x",
+        "refused",
+        "custom auth",
+    )
+
+
+def test_bad_outcomes_are_refused(journal: Journal) -> None:
+    """Unknown states and unknown runs are refused."""
+    run_id = start(journal)
+
+    with pytest.raises(ValueError, match="unknown outcome 'done'"):
+        journal.record_outcome(run_id, "a", "done")
+    with pytest.raises(ValueError, match="unknown outcome 'intent'"):
+        journal.record_outcome(run_id, "a", "intent")
+    with pytest.raises(UsageError, match="no run 'nope'"):
+        journal.record_outcome("nope", "a", "failed")
+    with pytest.raises(UsageError, match="no run 'nope'"):
+        journal.record_intent("nope", "a", action("a"), 10, 30)
+
+
+def test_pending_and_changed_items(journal: Journal) -> None:
+    """Pending items have no outcome yet; changed items are what undo restores."""
+    run_id = start(journal)
+    states = ["planned", "intent", "sent", "changed", "verified", "failed"]
+    journal.record_plan(run_id, [plan_item(s, "change") for s in states])
+    journal.record_plan(run_id, [plan_item("same", "unchanged")])
+    for state in states[1:]:
+        journal.record_intent(run_id, state, action(state), 10, 30)
+        if state != "intent":
+            journal.record_outcome(run_id, state, state)
+
+    pending = journal.pending_items(run_id[:12])
+    changed = journal.changed_items(run_id)
+
+    assert [item.action_id for item in pending] == ["planned", "intent", "sent"]
+    assert [item.action_id for item in changed] == ["changed", "verified"]
+    assert changed[0].before == action("changed")
+
+
+def test_concurrent_writers_lose_nothing(journal: Journal, path: Path) -> None:
+    """Eight threads journaling at once leave every intent and outcome recorded."""
+    run_id = start(journal)
+    errors: list[BaseException] = []
+
+    def worker(number: int) -> None:
+        try:
+            for index in range(25):
+                action_id = f"w{number}-{index}"
+                journal.record_intent(run_id, action_id, action(action_id), 10, 30)
+                journal.record_outcome(run_id, action_id, "changed", after_version=5)
+                journal.runs(limit=1)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert journal.run(run_id).counts == {"changed": 200}
+    assert len(journal.changed_items(run_id)) == 200
