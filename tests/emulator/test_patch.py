@@ -1,0 +1,369 @@
+"""PATCH of a published action: versions, replace or merge, validation, kinds."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import httpx
+import pytest
+
+from action_timeouts.emulator.server import RunningEmulator
+
+from .helpers import ACTIONS, CRLF_TEMPLATE, NON_ASCII_TEMPLATE
+
+ONE = f"{ACTIONS}/lookup-order"
+CONFLICT_409 = (
+    "The version number of the modified resource must match the version number in "
+    "the database."
+)
+
+
+def full_body(emu: RunningEmulator, action_id: str, **changes: Any) -> dict[str, Any]:
+    """Return the PATCH body a careful client sends: the stored action, changed."""
+    stored = emu.state.stored_action(action_id)
+    body = {key: stored[key] for key in ("name", "category", "version", "config")}
+    body["config"] = copy.deepcopy(body["config"])
+    body["config"].update(changes)
+    return body
+
+
+def patch(
+    http: httpx.Client, auth: dict[str, str], body: Any, path: str = ONE
+) -> httpx.Response:
+    """Send a JSON PATCH."""
+    return http.patch(path, json=body, headers=auth)
+
+
+def test_full_patch_changes_only_the_timeout(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """A read-modify-write PATCH changes the timeout and the version, nothing else."""
+    before = emu.state.stored_action("lookup-order")
+
+    response = patch(http, auth, full_body(emu, "lookup-order", timeoutSeconds=30))
+
+    after = emu.state.stored_action("lookup-order")
+    assert response.status_code == 200
+    assert after["config"]["timeoutSeconds"] == 30
+    assert after["version"] == before["version"] + 1
+    after["config"]["timeoutSeconds"] = 15
+    after["version"] = before["version"]
+    assert after == before
+
+
+def test_patch_answers_with_the_new_action(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """The answer is the updated action, config included, templates as links."""
+    response = patch(http, auth, full_body(emu, "lookup-order", timeoutSeconds=30))
+
+    action = response.json()
+    assert action["version"] == 2
+    assert action["config"]["timeoutSeconds"] == 30
+    assert "requestTemplateUri" in action["config"]["request"]
+
+
+def test_each_patch_adds_one_to_the_version(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """Every successful PATCH bumps the version by one."""
+    for expected in (2, 3, 4):
+        patch(http, auth, full_body(emu, "lookup-order"))
+        assert emu.state.stored_action("lookup-order")["version"] == expected
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"name": "New"}, id="missing"),
+        pytest.param({"version": "1"}, id="text"),
+        pytest.param({"version": None}, id="null"),
+    ],
+)
+def test_version_is_required(
+    http: httpx.Client, auth: dict[str, str], body: dict[str, Any]
+) -> None:
+    """A PATCH without an integer `version` gives 400."""
+    response = patch(http, auth, body)
+
+    assert response.status_code == 400
+    assert "version" in response.json()["message"]
+
+
+def test_stale_version_is_a_409_conflict(
+    http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """A stale version gives 409 `invalid.update.wrong.version` by default."""
+    response = patch(http, auth, {"version": 7, "name": "New"})
+
+    error = response.json()
+    assert response.status_code == 409
+    assert error["code"] == "invalid.update.wrong.version"
+    assert error["message"] == CONFLICT_409
+
+
+def test_stale_version_can_be_a_400(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """With `conflict_status=400` a stale version gives 400 naming both versions."""
+    emu.state.set_options(conflict_status=400)
+
+    response = patch(http, auth, {"version": 7, "name": "New"})
+
+    assert response.status_code == 400
+    assert response.json()["message"] == (
+        "Supplied version 7 does not match the current version 1"
+    )
+
+
+def test_conflict_changes_nothing(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """A refused PATCH leaves the stored action as it was."""
+    before = emu.state.stored_action("lookup-order")
+
+    patch(http, auth, {"version": 7, "name": "New"})
+
+    assert emu.state.stored_action("lookup-order") == before
+
+
+def test_replace_mode_resets_missing_templates(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """A timeout-only PATCH replaces the config; templates fall back to defaults."""
+    response = patch(http, auth, {"version": 1, "config": {"timeoutSeconds": 30}})
+
+    config = emu.state.stored_action("lookup-order")["config"]
+    assert response.status_code == 200
+    assert config == {
+        "timeoutSeconds": 30,
+        "request": {"requestTemplate": "${input.rawRequest}"},
+        "response": {"successTemplate": "${rawResult}"},
+    }
+
+
+def test_replace_mode_removes_an_omitted_timeout(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """Leaving `timeoutSeconds` out of a replacing PATCH makes it unset (absent)."""
+    body = full_body(emu, "lookup-order")
+    del body["config"]["timeoutSeconds"]
+
+    patch(http, auth, body)
+
+    assert "timeoutSeconds" not in emu.state.stored_action("lookup-order")["config"]
+
+
+def test_null_timeout_is_stored_as_unset(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """`timeoutSeconds: null` is accepted and leaves the key absent."""
+    patch(http, auth, full_body(emu, "lookup-order", timeoutSeconds=None))
+
+    assert "timeoutSeconds" not in emu.state.stored_action("lookup-order")["config"]
+
+
+def test_merge_mode_keeps_what_is_not_sent(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """In merge mode a timeout-only PATCH keeps the rest of the config."""
+    emu.state.set_options(patch_mode="merge")
+    before = emu.state.stored_action("lookup-order")["config"]
+
+    patch(http, auth, {"version": 1, "config": {"timeoutSeconds": 30}})
+
+    after = emu.state.stored_action("lookup-order")["config"]
+    assert after == {**before, "timeoutSeconds": 30}
+
+
+def test_merge_mode_removes_a_null_timeout(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """In merge mode `timeoutSeconds: null` removes the key."""
+    emu.state.set_options(patch_mode="merge")
+
+    patch(http, auth, {"version": 1, "config": {"timeoutSeconds": None}})
+
+    assert "timeoutSeconds" not in emu.state.stored_action("lookup-order")["config"]
+
+
+def test_template_links_in_the_body_are_ignored(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """`*TemplateUri` keys sent back are dropped, never stored as template text."""
+    body = full_body(emu, "lookup-order")
+    request, response = body["config"]["request"], body["config"]["response"]
+    request["requestTemplateUri"] = request.pop("requestTemplate")
+    response["successTemplateUri"] = response.pop("successTemplate")
+
+    patch(http, auth, body)
+
+    config = emu.state.stored_action("lookup-order")["config"]
+    assert config["request"]["requestTemplate"] == "${input.rawRequest}"
+    assert config["response"]["successTemplate"] == "${rawResult}"
+    assert "requestTemplateUri" not in config["request"]
+    assert "successTemplateUri" not in config["response"]
+
+
+def test_inline_templates_are_stored_exactly(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """Templates sent inline are stored byte for byte (CRLF and non-ASCII kept)."""
+    patch(http, auth, full_body(emu, "lookup-order", timeoutSeconds=20))
+
+    config = emu.state.stored_action("lookup-order")["config"]
+    assert config["request"]["requestTemplate"] == CRLF_TEMPLATE
+    assert config["response"]["successTemplate"] == NON_ASCII_TEMPLATE
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(0, id="zero"),
+        pytest.param(61, id="sixty-one"),
+        pytest.param(-1, id="negative"),
+        pytest.param(1.5, id="fraction"),
+        pytest.param(10.0, id="float"),
+        pytest.param("10", id="text"),
+        pytest.param(True, id="boolean"),
+    ],
+)
+def test_invalid_timeouts_are_bad_requests(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str], value: object
+) -> None:
+    """`timeoutSeconds` must be an integer from 1 to 60; anything else gives 400."""
+    response = patch(http, auth, full_body(emu, "lookup-order", timeoutSeconds=value))
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad.request"
+    assert emu.state.stored_action("lookup-order")["version"] == 1
+
+
+@pytest.mark.parametrize("value", [1, 60], ids=["one", "sixty"])
+def test_range_ends_are_accepted(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str], value: int
+) -> None:
+    """1 and 60 seconds are valid timeouts."""
+    response = patch(http, auth, full_body(emu, "lookup-order", timeoutSeconds=value))
+
+    assert response.status_code == 200
+
+
+def test_timeout_on_custom_auth_is_refused(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """`timeoutSeconds` on a custom-auth action gives 400."""
+    action_id = "customAuth_-_integration-1"
+    body = full_body(emu, action_id, timeoutSeconds=30)
+
+    response = patch(http, auth, body, f"{ACTIONS}/{action_id}")
+
+    assert response.status_code == 400
+    assert "custom authentication" in response.json()["message"]
+
+
+def test_custom_auth_config_without_timeout_is_accepted(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """A custom-auth action's config can be edited when no timeout is sent."""
+    action_id = "customAuth_-_integration-1"
+
+    response = patch(http, auth, full_body(emu, action_id), f"{ACTIONS}/{action_id}")
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("status", [400, 403], ids=["400", "403"])
+def test_static_actions_cannot_be_patched(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str], status: int
+) -> None:
+    """Any PATCH of a built-in action is refused with the configured status."""
+    emu.state.set_options(static_patch_status=status)
+    body = full_body(emu, "static_builtin-1", timeoutSeconds=30)
+
+    response = patch(http, auth, body, f"{ACTIONS}/static_builtin-1")
+
+    assert response.status_code == status
+    assert emu.state.stored_action("static_builtin-1")["version"] == 1
+
+
+def test_name_and_category_can_change(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """`name` and `category` are patchable."""
+    patch(http, auth, {"version": 1, "name": "Renamed", "category": "Other"})
+
+    stored = emu.state.stored_action("lookup-order")
+    assert (stored["name"], stored["category"]) == ("Renamed", "Other")
+
+
+def test_fixed_fields_are_not_changed(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """`contract`, `secure` and `integrationId` in a PATCH are ignored."""
+    before = emu.state.stored_action("lookup-order")
+    body = {"version": 1, "contract": {}, "secure": True, "integrationId": "other"}
+
+    patch(http, auth, body)
+
+    after = emu.state.stored_action("lookup-order")
+    for key in ("contract", "secure", "integrationId"):
+        assert after[key] == before[key]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"version": 1, "config": "text"}, id="config-text"),
+        pytest.param({"version": 1, "config": {"request": []}}, id="request-list"),
+        pytest.param({"version": 1, "name": 5}, id="name-number"),
+        pytest.param({"version": 1, "name": "x" * 257}, id="name-too-long"),
+        pytest.param([1, 2], id="body-list"),
+    ],
+)
+def test_malformed_bodies_are_bad_requests(
+    http: httpx.Client, auth: dict[str, str], body: Any
+) -> None:
+    """A body of the wrong shape gives 400."""
+    response = patch(http, auth, body)
+
+    assert response.status_code == 400
+
+
+def test_patch_of_an_unknown_action_is_not_found(
+    http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """PATCH of an unknown id gives 404."""
+    response = patch(http, auth, {"version": 1}, f"{ACTIONS}/no-such-action")
+
+    assert response.status_code == 404
+
+
+def test_concurrent_edit_makes_the_patch_stale(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """A concurrent edit lands first: the PATCH conflicts and the edit is kept."""
+    body = full_body(emu, "lookup-order", timeoutSeconds=30)
+    emu.state.concurrent_edit("lookup-order", change={"name": "Edited Elsewhere"})
+
+    response = patch(http, auth, body)
+
+    stored = emu.state.stored_action("lookup-order")
+    assert response.status_code == 409
+    assert (stored["version"], stored["name"]) == (2, "Edited Elsewhere")
+    assert stored["config"]["timeoutSeconds"] == 15
+
+
+def test_concurrent_edit_applies_as_many_times_as_asked(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """With `times=2` two PATCHes conflict, and the third, re-read, succeeds."""
+    emu.state.concurrent_edit("lookup-order", times=2)
+    statuses = []
+    for _ in range(3):
+        response = patch(http, auth, full_body(emu, "lookup-order", timeoutSeconds=30))
+        statuses.append(response.status_code)
+
+    assert statuses == [409, 409, 200]
+    assert emu.state.stored_action("lookup-order")["version"] == 4
