@@ -13,10 +13,13 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from action_timeouts.actions import CUSTOM_AUTH_PREFIX
+from action_timeouts.actions import CUSTOM_AUTH_PREFIX, is_function_action
 from action_timeouts.errors import UsageError
+
+if TYPE_CHECKING:
+    from action_timeouts.emulator.state import EmulatorState
 
 logger = logging.getLogger(__name__)
 
@@ -207,6 +210,23 @@ def generate_demo_org(n: int, seed: int = 0) -> list[dict[str, Any]]:
     documents = generator.build(n)
     logger.info("generated a demo org of %d actions (seed %d)", len(documents), seed)
     return documents
+
+
+def assign_function_timeouts(state: EmulatorState, seed: int = 0) -> dict[str, int]:
+    """Give every stored function action a function timeout (1-15 s) drawn from `seed`.
+
+    The emulator keeps function timeouts outside the action documents, so a demo
+    org gets them after loading; each action's value depends only on the seed and
+    its id. Returns the timeouts set, by action id.
+    """
+    chosen: dict[str, int] = {}
+    for action in state.stored_actions():
+        if is_function_action(action):
+            action_id = str(action["id"])
+            seconds = random.Random(f"{seed}/{action_id}").choice(FUNCTION_TIMEOUTS)
+            chosen[action_id] = state.set_function_timeout(action_id, seconds)
+    logger.info("set the function timeouts of %d function actions", len(chosen))
+    return chosen
 
 
 def make_integrations(rng: random.Random) -> list[Integration]:
