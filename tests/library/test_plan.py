@@ -608,6 +608,43 @@ SELECTORS = st.builds(
 )
 
 
+def reference_selects(document: Mapping[str, Any], selector: Selector) -> bool:
+    """Say whether a selector takes an action, written out plainly as a model."""
+    explicit = document["config"].get("timeoutSeconds")
+    effective = 60 if explicit is None else explicit
+    name = document["name"].lower()
+    return (
+        (not selector.ids or document["id"] in selector.ids)
+        and (
+            not selector.name_globs
+            or any(fnmatch.fnmatchcase(name, g.lower()) for g in selector.name_globs)
+        )
+        and (not selector.categories or document["category"] in selector.categories)
+        and (
+            selector.secure is None
+            or (document.get("secure") is True) == selector.secure
+        )
+        and (selector.below is None or effective < selector.below)
+        and (not selector.only_unset or explicit is None)
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(actions=org_actions(), selector=SELECTORS)
+def test_plan_takes_exactly_the_selected_actions(
+    actions: list[dict[str, Any]], selector: Selector
+) -> None:
+    """Every action the selection describes is in the plan, once; no other is."""
+    plan = build_plan(actions, selector, 30)
+
+    chosen = [
+        i.action_id
+        for i in plan.items
+        if i.reason != NOT_FOUND and not str(i.reason).startswith("not selected")
+    ]
+    assert chosen == [a["id"] for a in actions if reference_selects(a, selector)]
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     actions=org_actions(),
