@@ -112,15 +112,26 @@ def validate_config(config: object, action_id: str) -> dict[str, Any]:
     return checked
 
 
-def replace_config(incoming: dict[str, Any], *, function: bool) -> dict[str, Any]:
-    """Return the config a replacing PATCH stores, with default templates filled in."""
+def replace_config(
+    incoming: dict[str, Any], previous: object, *, function: bool
+) -> dict[str, Any]:
+    """Return the config a replacing PATCH stores.
+
+    A template the action had and the body leaves out falls back to the platform's
+    default text (the silent loss a careless client causes); an action that never
+    had a template keeps none.
+    """
     config = {key: value for key, value in incoming.items() if value is not None}
-    if function:
+    if function or not isinstance(previous, dict):
         return config
-    request = config.setdefault("request", {})
-    request.setdefault("requestTemplate", DEFAULT_REQUEST_TEMPLATE)
-    response = config.setdefault("response", {})
-    response.setdefault("successTemplate", DEFAULT_SUCCESS_TEMPLATE)
+    defaults = (DEFAULT_REQUEST_TEMPLATE, DEFAULT_SUCCESS_TEMPLATE)
+    for (section_name, template_key, _), default in zip(
+        TEMPLATE_FILES.values(), defaults, strict=True
+    ):
+        before = previous.get(section_name)
+        if isinstance(before, dict) and template_key in before:
+            section = config.setdefault(section_name, {})
+            section.setdefault(template_key, default)
     return config
 
 

@@ -426,7 +426,9 @@ class EmulatorState:
         checked = documents.validate_config(incoming, str(stored["id"]))
         if self._options.patch_mode == "merge":
             return documents.merge_patch(stored.get("config"), checked)
-        return documents.replace_config(checked, function=documents.is_function(stored))
+        return documents.replace_config(
+            checked, stored.get("config"), function=documents.is_function(stored)
+        )
 
     def _static_problem(self, verb: str) -> EmulatedApiError:
         status = self._options.static_patch_status
