@@ -133,6 +133,14 @@ def handle_errors(function: F) -> F:
             fail(str(error), error.exit_code)
         except KeyboardInterrupt:
             fail("interrupted", EXIT_CODES["interrupted"])
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as error:
+            logger.debug("unexpected error", exc_info=True)
+            fail(
+                f"unexpected {type(error).__name__}: {error} (-vv shows details)",
+                EXIT_CODES["failure"],
+            )
         return None
 
     return wrapper  # type: ignore[return-value]
@@ -203,11 +211,17 @@ def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(no_color=not sys.stdout.isatty() or "NO_COLOR" in os.environ)
-    table = Table(*columns, box=None if not sys.stdout.isatty() else _box())
+    terminal = sys.stdout.isatty()
+    console = Console(
+        no_color=not terminal or "NO_COLOR" in os.environ,
+        width=None if terminal else 10_000,
+    )
+    table = Table(box=_box() if terminal else None)
+    for column in columns:
+        table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*[_cell(row.get(column)) for column in columns])
-    console.print(table, soft_wrap=not sys.stdout.isatty())
+    console.print(table)
 
 
 def _box() -> Any:

@@ -108,9 +108,8 @@ def set_command(arguments: tuple[str, ...], unset: bool, **kwargs: Any) -> None:
       action-timeouts set 8 --name 'lookup*' --dry-run -o json
     """
     connection = connection_from(kwargs)
-    seconds, action_id = parse_set_arguments(
-        arguments, clearing=unset and not arguments
-    )
+    clearing = unset and not (arguments and _looks_numeric(arguments[0]))
+    seconds, action_id = parse_set_arguments(arguments, clearing=clearing)
     only_unset = unset and seconds is not None
     selector = make_selector(kwargs, only_unset)
     if action_id is None and selector.is_empty():
@@ -581,3 +580,8 @@ def reconcile_pending(
             Change(item.action_id, item.new_timeout, expected_version=expected)
         )
     return changes
+
+
+def _looks_numeric(text: str) -> bool:
+    """Tell whether an argument is meant as a number of seconds."""
+    return text.strip().lstrip("-+").replace(".", "", 1).isdigit()
