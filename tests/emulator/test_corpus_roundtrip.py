@@ -1,0 +1,138 @@
+"""Every corpus action survives loading into the emulator and reading back over HTTP."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from action_timeouts.emulator.server import running_emulator
+
+from .helpers import ACTIONS, CORPUS, bearer, get_token
+
+FILES = sorted(CORPUS.glob("*.json"))
+# The API's Action model has no place for these keys of admin-UI exports.
+EXPORT_ONLY_KEYS = ("integrationType", "actionType")
+TEMPLATE_LINKS = (
+    ("request", "requestTemplateUri", "requestTemplate"),
+    ("response", "successTemplateUri", "successTemplate"),
+)
+
+
+@dataclass
+class CorpusOrg:
+    """An emulator seeded from the corpus, with a logged-in HTTP client."""
+
+    http: httpx.Client
+    ids: dict[str, str]
+    stored: dict[str, dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def org() -> Iterator[CorpusOrg]:
+    """Serve the corpus directory, map file names to action ids and log in."""
+    with running_emulator(seed_dir=CORPUS, rate_limit=100_000) as emu:
+        stored = emu.state.stored_actions()
+        ids = {
+            file.name: action["id"] for file, action in zip(FILES, stored, strict=True)
+        }
+        with httpx.Client(base_url=emu.base_url, timeout=10) as http:
+            http.headers.update(
+                bearer(get_token(http, emu.client_id, emu.client_secret))
+            )
+            yield CorpusOrg(http, ids, {action["id"]: action for action in stored})
+
+
+def canonical(document: Any) -> str:
+    """Return JSON text that tells apart every value (true from 1, 1 from 1.0)."""
+    return json.dumps(document, sort_keys=True, ensure_ascii=False)
+
+
+def read_file(file: Path) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(file.read_text(encoding="utf-8"))
+    return document
+
+
+def read_back(http: httpx.Client, action_id: str) -> dict[str, Any]:
+    """Read an action as a careful client does: config, contract, template texts."""
+    response = http.get(
+        f"{ACTIONS}/{action_id}", params={"expand": "contract", "includeConfig": "true"}
+    )
+    assert response.status_code == 200, response.text
+    action: dict[str, Any] = response.json()
+    for section_name, link_key, template_key in TEMPLATE_LINKS:
+        section = action.get("config", {}).get(section_name)
+        if isinstance(section, dict) and link_key in section:
+            text = http.get(section.pop(link_key), headers={"Accept": "*/*"})
+            assert text.status_code == 200, text.text
+            section[template_key] = text.content.decode("utf-8")
+    for key in ("id", "version", "selfUri"):
+        action.pop(key)
+    return action
+
+
+def as_the_api_shows(document: dict[str, Any]) -> dict[str, Any]:
+    """Return a file's action restricted to the API model, `secure` always shown."""
+    shown = {
+        key: value for key, value in document.items() if key not in EXPORT_ONLY_KEYS
+    }
+    shown.setdefault("secure", False)
+    return shown
+
+
+def test_corpus_has_every_file() -> None:
+    """The corpus directory holds the 87 action files the tests expect."""
+    assert len(FILES) == 87
+
+
+@pytest.mark.parametrize("file", FILES, ids=[file.stem for file in FILES])
+def test_stored_truth_equals_the_file(org: CorpusOrg, file: Path) -> None:
+    """The emulator stores every field of the file, key order included."""
+    stored = dict(org.stored[org.ids[file.name]])
+    assert stored.pop("version") == 1
+    if "id" not in read_file(file):
+        stored.pop("id")
+    assert json.dumps(stored) == json.dumps(read_file(file))
+
+
+@pytest.mark.parametrize("file", FILES, ids=[file.stem for file in FILES])
+def test_http_read_back_equals_the_file(org: CorpusOrg, file: Path) -> None:
+    """GET with config and contract, plus both template files, gives the file back.
+
+    Only what the API's Action model cannot carry differs: export-only keys are
+    left out and `secure` is shown as false where the file omits it.
+    """
+    action = read_back(org.http, org.ids[file.name])
+    assert canonical(action) == canonical(as_the_api_shows(read_file(file)))
+
+
+def test_templates_are_served_as_links_only(org: CorpusOrg) -> None:
+    """No listed action carries template text inline, only the two links."""
+    response = org.http.get(
+        ACTIONS,
+        params={"includeConfig": "true", "includeAuthActions": "true", "pageSize": 100},
+    )
+    for action in response.json()["entities"]:
+        config = action.get("config", {})
+        assert "requestTemplate" not in config.get("request", {})
+        assert "successTemplate" not in config.get("response", {})
+
+
+def test_custom_auth_action_is_listed_only_on_request(org: CorpusOrg) -> None:
+    """The custom-auth corpus action is hidden unless includeAuthActions=true."""
+    custom_id = org.ids["087-example-custom-auth-action.json"]
+    assert custom_id.startswith("customAuth_-_")
+
+    def listed(**params: Any) -> list[str]:
+        page = org.http.get(ACTIONS, params={"pageSize": 100, **params}).json()
+        return [action["id"] for action in page["entities"]]
+
+    assert custom_id not in listed()
+    assert len(listed()) == 86
+    everything = listed(includeAuthActions="true")
+    assert sorted(everything) == sorted(org.ids.values())
