@@ -12,8 +12,8 @@ import pytest
 from action_timeouts.emulator.seed import generate_demo_org, load_directory
 from action_timeouts.errors import UsageError
 
-REPOSITORY = Path(__file__).resolve().parents[2]
-CORPUS = REPOSITORY.parent / "shared" / "corpus" / "actions"
+from .helpers import CORPUS
+
 WRITE_METHODS = {"POST", "PUT", "PATCH"}
 
 
