@@ -135,10 +135,10 @@ class _RateGate:
         self._not_before = 0.0
         self._in_flight = 0
 
-    def delay(self) -> float:
-        """Return how long a new request must still wait."""
+    def pending(self) -> tuple[float, float]:
+        """Return the end of the current pause and how long until then."""
         with self._lock:
-            return max(0.0, self._not_before - time.monotonic())
+            return self._not_before, max(0.0, self._not_before - time.monotonic())
 
     def pause_for(self, seconds: float) -> bool:
         """Hold every new request for `seconds`; say whether that extended the pause."""
@@ -206,6 +206,7 @@ class ApiClient:
         self.stats = ClientStats()
         self._sleep = sleep
         self._gate = _RateGate()
+        self._served = threading.local()  # per thread: the end of the pause it waited
         self._login_client = _new_client(endpoint.login_base, timeout, transport, 2)
         self.auth = ClientCredentialsAuth(
             endpoint, client_id, client_secret, send=self._send_login
@@ -298,11 +299,18 @@ class ApiClient:
                 return response
 
     def _wait_for_gate(self) -> None:
-        """Wait while the client-wide pause (rate limit or pacing) lasts."""
-        delay = self._gate.delay()
-        if delay > 0:
-            logger.debug("waiting %.1f s for the shared rate-limit pause", delay)
-            self._wait(delay)
+        """Wait once for the client-wide pause (rate limit or pacing) in force.
+
+        A thread that already waited for this pause goes on: with the real clock the
+        pause is over by then, and with a test's instant `sleep` it must not wait
+        again for a pause it has served.
+        """
+        until, delay = self._gate.pending()
+        if delay <= 0 or until <= getattr(self._served, "until", 0.0):
+            return
+        logger.debug("waiting %.1f s for the shared rate-limit pause", delay)
+        self._wait(delay)
+        self._served.until = until
 
     def _wait(self, seconds: float) -> None:
         """Sleep, counting the time in the statistics."""
