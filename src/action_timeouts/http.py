@@ -69,6 +69,15 @@ _PACING_MARGIN_SECONDS = 1.0
 # A `Retry-After: 0` loop would never use up the budget; wait at least this long.
 _SHORTEST_RATE_LIMIT_WAIT = 0.5
 _MAX_MESSAGE_CHARACTERS = 300
+# 408 and 409 are version conflicts on writes, as the Terraform provider treats them.
+_ERROR_CLASSES: dict[int, type[ApiError]] = {
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    408: ConflictError,
+    409: ConflictError,
+    429: RateLimitedError,
+}
 
 
 @dataclass
@@ -187,7 +196,11 @@ class _Tries:
 
 
 class ApiClient:
-    """A thread-safe client of the Genesys Cloud API for one region and OAuth client."""
+    """A thread-safe client of the Genesys Cloud API for one region and OAuth client.
+
+    Share one instance between threads: they share its connections, its token and
+    its rate-limit pause. `sleep` is the only way it waits, so tests can record waits.
+    """
 
     def __init__(
         self,
@@ -535,20 +548,11 @@ def _answer_summary(response: httpx.Response) -> str:
 def _error_class(status: int, message: str) -> type[ApiError]:
     """Map an error status (and a version-mismatch message) to an error class."""
     lowered = message.lower()
-    mismatch = "does not match" in lowered and "version" in lowered
-    classes: dict[int, type[ApiError]] = {
-        401: AuthenticationError,
-        403: PermissionDeniedError,
-        404: NotFoundError,
-        408: ConflictError,
-        409: ConflictError,
-        429: RateLimitedError,
-    }
-    if status == 400 and mismatch:
+    if status == 400 and "does not match" in lowered and "version" in lowered:
         return ConflictError
     if status >= 500:
         return ServerError
-    return classes.get(status, ApiError)
+    return _ERROR_CLASSES.get(status, ApiError)
 
 
 def _raise_for_status(request: httpx.Request, response: httpx.Response) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import subprocess
+import sys
 import threading
 import time
 from typing import Any
@@ -850,3 +852,17 @@ def test_parse_retry_after_future_date() -> None:
     date = email.utils.formatdate(time.time() + 120, usegmt=True)
 
     assert parse_retry_after(date) == pytest.approx(120, abs=2)
+
+
+def test_importing_the_client_stays_light() -> None:
+    """Importing the HTTP client loads neither rich, pygments, sqlite3 nor dotenv."""
+    code = (
+        "import sys, action_timeouts.http; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'rich', 'pygments', 'sqlite3', 'dotenv', 'uvicorn', 'starlette'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+
+    assert result.stdout.strip() == "[]"
