@@ -300,7 +300,7 @@ def test_unsorted_listing_keeps_the_stored_order(
 def test_categories_are_distinct_and_sorted(
     http: httpx.Client, auth: dict[str, str]
 ) -> None:
-    """The categories listing names each category once, sorted, with paging fields."""
+    """Categories come once each, sorted, with CategoryEntityListing fields only."""
     page = listed(http, auth, f"{ACTIONS}/categories")
 
     assert page["entities"] == [
@@ -308,6 +308,7 @@ def test_categories_are_distinct_and_sorted(
         {"name": "Function Data Actions"},
         {"name": "Genesys Cloud Data Actions"},
     ]
+    assert set(page) == {"entities", "pageSize", "pageNumber", "total", "pageCount"}
     assert (page["pageSize"], page["pageNumber"], page["total"]) == (25, 1, 3)
 
 

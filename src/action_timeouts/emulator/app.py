@@ -227,7 +227,7 @@ class ActionsApi:
         return json_response(page)
 
     async def list_categories(self, request: Request) -> Response:
-        """List the distinct categories of the published actions."""
+        """List the distinct categories of the published actions (no page links)."""
         params = dict(request.query_params)
         options = self._state.options
         names = listing.category_names(self._state.action_documents(), params)
@@ -238,6 +238,7 @@ class ActionsApi:
             path=request.url.path,
             params=params,
             include_total=options.include_total,
+            links=False,
         )
         return json_response(envelope)
 

@@ -116,8 +116,9 @@ def envelope(
     path: str,
     params: Mapping[str, str],
     include_total: bool,
+    links: bool = True,
 ) -> dict[str, Any]:
-    """Return one page of `entities` wrapped in the platform's listing envelope."""
+    """Return one page of `entities` in a listing envelope, with page links or not."""
     start = (page.number - 1) * page.size
     total = len(entities)
     page_count = math.ceil(total / page.size)
@@ -128,6 +129,8 @@ def envelope(
     }
     if include_total:
         shown.update({"total": total, "pageCount": page_count})
+    if not links:
+        return shown
     shown["firstUri"] = page_uri(path, params, page.size, 1)
     shown["selfUri"] = page_uri(path, params, page.size, page.number)
     if page.number < page_count:

@@ -119,65 +119,71 @@ class EmulatorWire:
             return
         context = RequestContext(str(uuid.uuid4()), self._state.now())
         scope[CONTEXT_KEY] = context
-        if scope["path"].startswith(CONTROL_PREFIX):
-            await self._app(scope, receive, self._sender(send, receive, context, {}))
+        emulated = not scope["path"].startswith(CONTROL_PREFIX)
+        exchange = _Exchange(self._state, scope, send, receive, logged=emulated)
+        if emulated and self._state.take_drop(scope["method"], scope["path"]):
+            logger.info("dropping %s %s unanswered", scope["method"], scope["path"])
+            await exchange.drop()
             return
 
-        answer: dict[str, int] = {}
-        if self._state.take_drop(scope["method"], scope["path"]):
-            logger.info(
-                "dropping %s %s before answering", scope["method"], scope["path"]
-            )
-            await drop_connection(send, receive)
-        else:
-            await self._answer(scope, receive, send, context, answer)
-        self._record(scope, context, answer.get("status"))
-
-    async def _answer(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        context: RequestContext,
-        answer: dict[str, int],
-    ) -> None:
-        delay = self._state.extra_latency_seconds()
+        delay = self._state.extra_latency_seconds() if emulated else 0.0
         if delay > 0:
             await asyncio.sleep(delay)
-        await self._app(scope, receive, self._sender(send, receive, context, answer))
+        await self._app(scope, receive, exchange.send)
+        exchange.record(None)
 
-    def _sender(
+
+class _Exchange:
+    """One request's way out: logged before its first byte, with headers, or dropped."""
+
+    def __init__(
         self,
+        state: EmulatorState,
+        scope: Scope,
         send: Send,
         receive: Receive,
-        context: RequestContext,
-        answer: dict[str, int],
-    ) -> Send:
-        async def send_with_headers(message: Message) -> None:
-            if answer.get("dropped"):
-                return
-            if message["type"] == "http.response.start":
-                if context.drop_answer:
-                    answer["dropped"] = 1
-                    logger.info("dropping the answer of a committed write")
-                    await drop_connection(send, receive)
-                    return
-                answer["status"] = message["status"]
-                message = _with_headers(message, context)
-            await send(message)
-
-        return send_with_headers
-
-    def _record(
-        self, scope: Scope, context: RequestContext, status: int | None
+        *,
+        logged: bool,
     ) -> None:
-        query = scope.get("query_string", b"").decode("latin-1")
+        self._state = state
+        self._scope = scope
+        self._context: RequestContext = scope[CONTEXT_KEY]
+        self._send = send
+        self._receive = receive
+        self._recorded = not logged
+        self._dropped = False
+
+    async def send(self, message: Message) -> None:
+        """Pass a message on, adding headers to the start of the answer."""
+        if self._dropped:
+            return
+        if message["type"] == "http.response.start":
+            if self._context.drop_answer:
+                logger.info("dropping the answer of a committed write")
+                await self.drop()
+                return
+            self.record(message["status"])
+            message = _with_headers(message, self._context)
+        await self._send(message)
+
+    async def drop(self) -> None:
+        """Log the request as unanswered and close its connection."""
+        self._dropped = True
+        self.record(None)
+        await drop_connection(self._send, self._receive)
+
+    def record(self, status: int | None) -> None:
+        """Append the request to the log, once, before the client can see an answer."""
+        if self._recorded:
+            return
+        self._recorded = True
+        context = self._context
         self._state.record_request(
             {
-                "method": scope["method"],
-                "path": scope["path"],
-                "query": query,
-                "status": None if context.drop_answer else status,
+                "method": self._scope["method"],
+                "path": self._scope["path"],
+                "query": self._scope.get("query_string", b"").decode("latin-1"),
+                "status": status,
                 "client_id": context.client_id,
                 "correlation_id": context.correlation_id,
                 "time": context.arrival,
