@@ -231,6 +231,8 @@ class EmulatorState:
         self, client_id: str, client_secret: str, permissions: Iterable[str]
     ) -> None:
         """Register (or replace) an OAuth client holding the given permissions."""
+        if isinstance(permissions, str):
+            raise ValueError("permissions must be a list of permission names")
         with self._lock:
             self._clients[client_id] = _Client(client_secret, frozenset(permissions))
 
@@ -553,6 +555,10 @@ class EmulatorState:
         failure_rate: float | None = None,
     ) -> None:
         """Set the simulated latency and failure rate of an action's endpoint."""
+        if latency_ms is not None and latency_ms < 0:
+            raise ValueError("latency_ms must not be negative")
+        if failure_rate is not None and not 0 <= failure_rate <= 1:
+            raise ValueError("failure_rate must be between 0 and 1")
         with self._lock:
             current = self._behaviours.get(action_id) or execution.default_behaviour(
                 action_id
