@@ -180,6 +180,8 @@ def configure_logging(verbosity: int, quiet: bool) -> None:
     package_logger.handlers[:] = [handler]
     package_logger.setLevel(level)
     package_logger.propagate = False
+    for noisy in ("httpx", "httpcore"):  # their request lines would repeat ours
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def use_colour() -> bool:
