@@ -5,21 +5,21 @@ usable answer arrived (connection refused, dropped, timed out), `ApiError` means
 server answered with an error status. Local problems (`UsageError`,
 `ConfigurationError`, `ActionRefusedError`) are raised before anything is sent.
 
-    ActionTimeoutsError                 exit 1
-    ├── UsageError                      exit 2   bad local input (timeout value, selectors)
-    ├── ConfigurationError              exit 3   settings, region, credentials, .env
-    ├── ActionRefusedError              exit 7   custom-auth or built-in action
-    ├── VerificationError               exit 12  read-back differs from what was intended
-    ├── TransportError                  exit 10  no usable answer from the server
-    │   └── AmbiguousWriteError         exit 10  a write may or may not have happened
-    └── ApiError                        exit 11  the server answered with an error
-        ├── BadResponseError            exit 11  2xx/other answer that is not the expected JSON
-        ├── AuthenticationError         exit 4   401, or invalid_client at login
-        ├── PermissionDeniedError       exit 5   403
-        ├── NotFoundError               exit 6   404
-        ├── ConflictError               exit 8   version conflict not resolved in time
-        ├── RateLimitedError            exit 9   429 beyond the wait budget
-        └── ServerError                 exit 11  5xx
+    ActionTimeoutsError               exit 1
+    ├── UsageError                    exit 2   bad local input (timeout, selectors)
+    ├── ConfigurationError            exit 3   settings, region, credentials, .env
+    ├── ActionRefusedError            exit 7   custom-auth or built-in action
+    ├── VerificationError             exit 12  read back differs from the intent
+    ├── TransportError                exit 10  no usable answer from the server
+    │   └── AmbiguousWriteError       exit 10  a write may or may not have happened
+    └── ApiError                      exit 11  the server answered with an error
+        ├── BadResponseError          exit 11  an answer that is not the expected JSON
+        ├── AuthenticationError       exit 4   401, or invalid_client at login
+        ├── PermissionDeniedError     exit 5   403
+        ├── NotFoundError             exit 6   404
+        ├── ConflictError             exit 8   version conflict not resolved in time
+        ├── RateLimitedError          exit 9   429 beyond the wait budget
+        └── ServerError               exit 11  5xx
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ class ApiError(ActionTimeoutsError):
 
 
 class BadResponseError(ApiError):
-    """The server's answer is not what the API promises (HTML, truncated, wrong shape)."""
+    """The answer is not what the API promises (HTML, truncated, wrong shape)."""
 
 
 class AuthenticationError(ApiError):
