@@ -130,7 +130,7 @@ class ActionsApi:
             (draft, "PATCH", EDIT, self.patch_draft),
             (draft, "DELETE", DELETE, self.delete_draft),
             (draft + "/publish", "POST", EDIT, self.publish_draft),
-            (draft + "/validation", "GET", EDIT[:1], self.validate_draft),
+            (draft + "/validation", "GET", EDIT, self.validate_draft),
             (draft + "/test", "POST", EXECUTE_ONLY, self.test_draft),
             (draft + "/function", "GET", VIEW, self.get_draft_function),
             (draft + "/function", "PUT", EDIT, self.put_draft_function),

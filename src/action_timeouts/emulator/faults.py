@@ -16,7 +16,6 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v2"
-COMMIT_KINDS = frozenset({"patch", "draft-patch", "publish"})
 
 RetryAfter = int | str | datetime | None
 

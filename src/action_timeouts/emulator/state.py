@@ -158,7 +158,10 @@ class EmulatorState:
             return self._options
 
     def reset(self) -> None:
-        """Forget actions, drafts, faults, windows and the log; restore the options."""
+        """Forget actions, drafts, faults, windows and the log; restore the options.
+
+        Clients, their tokens and the `latency_ms` given at construction stay.
+        """
         with self._lock:
             self._options = self._initial_options
             self._clear_org()
@@ -632,7 +635,11 @@ class EmulatorState:
             self._faults.drops.append(Drop(count, chosen, path_prefix))
 
     def inject_commit_without_answer(self, count: int) -> None:
-        """Commit the next `count` PATCH or publish writes, then drop their answers."""
+        """Commit the next `count` writes, then drop their answers.
+
+        Writes are PATCH of an action, PATCH of a draft, and publish; a write that
+        is refused is answered normally and does not use up the count.
+        """
         with self._lock:
             self._faults.commit_drops += count
 
@@ -642,7 +649,11 @@ class EmulatorState:
         times: int = 1,
         change: Mapping[str, Any] | None = None,
     ) -> None:
-        """Let another editor change the action before each of its next PATCHes."""
+        """Let another editor change the action before each of its next PATCHes.
+
+        The edit bumps the stored version, so the PATCH that follows is stale, and
+        applies `change` as a JSON merge patch (a null value deletes a key).
+        """
         with self._lock:
             edit_change = None if change is None else copy.deepcopy(dict(change))
             self._faults.concurrent_edits[action_id] = ConcurrentEdit(

@@ -1,9 +1,12 @@
 """How the emulator meets the wire: correlation ids, headers, logging and drops.
 
 `EmulatorWire` wraps the routing app. It gives every request a correlation id,
-adds `ININ-Correlation-Id` and the rate-limit headers to every answer, logs each
-emulated request, adds injected latency, and drops connections on demand by closing
-the server's transport before any byte of an answer is written.
+adds `ININ-Correlation-Id` to every answer and the rate-limit headers to every
+answer of an authenticated `/api/v2` call (a 401 has no client, so no window),
+logs each emulated request before its answer leaves, adds injected latency, and
+drops connections on demand by closing the server's transport before any byte of
+an answer is written. Dropping needs uvicorn's transport; under another server it
+raises `ConnectionDropError`, which that server turns into a 500.
 """
 
 from __future__ import annotations
