@@ -143,6 +143,19 @@ def test_replace_mode_resets_missing_templates(
     }
 
 
+def test_replace_mode_invents_no_template_the_action_never_had(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """An action without stored templates keeps none after a replacing PATCH."""
+    body = full_body(emu, "no-templates", timeoutSeconds=30)
+
+    patch(http, auth, body, f"{ACTIONS}/no-templates")
+
+    config = emu.state.stored_action("no-templates")["config"]
+    assert "requestTemplate" not in config["request"]
+    assert "successTemplate" not in config["response"]
+
+
 def test_replace_mode_removes_an_omitted_timeout(
     emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
 ) -> None:
