@@ -119,6 +119,7 @@ def set_command(arguments: tuple[str, ...], unset: bool, **kwargs: Any) -> None:
     if action_id is not None:
         set_one(connection, action_id, seconds, kwargs)
         return
+    require_selection(selector)
     run_selection(connection, selector, seconds, kwargs)
 
 
@@ -136,6 +137,17 @@ def parse_set_arguments(
         raise UsageError("give the new timeout in SECONDS (1-60), or --unset")
     seconds = validate_timeout(arguments[0])
     return seconds, arguments[1] if len(arguments) == 2 else None
+
+
+def require_selection(selector: Selector) -> None:
+    """Refuse a run that names no action, before anything is sent."""
+    if selector.is_empty():
+        message = (
+            "give an ACTION_ID (or set GENESYS_ACTION_ID), or choose actions with "
+            "--id, --ids-file, --name, --category, --integration, "
+            "--secure/--no-secure, --below or --unset, or --all for every action"
+        )
+        raise UsageError(message)
 
 
 def make_selector(options: dict[str, Any], only_unset: bool) -> Selector:
