@@ -54,8 +54,20 @@ def load_directory(path: Path) -> list[dict[str, Any]]:
 
 def read_action_file(file: Path) -> dict[str, Any]:
     """Parse one seed file, which must hold a single JSON object."""
+    document = parse_json_file(file)
+    if not isinstance(document, dict):
+        message = (
+            f"seed file {file.name}: expected a JSON object (one action), "
+            f"found {type(document).__name__}"
+        )
+        raise UsageError(message)
+    return document
+
+
+def parse_json_file(file: Path) -> Any:
+    """Return the JSON value of a UTF-8 file, or raise UsageError naming the file."""
     try:
-        document = json.loads(file.read_text(encoding="utf-8"))
+        return json.loads(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:
         message = f"seed file {file.name}: cannot read it ({error})"
         raise UsageError(message) from error
@@ -65,14 +77,6 @@ def read_action_file(file: Path) -> dict[str, Any]:
             f"(line {error.lineno}, column {error.colno}: {error.msg})"
         )
         raise UsageError(message) from error
-
-    if not isinstance(document, dict):
-        message = (
-            f"seed file {file.name}: expected a JSON object (one action), "
-            f"found {type(document).__name__}"
-        )
-        raise UsageError(message)
-    return document
 
 
 def custom_auth_signal(document: dict[str, Any]) -> int | None:
@@ -341,31 +345,12 @@ class DemoOrgGenerator:
 
     def custom_auth_action(self, integration: Integration) -> dict[str, Any]:
         """Return the custom-auth action of an integration with user-defined OAuth."""
-        request = {
-            "requestUrlTemplate": "${credentials.loginUrl}",
-            "requestType": "POST",
-            "headers": {
-                "Authorization": (
-                    'Basic $encoding.base64("${credentials.clientId}:'
-                    '${credentials.clientSecret}")'
-                ),
-                "Content-Type": "application/x-www-form-urlencoded",
-            },
-            "requestTemplate": "grant_type=client_credentials",
-        }
-        response = {
-            "translationMap": {"tokenValue": "$.access_token"},
-            "translationMapDefaults": {},
-            "successTemplate": '{ "token": ${tokenValue} }',
-        }
+        name = self.names.unique(f"{integration.name} Custom Auth")
         return {
             "id": CUSTOM_AUTH_PREFIX + integration.integration_id,
-            "name": self.names.unique(f"{integration.name} Custom Auth"),
-            "category": integration.name,
-            "integrationId": integration.integration_id,
-            "secure": False,
+            **self.header(name, integration, secure=False),
             "contract": custom_auth_contract(),
-            "config": {"request": request, "response": response},
+            "config": custom_auth_config(),
         }
 
     def static_action(self) -> dict[str, Any]:
@@ -375,19 +360,13 @@ class DemoOrgGenerator:
         )
         fields = self.rng.sample(FIELDS, 2)
         name = self.names.unique(self.rng.choice(BUILT_IN_TITLES))
-        translation_map = {key: f"$.{key}" for key in fields}
-        config = {
-            "request": {
-                "requestUrlTemplate": self.url(integration, "lookup", fields[0]),
-                "requestType": "GET",
-                "headers": {"Accept": "application/json"},
-            },
-            "response": {
-                "translationMap": translation_map,
-                "translationMapDefaults": {},
-                "successTemplate": "${rawResult}",
-            },
+        request = {
+            "requestUrlTemplate": self.url(integration, "lookup", fields[0]),
+            "requestType": "GET",
+            "headers": {"Accept": "application/json"},
         }
+        translation_map = {key: f"$.{key}" for key in fields}
+        config = {"request": request, "response": raw_response(translation_map)}
         return {
             "id": f"static_{random_uuid(self.rng)}",
             **self.header(name, integration, secure=False),
@@ -407,11 +386,7 @@ class DemoOrgGenerator:
             "headers": {"UserAgent": "PureCloudIntegrations/1.0"},
             "requestTemplate": self.request_template(fields),
         }
-        config["response"] = {
-            "translationMap": {},
-            "translationMapDefaults": {},
-            "successTemplate": "${rawResult}",
-        }
+        config["response"] = raw_response({})
         return {
             **self.header(name, integration, secure=self.rng.random() < 0.3),
             "contract": contract(fields, ["result"]),
@@ -573,25 +548,55 @@ class DemoOrgGenerator:
 
 def contract(inputs: list[str], outputs: list[str]) -> dict[str, Any]:
     """Return an action contract with string properties for inputs and outputs."""
-    input_schema = {
-        "$schema": "http://json-schema.org/draft-04/schema#",
-        "title": "Request",
-        "type": "object",
-        "required": inputs[:1],
-        "properties": {key: {"type": "string"} for key in inputs},
-        "additionalProperties": False,
-    }
-    success_schema = {
-        "$schema": "http://json-schema.org/draft-04/schema#",
-        "title": "Response",
-        "type": "object",
-        "properties": {key: {"type": "string"} for key in outputs},
-        "additionalProperties": True,
-    }
+    input_schema = object_schema("Request", inputs, additional=False)
+    input_schema["required"] = inputs[:1]
+    success_schema = object_schema("Response", outputs, additional=True)
     return {
         "input": {"inputSchema": input_schema},
         "output": {"successSchema": success_schema},
     }
+
+
+def object_schema(title: str, keys: list[str], *, additional: bool) -> dict[str, Any]:
+    """Return a draft-04 object schema with a string property per key."""
+    return {
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "title": title,
+        "type": "object",
+        "properties": {key: {"type": "string"} for key in keys},
+        "additionalProperties": additional,
+    }
+
+
+def raw_response(translation_map: dict[str, str]) -> dict[str, Any]:
+    """Return a response config that passes the raw result through."""
+    return {
+        "translationMap": translation_map,
+        "translationMapDefaults": {},
+        "successTemplate": "${rawResult}",
+    }
+
+
+def custom_auth_config() -> dict[str, Any]:
+    """Return the config of a custom-auth action: a client-credentials login."""
+    basic = (
+        'Basic $encoding.base64("${credentials.clientId}:${credentials.clientSecret}")'
+    )
+    request = {
+        "requestUrlTemplate": "${credentials.loginUrl}",
+        "requestType": "POST",
+        "headers": {
+            "Authorization": basic,
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+        "requestTemplate": "grant_type=client_credentials",
+    }
+    response = {
+        "translationMap": {"tokenValue": "$.access_token"},
+        "translationMapDefaults": {},
+        "successTemplate": '{ "token": ${tokenValue} }',
+    }
+    return {"request": request, "response": response}
 
 
 def custom_auth_contract() -> dict[str, Any]:
