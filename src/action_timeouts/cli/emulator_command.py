@@ -49,72 +49,75 @@ def emulator() -> None:
     """Run the local emulator of the data-actions API."""
 
 
+# One option per switchable modelling choice of the emulator (see docs/EMULATOR.md).
+MODELLING_OPTIONS = [
+    click.option(
+        "--patch-mode",
+        type=click.Choice(["replace", "merge"]),
+        default="replace",
+        show_default=True,
+        help="Whether PATCH replaces the whole config or merges into it.",
+    ),
+    click.option(
+        "--conflict-status",
+        type=click.Choice(["409", "400"]),
+        default="409",
+        show_default=True,
+        help="Status of a PATCH whose version is stale.",
+    ),
+    click.option(
+        "--token-error-status",
+        type=click.Choice(["401", "400"]),
+        default="401",
+        show_default=True,
+        help="Status of a token request with bad client credentials.",
+    ),
+    click.option(
+        "--static-patch-status",
+        type=click.Choice(["400", "403"]),
+        default="400",
+        show_default=True,
+        help="Status of a change to a built-in (static) action.",
+    ),
+    click.option(
+        "--token-lifetime",
+        type=click.IntRange(min=1),
+        default=86400,
+        show_default=True,
+        help="Seconds a token stays valid (expires_in).",
+    ),
+    click.option(
+        "--max-page-size",
+        type=click.IntRange(min=1),
+        default=100,
+        show_default=True,
+        help="Largest pageSize served; larger requests are clamped.",
+    ),
+    click.option(
+        "--total/--no-total",
+        "include_total",
+        default=True,
+        show_default=True,
+        help="Whether listings carry total, pageCount and lastUri.",
+    ),
+    click.option(
+        "--execution-timeout-status",
+        type=click.IntRange(400, 599),
+        default=504,
+        show_default=True,
+        help="Status of an execution that runs past its timeout.",
+    ),
+    click.option(
+        "--contract-without-expand",
+        is_flag=True,
+        help="Show the contract even without expand=contract.",
+    ),
+]
+
+
 def modelling_options(function: F) -> F:
     """Add one option per switchable modelling choice of the emulator."""
-    options = [
-        click.option(
-            "--patch-mode",
-            type=click.Choice(["replace", "merge"]),
-            default="replace",
-            show_default=True,
-            help="Whether PATCH replaces the whole config or merges into it.",
-        ),
-        click.option(
-            "--conflict-status",
-            type=click.Choice(["409", "400"]),
-            default="409",
-            show_default=True,
-            help="Status of a PATCH whose version is stale.",
-        ),
-        click.option(
-            "--token-error-status",
-            type=click.Choice(["401", "400"]),
-            default="401",
-            show_default=True,
-            help="Status of a token request with bad client credentials.",
-        ),
-        click.option(
-            "--static-patch-status",
-            type=click.Choice(["400", "403"]),
-            default="400",
-            show_default=True,
-            help="Status of a change to a built-in (static) action.",
-        ),
-        click.option(
-            "--token-lifetime",
-            type=click.IntRange(min=1),
-            default=86400,
-            show_default=True,
-            help="Seconds a token stays valid (expires_in).",
-        ),
-        click.option(
-            "--max-page-size",
-            type=click.IntRange(min=1),
-            default=100,
-            show_default=True,
-            help="Largest pageSize served; larger requests are clamped.",
-        ),
-        click.option(
-            "--total/--no-total",
-            "include_total",
-            default=True,
-            show_default=True,
-            help="Whether listings carry total, pageCount and lastUri.",
-        ),
-        click.option(
-            "--execution-timeout-status",
-            type=click.IntRange(400, 599),
-            default=504,
-            show_default=True,
-            help="Status of an execution that runs past its timeout.",
-        ),
-        click.option(
-            "--contract-without-expand",
-            is_flag=True,
-            help="Show the contract even without expand=contract.",
-        ),
-    ]
-    for option in reversed(options):
+    for option in reversed(MODELLING_OPTIONS):
         function = option(function)
     return function
 
@@ -237,9 +240,8 @@ def seeded_state(
     )
 
     # A fixed secret is convenient on loopback; an exposed emulator gets a random one.
-    secret = DEMO_CLIENT_SECRET
-    if not is_loopback(request.host):
-        secret = secrets.token_urlsafe(24)
+    loopback = is_loopback(request.host)
+    secret = DEMO_CLIENT_SECRET if loopback else secrets.token_urlsafe(24)
     client_id = request.client_id or DEFAULT_CLIENT_ID
     state = build_state(
         actions=DEFAULT_ACTIONS if request.actions is None else request.actions,
@@ -264,11 +266,7 @@ def run_server(
 
     loopback = is_loopback(request.host)
     if not loopback:
-        click.echo(
-            f"warning: listening on {request.host} exposes the emulator and its "
-            "unauthenticated control plane (/__emulator__) to the network",
-            err=True,
-        )
+        warn_exposed(request.host)
     count = len(state.stored_actions())
 
     def announce(base_url: str) -> None:
@@ -283,14 +281,28 @@ def run_server(
             on_ready=announce,
         )
     except OSError as error:
-        message = (
-            f"cannot listen on {request.host}:{request.port}: "
-            f"{error.strerror or error} (choose another --host or --port)"
-        )
-        raise ConfigurationError(message) from error
+        raise cannot_listen(request, error) from error
     except KeyboardInterrupt:
         logger.debug("emulator interrupted")
     click.echo("emulator stopped", err=True)
+
+
+def warn_exposed(host: str) -> None:
+    """Warn that a non-loopback address exposes the emulator to the network."""
+    click.echo(
+        f"warning: listening on {host} exposes the emulator and its "
+        "unauthenticated control plane (/__emulator__) to the network",
+        err=True,
+    )
+
+
+def cannot_listen(request: ServeRequest, error: OSError) -> ConfigurationError:
+    """Return the one-line error for an address that cannot be bound."""
+    message = (
+        f"cannot listen on {request.host}:{request.port}: "
+        f"{error.strerror or error} (choose another --host or --port)"
+    )
+    return ConfigurationError(message)
 
 
 def local_url(base_url: str, host: str) -> str:
