@@ -364,7 +364,7 @@ def rate_column() -> Any:
 
 
 def summarise(plan: Plan, report: RunReport) -> None:
-    """Print the run's counts on stderr and exit 1 when any action failed."""
+    """Print the run's counts on stderr; exit 1 if any action failed or was refused."""
     say(
         f"run {report.run_id}: found {plan.found}, selected {len(plan.selected)}, "
         f"changed {len(report.changed)}, "
@@ -380,7 +380,7 @@ def summarise(plan: Plan, report: RunReport) -> None:
             f"  {len(report.not_attempted)} not attempted: `action-timeouts resume "
             f"{report.run_id}` finishes them"
         )
-    if not report.ok:
+    if not report.ok or report.refused:
         raise SystemExit(1)
 
 
