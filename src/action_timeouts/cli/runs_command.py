@@ -456,7 +456,7 @@ def history(run_id: str | None, output_format: str) -> None:
     """List recent runs, or with RUN_ID show every action of one run."""
     journal = open_journal()
     if run_id is None:
-        rows = [run_row(summary) for summary in journal.runs()]
+        rows = [run_row(summary, output_format) for summary in journal.runs()]
         print_rows(rows, RUN_COLUMNS, output_format)
         return
     detail = journal.run(run_id)
@@ -464,17 +464,20 @@ def history(run_id: str | None, output_format: str) -> None:
         f"run {detail.run.id}: {detail.run.command} by {detail.run.user} on "
         f"{detail.run.org}, {detail.run.status}, started {detail.run.started_at}"
     )
-    rows = [item_row(item) for item in detail.items]
+    rows = [item_row(item, output_format) for item in detail.items]
     print_rows(rows, ITEM_COLUMNS, output_format)
 
 
 RUN_COLUMNS = ("id", "started", "user", "org", "command", "status", "undo_of", "counts")
 ITEM_COLUMNS = ("id", "name", "old", "new", "state", "reason")
+JSON_FORMATS = ("json", "ndjson")
 
 
-def run_row(summary: Any) -> dict[str, Any]:
-    """One row of `history`."""
-    counts = ", ".join(f"{state} {count}" for state, count in summary.counts.items())
+def run_row(summary: Any, output_format: str = "table") -> dict[str, Any]:
+    """One row of `history`: JSON keeps the counts per state as an object."""
+    counts: Any = summary.counts
+    if output_format not in JSON_FORMATS:
+        counts = ", ".join(f"{state} {count}" for state, count in counts.items())
     return {
         "id": summary.id,
         "started": summary.started_at,
@@ -482,18 +485,21 @@ def run_row(summary: Any) -> dict[str, Any]:
         "org": summary.org,
         "command": summary.command,
         "status": summary.status,
-        "undo_of": summary.undo_of or "",
+        "undo_of": summary.undo_of,
         "counts": counts,
     }
 
 
-def item_row(item: Any) -> dict[str, Any]:
-    """One row of `history RUN`."""
+def item_row(item: Any, output_format: str = "table") -> dict[str, Any]:
+    """One row of `history RUN`: a table says "unset (60 s)", other formats null."""
+    timeouts: tuple[Any, ...] = (item.old_timeout, item.new_timeout)
+    if output_format == "table":
+        timeouts = tuple(describe_timeout(seconds) for seconds in timeouts)
     return {
         "id": item.action_id,
         "name": item.name or "",
-        "old": describe_timeout(item.old_timeout),
-        "new": describe_timeout(item.new_timeout),
+        "old": timeouts[0],
+        "new": timeouts[1],
         "state": item.state,
         "reason": item.reason or "",
     }
