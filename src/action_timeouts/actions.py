@@ -469,10 +469,49 @@ def verify(
     intended: Mapping[str, Any],
 ) -> None:
     """Compare the action read back with what was intended; raise on a difference."""
+    _compare(before, after, intended, api.inline_templates(after))
+
+
+def verify_listed(
+    before: Mapping[str, Any], after: Mapping[str, Any], intended: Mapping[str, Any]
+) -> None:
+    """Compare a listed action with what was intended, downloading no template.
+
+    Templates are compared by presence only: each template sent inline must be
+    linked in the listing, and no other may be. Their bytes are the ones the PATCH
+    carried; `verify` downloads them again when a byte-level check is wanted.
+    """
+    config = after.get("config")
+    listed = config if isinstance(config, Mapping) else {}
+    _compare(
+        before, after, _templates_as_presence(intended), _templates_as_presence(listed)
+    )
+
+
+def _templates_as_presence(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a copy of a config with each template, inline or linked, as a marker."""
+    marked = copy.deepcopy(dict(config))
+    for section, inline_key, link_key, _file_name in TEMPLATE_SLOTS:
+        part = marked.get(section)
+        if not isinstance(part, dict):
+            continue
+        stored = inline_key in part or link_key in part
+        part.pop(inline_key, None)
+        part.pop(link_key, None)
+        if stored:
+            part[link_key] = "(stored)"
+    return marked
+
+
+def _compare(
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    intended: Mapping[str, Any],
+    config_after: Mapping[str, Any],
+) -> None:
+    """Raise VerificationError unless only the intended config changed."""
     action_id = str(before["id"])
-    fields = [
-        f"config.{path}" for path in differences(intended, api.inline_templates(after))
-    ]
+    fields = [f"config.{path}" for path in differences(intended, config_after)]
     for key in sorted(set(before) | set(after)):
         if key in IGNORED_IN_VERIFY or (
             key in READ_DEPENDENT and (key not in before or key not in after)
