@@ -15,6 +15,7 @@ from action_timeouts.actions import (
     current_timeout,
     set_timeout,
     verify,
+    verify_listed,
 )
 from action_timeouts.errors import (
     ActionTimeoutsError,
@@ -162,7 +163,12 @@ class Runner:
         self._tell(action_id, "failed")
 
     def _verify_all(self) -> None:
-        """Re-list once and check every changed action against what was intended."""
+        """Re-list once and check every changed action against what was intended.
+
+        The listing shows templates as links, so templates are checked by presence
+        (`verify_listed`) and not downloaded again: that would cost one request per
+        template. An action missing from the listing is read and checked in full.
+        """
         changed = {
             key: result
             for key, result in self._results.items()
@@ -183,9 +189,12 @@ class Runner:
     ) -> None:
         assert result.intended is not None
         try:
-            after = listed if listed is not None else self.api.get(action_id)
-            before = result.before if listed is not None else {}
-            verify(self.api, before or after, after, result.intended)
+            if listed is not None:
+                after = listed
+                verify_listed(result.before or after, after, result.intended)
+            else:
+                after = self.api.get(action_id)
+                verify(self.api, after, after, result.intended)
         except ActionTimeoutsError as error:
             with self._lock:
                 self.report.changed.remove(action_id)
