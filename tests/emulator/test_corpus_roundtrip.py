@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from action_timeouts.emulator.server import running_emulator
+from action_timeouts.emulator.state import EmulatorOptions
 
 from .helpers import ACTIONS, CORPUS, bearer, get_token
 
@@ -102,12 +103,22 @@ def test_stored_truth_equals_the_file(org: CorpusOrg, file: Path) -> None:
 
 @pytest.mark.parametrize("file", FILES, ids=[file.stem for file in FILES])
 def test_http_read_back_equals_the_file(org: CorpusOrg, file: Path) -> None:
-    """GET with config and contract, plus both template files, gives the file back.
-
-    Only what the API's Action model cannot carry differs: export-only keys are
-    left out and `secure` is shown as false where the file omits it.
-    """
+    """GET with config and contract, plus both template files, gives the file back."""
     action = read_back(org.http, org.ids[file.name])
+    assert canonical(action) == canonical(read_file(file))
+
+
+@pytest.mark.parametrize("file", FILES[:12], ids=[file.stem for file in FILES[:12]])
+def test_model_fields_only_view(file: Path) -> None:
+    """With `model_fields_only`, export-only keys are hidden and `secure` shown."""
+    options = EmulatorOptions(model_fields_only=True)
+    with running_emulator(seed_dir=CORPUS, options=options) as emu:
+        action_id = emu.state.stored_actions()[FILES.index(file)]["id"]
+        with httpx.Client(base_url=emu.base_url, timeout=10) as http:
+            http.headers.update(
+                bearer(get_token(http, emu.client_id, emu.client_secret))
+            )
+            action = read_back(http, action_id)
     assert canonical(action) == canonical(as_the_api_shows(read_file(file)))
 
 

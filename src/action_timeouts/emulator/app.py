@@ -214,6 +214,7 @@ class ActionsApi:
                 include_config=query.include_config,
                 include_contract=options.contract_without_expand,
                 draft=drafts,
+                model_fields_only=options.model_fields_only,
             )
             for doc in docs
         ]
@@ -266,6 +267,7 @@ class ActionsApi:
             include_config=include_config,
             include_contract=with_contract,
             draft=draft,
+            model_fields_only=self._state.options.model_fields_only,
         )
 
     async def create_action(self, request: Request) -> Response:

@@ -29,6 +29,8 @@ MAX_FUNCTION_TIMEOUT_SECONDS = 15
 CUSTOM_AUTH_PREFIX = "customAuth_-_"
 STATIC_PREFIX = "static"
 MODEL_FIELDS = ("id", "name", "category", "integrationId", "version", "secure")
+# Kept beside the document by the emulator, never part of what the API shows.
+HIDDEN_FIELDS = frozenset({"selfUri"})
 
 # file name -> (contract section, schema key)
 SCHEMA_FILES: dict[str, tuple[str, str]] = {
@@ -154,11 +156,26 @@ def render_action(
     include_config: bool,
     include_contract: bool,
     draft: bool = False,
+    model_fields_only: bool = False,
 ) -> dict[str, Any]:
-    """Return an action as the API shows it: model fields only, templates as links."""
+    """Return an action as the API shows it, templates as links.
+
+    By default every stored top-level field is shown as it was loaded, so a document
+    reads back exactly; `model_fields_only` shows just the Action model's fields, with
+    `secure` always present, as the platform's model describes them.
+    """
     action_id = str(doc["id"])
-    shown: dict[str, Any] = {key: doc[key] for key in MODEL_FIELDS if key in doc}
-    shown["secure"] = bool(doc.get("secure", False))
+    if model_fields_only:
+        shown = {key: doc[key] for key in MODEL_FIELDS if key in doc}
+        shown["secure"] = bool(doc.get("secure", False))
+    else:
+        shown = {
+            key: copy.deepcopy(value)
+            for key, value in doc.items()
+            if key not in HIDDEN_FIELDS
+        }
+    shown.pop("contract", None)
+    shown.pop("config", None)
     if include_contract and "contract" in doc:
         shown["contract"] = copy.deepcopy(doc["contract"])
     if include_config and isinstance(doc.get("config"), dict):

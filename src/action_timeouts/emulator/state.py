@@ -67,6 +67,7 @@ class EmulatorOptions:
     include_total: bool = True
     execution_timeout_status: int = 504
     contract_without_expand: bool = False
+    model_fields_only: bool = False
 
     def __post_init__(self) -> None:
         choices: dict[str, tuple[object, ...]] = {
@@ -76,6 +77,7 @@ class EmulatorOptions:
             "static_patch_status": (400, 403),
             "include_total": (True, False),
             "contract_without_expand": (True, False),
+            "model_fields_only": (True, False),
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
