@@ -364,7 +364,7 @@ def set_timeout(
     first attempt instead of a fresh read. With `read_back=False` the caller
     verifies later, in bulk, against `ChangeResult.intended`.
     """
-    check_request(action_id, seconds)
+    seconds = check_request(action_id, seconds)
     action = dict(known) if known is not None else api.get(action_id)
     first_read, conflicts, sent = action, 0, False
     while current_timeout(action) != seconds:
@@ -403,14 +403,18 @@ def _check_conflicts(action_id: str, conflicts: int) -> None:
     logger.info("version conflict on %s, re-reading (attempt %d)", action_id, conflicts)
 
 
-def check_request(action_id: str, seconds: int | None) -> None:
-    """Refuse locally what the platform cannot take, before anything is sent."""
-    if seconds is not None:
-        validate_timeout(seconds)
+def check_request(action_id: str, seconds: object) -> int | None:
+    """Refuse locally what the platform cannot take; return the timeout to send.
+
+    The timeout comes back as `validate_timeout` reads it, so digits given as text
+    are sent as a number, never as the text.
+    """
+    checked = None if seconds is None else validate_timeout(seconds)
     reason = refusal_reason(action_id)
     if reason is not None and not reason.startswith("function"):
         message = f"action {action_id} cannot take a timeout: {reason}"
         raise ActionRefusedError(message, action_id=action_id, reason=reason)
+    return checked
 
 
 def _write(
