@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import signal
 import socket
@@ -17,9 +18,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from action_timeouts.cli import cli
+from action_timeouts.cli.emulator_command import serve
 from action_timeouts.emulator.seed import FUNCTION_TIMEOUTS
 from action_timeouts.emulator.server import DEMO_CLIENT_SECRET
-from action_timeouts.emulator.state import EmulatorState
+from action_timeouts.emulator.state import EmulatorOptions, EmulatorState
 
 from .helpers import ACTIONS, CORPUS, bearer, get_token
 
@@ -114,6 +116,13 @@ def test_wildcard_host_warns_and_gets_a_random_secret(fake_serve: FakeServe) -> 
     assert fake_serve.calls[0]["allow_remote"] is True
 
 
+def test_every_modelling_switch_has_an_option() -> None:
+    """Each field of EmulatorOptions can be set from the command line."""
+    fields = {item.name for item in dataclasses.fields(EmulatorOptions)}
+    fields = fields - {"rate_limit_per_minute"} | {"rate_limit"}
+    assert fields <= {param.name for param in serve.params}
+
+
 def test_demo_org_has_50_actions_by_default(fake_serve: FakeServe) -> None:
     """Without --actions or --seed the org is a generated one of 50 actions."""
     assert run().exit_code == 0
@@ -127,6 +136,7 @@ def test_modelling_options_reach_the_state(fake_serve: FakeServe) -> None:
         *("--token-error-status", "400", "--static-patch-status", "403"),
         *("--token-lifetime", "30", "--max-page-size", "10", "--no-total"),
         *("--execution-timeout-status", "408", "--contract-without-expand"),
+        "--model-fields-only",
         *("--rate-limit", "60", "--client-id", "my-client"),
     )
     assert result.exit_code == 0, result.output
@@ -135,7 +145,7 @@ def test_modelling_options_reach_the_state(fake_serve: FakeServe) -> None:
     assert (options.token_error_status, options.static_patch_status) == (400, 403)
     assert (options.token_lifetime, options.max_page_size) == (30, 10)
     assert (options.include_total, options.execution_timeout_status) == (False, 408)
-    assert options.contract_without_expand is True
+    assert (options.contract_without_expand, options.model_fields_only) == (True, True)
     assert options.rate_limit_per_minute == 60
     assert exports(result.stdout)["GENESYSCLOUD_OAUTHCLIENT_ID"] == "my-client"
 

@@ -112,6 +112,11 @@ MODELLING_OPTIONS = [
         is_flag=True,
         help="Show the contract even without expand=contract.",
     ),
+    click.option(
+        "--model-fields-only",
+        is_flag=True,
+        help="Show only the Action model's fields (hide other stored keys).",
+    ),
 ]
 
 
@@ -224,6 +229,7 @@ def emulator_options(values: dict[str, Any]) -> EmulatorOptions:
         include_total=values["include_total"],
         execution_timeout_status=values["execution_timeout_status"],
         contract_without_expand=values["contract_without_expand"],
+        model_fields_only=values["model_fields_only"],
     )
 
 
