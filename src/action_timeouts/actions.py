@@ -366,7 +366,7 @@ def set_timeout(
     """
     seconds = check_request(action_id, seconds)
     action = dict(known) if known is not None else api.get(action_id)
-    first_read, conflicts, sent = action, 0, False
+    first_read, conflicts, landed = action, 0, False
     while current_timeout(action) != seconds:
         inlined = api.inline_templates(action)
         intended = with_timeout(inlined, seconds)
@@ -375,20 +375,21 @@ def set_timeout(
             return _result(action, seconds, "planned", action["version"], conflicts)
         if before_write is not None:
             before_write({**action, "config": inlined}, body)
-        sent = True
         written = _write(api, action, body, intended, read_back=read_back)
-        if written is not None:
+        if not isinstance(written, _Stale):
             if read_back:
                 verify(api, action, written, intended)
             result = _result(action, seconds, "changed", written["version"], conflicts)
             result.intended = intended
             return result
+        landed = landed or written.may_have_landed
         conflicts += 1
         _check_conflicts(action_id, conflicts)
         action = api.get(action_id)
 
-    # Either nothing to do, or a write whose answer was lost landed after all.
-    outcome = "changed" if sent else "unchanged"
+    # Nothing to do: it was so from the start, another editor made it so while our
+    # write was refused as stale, or a write whose answer was lost landed after all.
+    outcome = "changed" if landed else "unchanged"
     return _result(first_read, seconds, outcome, action["version"], conflicts)
 
 
@@ -417,6 +418,18 @@ def check_request(action_id: str, seconds: object) -> int | None:
     return checked
 
 
+@dataclass(frozen=True)
+class _Stale:
+    """A PATCH that did not stick, so the action must be read again.
+
+    `may_have_landed` is false when the server refused it as stale (a version
+    conflict: nothing was written), and true when its answer was lost and the action
+    has since moved on, so it may have been applied before another edit.
+    """
+
+    may_have_landed: bool
+
+
 def _write(
     api: ActionsApi,
     action: Mapping[str, Any],
@@ -425,13 +438,13 @@ def _write(
     resends: int = 0,
     *,
     read_back: bool = True,
-) -> dict[str, Any] | None:
-    """PATCH once; return the action as written, or None on a version conflict."""
+) -> dict[str, Any] | _Stale:
+    """PATCH once; return the action as written, or `_Stale` when it did not stick."""
     action_id = str(action["id"])
     try:
         answer = api.patch(action_id, body)
     except ConflictError:
-        return None
+        return _Stale(may_have_landed=False)
     except (AmbiguousWriteError, ServerError) as error:
         if resends >= AMBIGUOUS_RESENDS:
             message = (
@@ -449,7 +462,7 @@ def _reconcile(
     intended: Mapping[str, Any],
     error: ActionTimeoutsError,
     resends: int,
-) -> dict[str, Any] | None:
+) -> dict[str, Any] | _Stale:
     """Learn by re-reading whether a write that got no answer took effect."""
     action_id = str(action["id"])
     logger.info("write to %s got no clear answer (%s); re-reading", action_id, error)
@@ -463,7 +476,7 @@ def _reconcile(
             "write to %s had taken effect (version %s)", action_id, fresh["version"]
         )
         return fresh
-    return None
+    return _Stale(may_have_landed=True)
 
 
 def verify(
