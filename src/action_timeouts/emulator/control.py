@@ -35,6 +35,7 @@ FAULT_METHODS: dict[str, str] = {
     "error_rate": "set_error_rate",
     "latency": "set_extra_latency",
     "drop": "inject_drops",
+    "raw_response": "inject_raw_response",
     "commit_without_answer": "inject_commit_without_answer",
     "concurrent_edit": "concurrent_edit",
     "expire_tokens": "expire_tokens",

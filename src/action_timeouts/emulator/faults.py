@@ -1,4 +1,4 @@
-"""Faults a test can queue: throttling, errors, latency, dropped connections, races.
+"""Faults a test can queue: throttling, errors, latency, drops, raw answers, races.
 
 The plan itself is not thread-safe; `EmulatorState` guards it with its lock.
 """
@@ -8,7 +8,9 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import re
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,6 +20,9 @@ logger = logging.getLogger(__name__)
 API_PREFIX = "/api/v2"
 
 RetryAfter = int | str | datetime | None
+# Headers of a raw answer that the emulator writes itself.
+_COMPUTED_HEADERS = frozenset({"content-type", "content-length", "transfer-encoding"})
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 @dataclass
@@ -38,6 +43,18 @@ class Drop:
 
 
 @dataclass
+class RawResponse:
+    """A queue of requests to answer with fixed bytes instead of the emulated API."""
+
+    remaining: int
+    status: int
+    body: bytes
+    headers: list[tuple[bytes, bytes]]
+    methods: frozenset[str] | None
+    path_prefix: str
+
+
+@dataclass
 class ConcurrentEdit:
     """Another editor's change, applied before each of the next PATCHes of an action."""
 
@@ -51,6 +68,7 @@ class FaultPlan:
 
     throttles: deque[Throttle] = field(default_factory=deque)
     drops: list[Drop] = field(default_factory=list)
+    raw_responses: list[RawResponse] = field(default_factory=list)
     error_rate: float = 0.0
     error_status: int = 503
     error_prefix: str = API_PREFIX
@@ -85,6 +103,17 @@ class FaultPlan:
             drop.remaining -= 1
             return True
         return False
+
+    def take_raw_response(self, method: str, path: str) -> RawResponse | None:
+        """Return the raw answer queued for this request, consuming one, or None."""
+        for raw in self.raw_responses:
+            if raw.remaining <= 0 or not path.startswith(raw.path_prefix):
+                continue
+            if raw.methods is not None and method.upper() not in raw.methods:
+                continue
+            raw.remaining -= 1
+            return raw
+        return None
 
     def take_commit_drop(self) -> bool:
         """Tell whether to drop the answer of a write that just committed."""
@@ -124,3 +153,22 @@ def retry_after_seconds(text: str | None, wall_clock_now: float) -> float | None
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - wall_clock_now)
+
+
+def raw_headers(
+    body: bytes, content_type: str | None, headers: Mapping[str, str]
+) -> list[tuple[bytes, bytes]]:
+    """Return the exact header list of a raw answer; ValueError for unusable headers."""
+    given = [(str(name), str(value)) for name, value in headers.items()]
+    if any(name.lower() in _COMPUTED_HEADERS for name, _ in given):
+        computed = ", ".join(sorted(_COMPUTED_HEADERS))
+        raise ValueError(f"leave out {computed}: the emulator writes them")
+    if content_type is not None:
+        given.insert(0, ("content-type", content_type))
+    given.append(("content-length", str(len(body))))
+    for name, value in given:
+        if not _HEADER_NAME.fullmatch(name) or "\r" in value or "\n" in value:
+            raise ValueError(f"header {name!r}: {value!r} cannot be sent as given")
+    return [
+        (name.lower().encode("ascii"), value.encode("latin-1")) for name, value in given
+    ]

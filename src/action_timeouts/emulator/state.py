@@ -35,8 +35,10 @@ from action_timeouts.emulator.faults import (
     ConcurrentEdit,
     Drop,
     FaultPlan,
+    RawResponse,
     RetryAfter,
     Throttle,
+    raw_headers,
     retry_after_seconds,
     retry_after_text,
 )
@@ -636,6 +638,38 @@ class EmulatorState:
         with self._lock:
             self._faults.drops.append(Drop(count, chosen, path_prefix))
 
+    def inject_raw_response(
+        self,
+        count: int,
+        status: int,
+        body: str | bytes = b"",
+        *,
+        content_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        methods: Iterable[str] | None = None,
+        path_prefix: str = API_PREFIX,
+    ) -> None:
+        """Answer the next `count` matching requests with exactly these bytes.
+
+        The request is not processed: the answer stands in for the emulated API's,
+        with only the given headers, `Content-Type` (none when None) and a computed
+        `Content-Length`; it carries no correlation id and no rate-limit headers.
+        """
+        if type(count) is not int or count < 1:
+            raise ValueError("count must be a positive integer")
+        if type(status) is not int or not 200 <= status <= 599:
+            raise ValueError("status must be an HTTP status from 200 to 599")
+        if not isinstance(body, str | bytes) or isinstance(methods, str):
+            raise ValueError("body must be text or bytes, methods a list of methods")
+        raw = body.encode("utf-8") if isinstance(body, str) else body
+        if raw and status in (204, 304):
+            raise ValueError(f"a {status} answer cannot have a body")
+        header_list = raw_headers(raw, content_type, headers or {})
+        chosen = None if methods is None else frozenset(m.upper() for m in methods)
+        queued = RawResponse(count, status, raw, header_list, chosen, path_prefix)
+        with self._lock:
+            self._faults.raw_responses.append(queued)
+
     def inject_commit_without_answer(self, count: int) -> None:
         """Commit the next `count` writes, then drop their answers.
 
@@ -678,6 +712,11 @@ class EmulatorState:
         """Tell whether to drop this request's connection before answering."""
         with self._lock:
             return self._faults.take_drop(method, path)
+
+    def take_raw_response(self, method: str, path: str) -> RawResponse | None:
+        """Return the raw answer queued for this request, consuming one, or None."""
+        with self._lock:
+            return self._faults.take_raw_response(method, path)
 
     def take_commit_drop(self) -> bool:
         """Tell whether to drop the answer of a write that has just committed."""

@@ -3,10 +3,11 @@
 `EmulatorWire` wraps the routing app. It gives every request a correlation id,
 adds `ININ-Correlation-Id` to every answer and the rate-limit headers to every
 answer of an authenticated `/api/v2` call (a 401 has no client, so no window),
-logs each emulated request before its answer leaves, adds injected latency, and
-drops connections on demand by closing the server's transport before any byte of
-an answer is written. Dropping needs uvicorn's transport; under another server it
-raises `ConnectionDropError`, which that server turns into a 500.
+logs each emulated request before its answer leaves, adds injected latency, sends
+queued raw answers in place of the API's, and drops connections on demand by
+closing the server's transport before any byte of an answer is written. Dropping
+needs uvicorn's transport; under another server it raises `ConnectionDropError`,
+which that server turns into a 500.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from action_timeouts.emulator.errors import EmulatedApiError, bad_request
+from action_timeouts.emulator.faults import RawResponse
 from action_timeouts.emulator.state import EmulatorState, RateStatus
 
 logger = logging.getLogger(__name__)
@@ -124,9 +126,7 @@ class EmulatorWire:
         scope[CONTEXT_KEY] = context
         emulated = not scope["path"].startswith(CONTROL_PREFIX)
         exchange = _Exchange(self._state, scope, send, receive, logged=emulated)
-        if emulated and self._state.take_drop(scope["method"], scope["path"]):
-            logger.info("dropping %s %s unanswered", scope["method"], scope["path"])
-            await exchange.drop()
+        if emulated and await self._faulted(exchange, scope["method"], scope["path"]):
             return
 
         delay = self._state.extra_latency_seconds() if emulated else 0.0
@@ -134,6 +134,19 @@ class EmulatorWire:
             await asyncio.sleep(delay)
         await self._app(scope, receive, exchange.send)
         exchange.record(None)
+
+    async def _faulted(self, exchange: _Exchange, method: str, path: str) -> bool:
+        """Drop the request or send a queued raw answer; tell whether one happened."""
+        if self._state.take_drop(method, path):
+            logger.info("dropping %s %s unanswered", method, path)
+            await exchange.drop()
+            return True
+        raw = self._state.take_raw_response(method, path)
+        if raw is None:
+            return False
+        logger.info("answering %s %s with a raw %d", method, path, raw.status)
+        await exchange.answer_raw(raw)
+        return True
 
 
 class _Exchange:
@@ -174,6 +187,13 @@ class _Exchange:
         self._dropped = True
         self.record(None)
         await drop_connection(self._send, self._receive)
+
+    async def answer_raw(self, raw: RawResponse) -> None:
+        """Log the request and send the raw answer exactly as queued."""
+        self.record(raw.status)
+        start = {"type": "http.response.start", "status": raw.status}
+        await self._send({**start, "headers": list(raw.headers)})
+        await self._send({"type": "http.response.body", "body": raw.body})
 
     def record(self, status: int | None) -> None:
         """Append the request to the log, once, before the client can see an answer."""
