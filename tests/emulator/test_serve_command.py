@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import shlex
 import signal
 import socket
@@ -47,6 +48,17 @@ class FakeServe:
     @property
     def state(self) -> EmulatorState:
         return self.calls[-1]["state"]
+
+
+@pytest.fixture(autouse=True)
+def package_logging() -> Iterator[None]:
+    """Undo the logging set-up each in-process CLI run makes, for later tests."""
+    logger = logging.getLogger("action_timeouts")
+    handlers, level, propagate = logger.handlers[:], logger.level, logger.propagate
+    yield
+    logger.handlers[:] = handlers
+    logger.setLevel(level)
+    logger.propagate = propagate
 
 
 @pytest.fixture
