@@ -109,7 +109,9 @@ class Runner:
         known = change.known
         if change.expected_version is not None:
             known = self.api.get(change.action_id)
-            if known["version"] != change.expected_version:
+            # Already at the value wanted (an undo run twice): nothing to refuse.
+            moved = current_timeout(known) != change.new
+            if moved and known["version"] != change.expected_version:
                 reason = (
                     f"changed by someone else since (version {known['version']}, "
                     f"expected {change.expected_version})"
