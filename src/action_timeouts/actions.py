@@ -452,7 +452,7 @@ def _write(
                 f"({error}); it was re-read each time and is unchanged"
             )
             raise AmbiguousWriteError(message) from error
-        return _reconcile(api, action, intended, error, resends)
+        return _reconcile(api, action, intended, error, resends, read_back=read_back)
     return api.get(action_id) if read_back else answer
 
 
@@ -462,15 +462,21 @@ def _reconcile(
     intended: Mapping[str, Any],
     error: ActionTimeoutsError,
     resends: int,
+    *,
+    read_back: bool,
 ) -> dict[str, Any] | _Stale:
-    """Learn by re-reading whether a write that got no answer took effect."""
+    """Learn by re-reading whether a write that got no answer took effect.
+
+    A write that did not happen is sent again, and read back or not as the first
+    one would have been.
+    """
     action_id = str(action["id"])
     logger.info("write to %s got no clear answer (%s); re-reading", action_id, error)
     fresh = api.get(action_id)
     if fresh["version"] == action["version"]:
         logger.info("write to %s did not happen; sending it again", action_id)
         body = patch_body(action, intended)
-        return _write(api, action, body, intended, resends + 1)
+        return _write(api, action, body, intended, resends + 1, read_back=read_back)
     if not differences(intended, api.inline_templates(fresh)):
         logger.info(
             "write to %s had taken effect (version %s)", action_id, fresh["version"]
