@@ -7,7 +7,9 @@ Sub-commands live in their own modules and are imported only when they run, so
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, Any
 
 import click
 
@@ -38,8 +40,60 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
+# A group called with no sub-command shows its help through this usage error (click
+# 8.2 and later); it stays as click prints it.
+_SHOWN_AS_HELP: tuple[type[click.UsageError], ...] = tuple(
+    getattr(click.exceptions, name)
+    for name in ("NoArgsIsHelpError",)
+    if hasattr(click.exceptions, name)
+)
+
+
+class OneLineUsageError(click.UsageError):
+    """A usage error shown as the CLI shows every error: one line on stderr."""
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        """Print `error: ...` and where to read the usage, on one line."""
+        where = f" (see `{self.ctx.command_path} --help`)" if self.ctx else ""
+        click.echo(f"error: {self.format_message()}{where}", file=file, err=True)
+
+
+_LEFT_AS_THEY_ARE: tuple[type[click.UsageError], ...] = (
+    OneLineUsageError,
+    *_SHOWN_AS_HELP,
+)
+
+
+@contextmanager
+def one_line_usage_errors() -> Iterator[None]:
+    """Turn click's usage errors (unknown option, bad value) into one-line errors."""
+    try:
+        yield
+    except _LEFT_AS_THEY_ARE:
+        raise
+    except click.UsageError as error:
+        raise OneLineUsageError(error.format_message(), error.ctx) from None
+
+
 class LazyGroup(click.Group):
-    """A click group whose sub-commands are imported on first use."""
+    """A click group whose sub-commands are imported on first use.
+
+    Usage errors of the group and of every sub-command are printed as one line.
+    """
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        with one_line_usage_errors():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with one_line_usage_errors():
+            return super().invoke(ctx)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *COMMANDS])
