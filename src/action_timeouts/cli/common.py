@@ -41,15 +41,18 @@ class Connection:
 
     def settings(self) -> Settings:
         """Resolve settings from these options, the environment, .env and profiles."""
-        from action_timeouts.settings import load_settings, read_secret_file
+        from action_timeouts.settings import (
+            load_settings,
+            read_secret_file,
+            read_secret_stream,
+        )
 
         secret = None
         if self.client_secret_file:
             secret = read_secret_file(self.client_secret_file)
         elif self.client_secret_stdin:
-            secret = sys.stdin.readline().rstrip("\r\n")
-            if not secret:
-                raise UsageError("--client-secret-stdin: no secret on standard input")
+            # One line, so that a secret typed at a terminal needs no end-of-file.
+            secret = read_secret_stream(io.StringIO(sys.stdin.readline()))
         return load_settings(
             client_id=self.client_id,
             client_secret=secret,
