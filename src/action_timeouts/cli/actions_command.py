@@ -54,10 +54,13 @@ def show(
     action_id: str | None, reveal: bool, output_format: str, **kwargs: Any
 ) -> None:
     """Show one action: its timeout, request, headers and templates."""
+    from action_timeouts.plan import validate_action_id
+
     connection = connection_from(kwargs)
     action_id = action_id or connection.settings().action_id
     if not action_id:
         raise UsageError("give an ACTION_ID (or set GENESYS_ACTION_ID)")
+    validate_action_id(action_id)
     with open_api(connection) as (api, _client):
         action = api.get(action_id)
         config = api.inline_templates(action)

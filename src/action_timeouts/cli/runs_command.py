@@ -174,6 +174,9 @@ def set_one(
     connection: Connection, action_id: str, seconds: int | None, options: dict[str, Any]
 ) -> None:
     """Change one named action: journaled, verified, no confirmation needed."""
+    from action_timeouts.plan import validate_action_id
+
+    validate_action_id(action_id)
     reason = refusal_reason(action_id)
     if reason is not None and not reason.startswith("function"):
         message = f"action {action_id} cannot take a timeout: {reason}"
