@@ -30,6 +30,7 @@ PLATFORM_DEFAULT_TIMEOUT = 60
 CUSTOM_AUTH_PREFIX = "customAuth_-_"
 STATIC_PREFIX = "static"
 FUNCTION_INTEGRATION_TYPE = "function-data-actions"
+LONGEST_QUOTED_VALUE = 40  # characters of a user's value an error message repeats
 
 
 class ActionKind(StrEnum):
@@ -55,17 +56,25 @@ def validate_timeout(value: object) -> int:
     text = str(value).strip() if not isinstance(value, bool) else ""
     if isinstance(value, int) and not isinstance(value, bool):
         seconds: int | None = value
-    elif len(text) <= 3 and text.lstrip("-").isdigit():
+    elif len(text) <= 3 and text.isascii() and text.lstrip("-").isdigit():
         seconds = int(text)
     else:
         seconds = None
     if seconds is None or not TIMEOUT_MIN <= seconds <= TIMEOUT_MAX:
         message = (
-            f"invalid timeout {value!r}: give a whole number of seconds from "
+            f"invalid timeout {quoted(value)}: give a whole number of seconds from "
             f"{TIMEOUT_MIN} to {TIMEOUT_MAX} (use --unset for the platform default)"
         )
         raise UsageError(message)
     return seconds
+
+
+def quoted(value: object) -> str:
+    """Quote a value for an error message, cut short when it is long."""
+    text = repr(value)
+    if len(text) <= LONGEST_QUOTED_VALUE:
+        return text
+    return f"{text[:LONGEST_QUOTED_VALUE]}… ({len(str(value))} characters)"
 
 
 def action_kind(action: Mapping[str, Any]) -> ActionKind:

@@ -36,6 +36,7 @@ from action_timeouts.actions import (
     current_timeout,
     describe_timeout,
     effective_timeout,
+    quoted,
     validate_timeout,
 )
 from action_timeouts.errors import UsageError
@@ -81,7 +82,7 @@ def validate_action_id(value: str) -> str:
     """Return `value` when it looks like an action id, or raise UsageError."""
     if not isinstance(value, str) or not ACTION_ID_PATTERN.fullmatch(value):
         message = (
-            f"not an action id: {value!r} (ids use letters, digits, '-' and '_', "
+            f"not an action id: {quoted(value)} (ids use letters, digits, '-' and '_', "
             "up to 128 characters)"
         )
         raise UsageError(message)
