@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
 
 import pytest
 
@@ -27,5 +29,19 @@ def clean_environment(
     for name in list(os.environ):
         if _is_ours_to_remove(name):
             monkeypatch.delenv(name)
-    config_home = tmp_path_factory.getbasetemp() / "empty-config-home"
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(config_home))
+    base = tmp_path_factory.getbasetemp()
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(base / "empty-config-home"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(base / "empty-state-home"))
+
+
+@pytest.fixture(autouse=True)
+def restore_package_logger() -> Iterator[None]:
+    """Undo the handlers, level and propagation a CLI run sets on the package logger."""
+    package_logger = logging.getLogger("action_timeouts")
+    saved = (package_logger.handlers[:], package_logger.level, package_logger.propagate)
+    yield
+    package_logger.handlers[:], package_logger.level, package_logger.propagate = (
+        saved[0],
+        saved[1],
+        saved[2],
+    )

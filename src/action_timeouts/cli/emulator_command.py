@@ -237,7 +237,6 @@ def seeded_state(
     request: ServeRequest, options: EmulatorOptions
 ) -> tuple[EmulatorState, str, str]:
     """Build the seeded org and its client; return the state, client id and secret."""
-    from action_timeouts.emulator.seed import assign_function_timeouts
     from action_timeouts.emulator.server import (
         DEFAULT_CLIENT_ID,
         DEMO_CLIENT_SECRET,
@@ -259,8 +258,6 @@ def seeded_state(
         client_id=client_id,
         client_secret=secret,
     )
-    if request.seed_dir is None:
-        assign_function_timeouts(state, request.random_seed)
     return state, client_id, secret
 
 

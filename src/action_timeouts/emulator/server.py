@@ -73,6 +73,10 @@ def build_state(
     )
     state.add_client(client_id, client_secret, ALL_PERMISSIONS)
     state.load_actions(_seed_documents(actions, seed, seed_dir))
+    if seed_dir is None:
+        from action_timeouts.emulator.seed import assign_function_timeouts
+
+        assign_function_timeouts(state, seed)
     return state
 
 
