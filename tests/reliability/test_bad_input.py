@@ -1,0 +1,607 @@
+"""Bad input, local or from the server: the documented exit code and one clear line.
+
+Every case runs the command line in-process against the emulator with working
+credentials in the environment, so a request the tool should not send would reach
+it. A local case must send nothing at all, not even a token request; a server-side
+case must leave the emulator's stored actions exactly as they were.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner, Result
+
+from action_timeouts.cli import cli
+from action_timeouts.emulator.server import RunningEmulator
+from cli.helpers import run_subprocess
+
+pytestmark = pytest.mark.usefixtures("credentials", "no_backoff")
+
+ONE = "/api/v2/integrations/actions/order-lookup"
+HTML_PAGE = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+ELSEWHERE = "http://example.invalid/api/v2/integrations/actions/order-lookup"
+LONGEST_ERROR_LINE = 600
+
+
+@dataclass
+class Arrange:
+    """What a case may prepare: files, environment variables and emulator faults."""
+
+    work: Path
+    config_dir: Path
+    emulator: RunningEmulator
+    monkeypatch: pytest.MonkeyPatch
+
+    def file(self, name: str, content: str | bytes) -> Path:
+        """Write a file in the working directory (or below it) and return its path."""
+        path = self.work / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+        return path
+
+    def config(self, text: str) -> None:
+        """Write the user's config.toml."""
+        self.config_dir.mkdir(parents=True, exist_ok=True)
+        (self.config_dir / "config.toml").write_text(text, encoding="utf-8")
+
+    def setenv(self, name: str, value: str) -> None:
+        """Set an environment variable for this case."""
+        self.monkeypatch.setenv(name, value)
+
+    def delenv(self, *names: str) -> None:
+        """Remove environment variables for this case."""
+        for name in names:
+            self.monkeypatch.delenv(name, raising=False)
+
+
+Prepare = Callable[[Arrange], object]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input: the command line, its exit code and what its error must say."""
+
+    id: str
+    args: tuple[str, ...]
+    code: int
+    says: str
+    prepare: Prepare | None = None
+    stdin: str | None = None
+    local: bool = True
+
+
+def files(named: dict[str, str | bytes]) -> Prepare:
+    """Prepare files in the working directory (name -> content)."""
+
+    def prepare(arrange: Arrange) -> None:
+        for name, content in named.items():
+            arrange.file(name, content)
+
+    return prepare
+
+
+def config_file(text: str) -> Prepare:
+    """Prepare the user's config.toml."""
+    return lambda arrange: arrange.config(text)
+
+
+def without(*names: str) -> Prepare:
+    """Prepare an environment without these variables."""
+    return lambda arrange: arrange.delenv(*names)
+
+
+def both(*prepares: Prepare) -> Prepare:
+    """Prepare several things."""
+
+    def prepare(arrange: Arrange) -> None:
+        for each in prepares:
+            each(arrange)
+
+    return prepare
+
+
+def variable(name: str, value: str) -> Prepare:
+    """Prepare one environment variable."""
+    return lambda arrange: arrange.setenv(name, value)
+
+
+def raw_answer(
+    status: int,
+    body: str,
+    *,
+    content_type: str | None = None,
+    headers: dict[str, str] | None = None,
+    methods: tuple[str, ...] | None = ("GET",),
+    path: str = ONE,
+) -> Prepare:
+    """Prepare the emulator to answer every matching request with these bytes."""
+
+    def prepare(arrange: Arrange) -> None:
+        arrange.emulator.state.inject_raw_response(
+            20,
+            status,
+            body,
+            content_type=content_type,
+            headers=headers,
+            methods=methods,
+            path_prefix=path,
+        )
+
+    return prepare
+
+
+def view_only_client(arrange: Arrange) -> None:
+    """Log in as a client that may read actions but not edit them."""
+    arrange.emulator.state.add_client(
+        "viewer", "viewer-secret-0123456789", ["integrations:action:view"]
+    )
+    arrange.setenv("GENESYSCLOUD_OAUTHCLIENT_ID", "viewer")
+    arrange.setenv("GENESYSCLOUD_OAUTHCLIENT_SECRET", "viewer-secret-0123456789")
+
+
+ACTION_WITHOUT_VERSION = json.dumps(
+    {"id": "order-lookup", "name": "Lookup Order", "config": {"timeoutSeconds": 5}}
+)
+SHADOWED = """
+[[rule]]
+category = "Acme Web Services"
+timeout = 10
+
+[[rule]]
+category = "Acme Web Services"
+secure = true
+timeout = 20
+"""
+CREDENTIALS = (
+    "GENESYSCLOUD_OAUTHCLIENT_ID",
+    "GENESYSCLOUD_OAUTHCLIENT_SECRET",
+    "GENESYSCLOUD_REGION",
+)
+
+
+def set_to(seconds: str, *more: str) -> tuple[str, ...]:
+    """Command line of `set SECONDS order-lookup ...`."""
+    return ("set", seconds, "order-lookup", *more)
+
+
+CASES = [
+    # -- timeout values: exit 2, nothing sent ---------------------------------------
+    Case("timeout-zero", set_to("0"), 2, "from 1 to 60"),
+    Case("timeout-61", set_to("61"), 2, "from 1 to 60"),
+    Case("timeout-negative", set_to("-1"), 2, "see `action-timeouts set --help`"),
+    Case("timeout-negative-after-dashes", ("set", "--", "-1", "x"), 2, "from 1 to 60"),
+    Case("timeout-fraction", set_to("1.5"), 2, "whole number of seconds"),
+    Case("timeout-word", set_to("ten"), 2, "whole number of seconds"),
+    Case("timeout-empty", set_to(""), 2, "whole number of seconds"),
+    Case("timeout-huge", set_to("9" * 5000), 2, "from 1 to 60"),
+    Case("timeout-exponent", set_to("1e3"), 2, "whole number of seconds"),
+    Case("timeout-hex", set_to("0x10"), 2, "whole number of seconds"),
+    Case("timeout-plus-sign", set_to("+5"), 2, "whole number of seconds"),
+    Case("timeout-superscript-digit", set_to("²"), 2, "whole number of seconds"),
+    Case("timeout-arabic-indic-digit", set_to("٣"), 2, "whole number of seconds"),
+    Case("below-zero", ("set", "10", "--below", "0", "--all"), 2, "from 1 to 60"),
+    Case("unknown-option", set_to("10", "--dry-rnu"), 2, "Did you mean '--dry-run'?"),
+    Case("output-format", set_to("10", "-o", "xml"), 2, "'xml' is not one of"),
+    Case("below-word", ("set", "10", "--below", "ten", "--all"), 2, "--below"),
+    Case("workers-word", set_to("10", "--workers", "many"), 2, "--workers"),
+    Case("list-unknown-option", ("list", "--bogus"), 2, "list --help"),
+    Case("unknown-command", ("frobnicate",), 2, "No such command 'frobnicate'"),
+    # -- settings: exit 3, nothing sent ---------------------------------------------
+    Case("region-unknown", set_to("10", "--region", "mars-1"), 3, "known regions"),
+    Case(
+        "region-plain-http",
+        set_to("10", "--region", "http://api.mypurecloud.ie"),
+        3,
+        "use https://",
+    ),
+    Case(
+        "region-plain-http-from-environment",
+        set_to("10"),
+        3,
+        "use https://",
+        variable("GENESYSCLOUD_REGION", "http://login.mypurecloud.de"),
+    ),
+    Case(
+        "region-with-path",
+        set_to("10", "--region", "https://api.mypurecloud.ie/api/v2"),
+        3,
+        "give only the base URL",
+    ),
+    Case(
+        "region-other-scheme",
+        set_to("10", "--region", "ftp://api.mypurecloud.ie"),
+        3,
+        "use https://",
+    ),
+    Case(
+        "dotenv-bad-line",
+        set_to("10"),
+        3,
+        "line 2: cannot parse",
+        files({".env": "GENESYS_ACTION_ID=order-lookup\nthis line is 'not valid\n"}),
+    ),
+    Case(
+        "config-malformed-toml",
+        set_to("10"),
+        3,
+        "malformed TOML",
+        config_file("[profiles.prod\nregion = 'eu-west-1'\n"),
+    ),
+    Case(
+        "config-unknown-profile-key",
+        set_to("10", "--profile", "prod"),
+        3,
+        "allowed: action_id, client_id",
+        config_file("[profiles.prod]\nclient_secert = 'x'\n"),
+    ),
+    Case("profile-unknown", set_to("10", "--profile", "nope"), 3, "[profiles.nope]"),
+    Case(
+        "credentials-missing",
+        set_to("10"),
+        3,
+        "set GENESYSCLOUD_OAUTHCLIENT_ID",
+        without(*CREDENTIALS),
+    ),
+    Case(
+        "secret-missing",
+        set_to("10"),
+        3,
+        "GENESYSCLOUD_OAUTHCLIENT_SECRET (or --client-secret-file)",
+        without("GENESYSCLOUD_OAUTHCLIENT_SECRET"),
+    ),
+    Case(
+        "secret-file-missing",
+        set_to("10", "--client-secret-file", "no-such.secret"),
+        3,
+        "cannot read the secret file no-such.secret",
+    ),
+    Case(
+        "secret-file-empty",
+        set_to("10", "--client-secret-file", "empty.secret"),
+        3,
+        "holds no client secret",
+        files({"empty.secret": "\n"}),
+    ),
+    Case(
+        "secret-file-not-text",
+        set_to("10", "--client-secret-file", "binary.secret"),
+        3,
+        "not UTF-8 text",
+        files({"binary.secret": b"\xff\xfe\x00secret"}),
+    ),
+    Case(
+        "secret-file-of-profile-missing",
+        set_to("10", "--profile", "prod"),
+        3,
+        "cannot read the secret file",
+        both(
+            without("GENESYSCLOUD_OAUTHCLIENT_SECRET"),
+            config_file("[profiles.prod]\nclient_secret_file = 'gone.secret'\n"),
+        ),
+    ),
+    Case(
+        "secret-file-is-a-directory",
+        set_to("10", "--client-secret-file", "."),
+        2,
+        "is a directory",
+    ),
+    Case(
+        "secret-stdin-empty",
+        set_to("10", "--client-secret-stdin"),
+        3,
+        "holds no client secret",
+        stdin="",
+    ),
+    Case(
+        "secret-stdin-blank",
+        set_to("10", "--client-secret-stdin"),
+        3,
+        "holds no client secret",
+        stdin="   \n",
+    ),
+    # -- actions that can never take a timeout: exit 7, nothing sent ----------------
+    Case("custom-auth", ("set", "10", "customAuth_-_int-acme"), 7, "custom auth"),
+    Case("custom-auth-unset", ("set", "--unset", "customAuth_-_x"), 7, "custom auth"),
+    Case("built-in", ("set", "10", "static_builtin-1"), 7, "built-in"),
+    # -- what to change: exit 2, nothing sent ---------------------------------------
+    Case("id-and-selectors", set_to("10", "--all"), 2, "not both"),
+    Case("no-selection", ("set", "10"), 2, "--all for every action"),
+    Case("too-many-arguments", set_to("10", "extra"), 2, "at most one ACTION_ID"),
+    Case("unset-with-two-ids", ("set", "--unset", "a", "b"), 2, "at most one"),
+    Case("action-id-path", ("set", "10", "../../oauth/token"), 2, "not an action id"),
+    Case("show-action-id-path", ("show", "a/b?c=d"), 2, "not an action id"),
+    Case("action-id-huge", ("set", "10", "x" * 5000), 2, "5000 characters"),
+    Case(
+        "action-id-from-environment",
+        ("show",),
+        2,
+        "not an action id",
+        both(variable("GENESYS_ACTION_ID", "a b"), without("GENESYSCLOUD_REGION")),
+    ),
+    Case("selector-id-junk", ("set", "10", "--id", "bad id!"), 2, "not an action id"),
+    Case(
+        "ids-file-junk",
+        ("set", "10", "--ids-file", "ids.txt"),
+        2,
+        "ids.txt, line 2: not an action id",
+        files({"ids.txt": "order-lookup\nrm -rf /\n"}),
+    ),
+    Case(
+        "ids-file-empty",
+        ("set", "10", "--ids-file", "ids.txt"),
+        2,
+        "no action ids",
+        files({"ids.txt": "# nothing here\n\n"}),
+    ),
+    Case(
+        "ids-file-missing",
+        ("set", "10", "--ids-file", "missing.txt"),
+        2,
+        "cannot read ids file missing.txt",
+    ),
+    # -- policy files: exit 2, nothing sent -----------------------------------------
+    Case(
+        "policy-bad-toml",
+        ("plan", "-f", "p.toml"),
+        2,
+        "line 2, column",
+        files({"p.toml": "[[rule]]\ntimeout = = 10\n"}),
+    ),
+    Case(
+        "policy-unknown-key",
+        ("plan", "-f", "p.toml"),
+        2,
+        "unknown key 'timout'",
+        files({"p.toml": '[[rule]]\nname = "a*"\ntimout = 10\n'}),
+    ),
+    Case(
+        "policy-shadowed-rule",
+        ("plan", "-f", "p.toml"),
+        2,
+        "rule 2",
+        files({"p.toml": SHADOWED}),
+    ),
+    Case(
+        "policy-timeout-61",
+        ("plan", "-f", "p.toml"),
+        2,
+        "from 1 to 60",
+        files({"p.toml": '[[rule]]\nname = "a*"\ntimeout = 61\n'}),
+    ),
+    Case(
+        "policy-timeout-word",
+        ("apply", "-f", "p.toml", "--yes"),
+        2,
+        "from 1 to 60",
+        files({"p.toml": '[[rule]]\nname = "a*"\ntimeout = "ten"\n'}),
+    ),
+    Case(
+        "policy-empty",
+        ("check", "-f", "p.toml"),
+        2,
+        "no [[rule]] and no default",
+        files({"p.toml": "# nothing yet\n"}),
+    ),
+    Case("policy-missing", ("plan", "-f", "nope.toml"), 2, "cannot read policy file"),
+    # -- runs of the journal: exit 2, nothing sent ----------------------------------
+    Case("history-unknown-run", ("history", "nope"), 2, "action-timeouts history"),
+    Case("undo-unknown-run", ("undo", "nope", "--yes"), 2, "action-timeouts history"),
+    Case("resume-unknown-run", ("resume", "nope"), 2, "action-timeouts history"),
+    # -- the server says no: sent, nothing changed ----------------------------------
+    Case(
+        "wrong-secret",
+        set_to("10"),
+        4,
+        "check the client ID and secret",
+        variable("GENESYSCLOUD_OAUTHCLIENT_SECRET", "not-the-secret"),
+        local=False,
+    ),
+    Case(
+        "unknown-action",
+        ("set", "10", "no-such-action"),
+        6,
+        "action no-such-action not found: check the id",
+        local=False,
+    ),
+    Case(
+        "permission-missing",
+        set_to("10"),
+        5,
+        "integrations:action:edit",
+        view_only_client,
+        local=False,
+    ),
+    # -- answers that are not what the API promises: exit 11 ------------------------
+    Case(
+        "html-502-page",
+        set_to("10"),
+        11,
+        "server error 502",
+        raw_answer(502, HTML_PAGE, content_type="text/html"),
+        local=False,
+    ),
+    Case(
+        "truncated-json",
+        set_to("10"),
+        11,
+        "expected JSON",
+        raw_answer(200, '{"id": "order-lookup", "na', content_type="application/json"),
+        local=False,
+    ),
+    Case(
+        "json-list-for-an-action",
+        set_to("10"),
+        11,
+        "not an action with a version",
+        raw_answer(200, "[]", content_type="application/json"),
+        local=False,
+    ),
+    Case(
+        "action-without-version",
+        set_to("10"),
+        11,
+        "not an action with a version",
+        raw_answer(200, ACTION_WITHOUT_VERSION, content_type="application/json"),
+        local=False,
+    ),
+    Case(
+        "empty-200",
+        set_to("10"),
+        11,
+        "the answer was empty",
+        raw_answer(200, "", content_type="application/json"),
+        local=False,
+    ),
+    Case(
+        "status-418",
+        set_to("10"),
+        11,
+        "HTTP 418",
+        raw_answer(418, "I'm a teapot", content_type="text/plain"),
+        local=False,
+    ),
+    Case(
+        "redirect-302-elsewhere",
+        set_to("10"),
+        11,
+        "redirects are not followed",
+        raw_answer(302, "", headers={"Location": ELSEWHERE}),
+        local=False,
+    ),
+    Case(
+        "listing-not-a-page",
+        ("set", "10", "--all", "--yes"),
+        11,
+        "not a paged list of actions",
+        raw_answer(
+            200, '{"entities": "x"}', content_type="application/json", path=ONE[:-13]
+        ),
+        local=False,
+    ),
+    Case(
+        "login-redirect",
+        set_to("10"),
+        11,
+        "redirected to example.invalid; refusing",
+        raw_answer(
+            302, "", headers={"Location": ELSEWHERE}, methods=None, path="/oauth"
+        ),
+        local=False,
+    ),
+    Case(
+        "login-html-page",
+        set_to("10"),
+        11,
+        "has no access_token",
+        raw_answer(
+            200, HTML_PAGE, content_type="text/html", methods=None, path="/oauth"
+        ),
+        local=False,
+    ),
+    Case(
+        "write-answered-by-html-502",
+        set_to("10"),
+        10,
+        "it was re-read each time and is unchanged",
+        raw_answer(502, HTML_PAGE, content_type="text/html", methods=("PATCH",)),
+        local=False,
+    ),
+]
+BY_ID = {case.id: case for case in CASES}
+
+
+def invoke(*args: str, stdin: str | None = None) -> Result:
+    """Run the command line in-process with this standard input."""
+    runner = CliRunner()
+    return runner.invoke(cli, list(args), input=stdin, prog_name="action-timeouts")
+
+
+@pytest.fixture
+def arrange(
+    emulator: RunningEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    cli_environment: Path,
+) -> Arrange:
+    """Return the helper cases prepare their files, variables and faults with."""
+    config_dir = Path(os.environ["ACTION_TIMEOUTS_CONFIG_DIR"])
+    return Arrange(cli_environment, config_dir, emulator, monkeypatch)
+
+
+def error_line(stderr: str) -> str:
+    """Return the only line of stderr, failing when there are more or none."""
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got:\n{stderr}"
+    return lines[0]
+
+
+@pytest.mark.parametrize("case", [pytest.param(case, id=case.id) for case in CASES])
+def test_bad_input(case: Case, arrange: Arrange, outgoing: list[httpx.URL]) -> None:
+    """Each bad input exits with its documented code and one helpful line of error."""
+    if case.prepare is not None:
+        case.prepare(arrange)
+    state = arrange.emulator.state
+    stored = state.stored_actions()
+
+    result = invoke(*case.args, stdin=case.stdin)
+
+    assert result.exit_code == case.code, result.stderr
+    assert isinstance(result.exception, SystemExit), result.exception
+    line = error_line(result.stderr)
+    assert line.startswith("error: ")
+    assert case.says in line
+    assert len(line) <= LONGEST_ERROR_LINE
+    assert "Traceback" not in result.output
+    assert state.stored_actions() == stored
+    if case.local:
+        assert outgoing == []
+        assert state.request_count() == 0
+        assert state.request_count(path_prefix="/oauth") == 0
+    else:
+        assert state.request_count() > 0
+        assert {url.host for url in outgoing} == {"127.0.0.1"}
+
+
+@pytest.mark.parametrize(
+    "case_id",
+    [
+        "timeout-word",
+        "timeout-negative",
+        "region-unknown",
+        "dotenv-bad-line",
+        "policy-shadowed-rule",
+        "custom-auth",
+        "wrong-secret",
+    ],
+)
+def test_bad_input_in_a_real_process(case_id: str, arrange: Arrange) -> None:
+    """A real process prints the same single line, no traceback, and the same code."""
+    case = BY_ID[case_id]
+    if case.prepare is not None:
+        case.prepare(arrange)
+
+    completed = run_subprocess(case.args)
+
+    assert completed.returncode == case.code, completed.stderr
+    assert case.says in error_line(completed.stderr)
+    assert "Traceback" not in completed.stderr + completed.stdout
+    if case.local:
+        assert arrange.emulator.state.request_count() == 0
+
+
+def test_whitespace_around_seconds_is_accepted(emulator: RunningEmulator) -> None:
+    """SECONDS with spaces around it (" 10 ") means exactly what 10 means."""
+    padded = invoke("set", " 10 ", "order-lookup", "--dry-run")
+    plain = invoke("set", "10", "order-lookup", "--dry-run")
+
+    assert (padded.exit_code, padded.stderr) == (plain.exit_code, plain.stderr)
+    assert "5 s -> 10 s" in padded.stderr
