@@ -1,0 +1,99 @@
+"""Where settings come from, and the exit codes of configuration and API errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from action_timeouts.emulator.server import RunningEmulator
+from action_timeouts.emulator.state import VIEW
+
+from .helpers import invoke, patches, timeout_of
+
+
+def test_missing_credentials_exit_3_naming_what_to_set(
+    emulator: RunningEmulator,
+) -> None:
+    """With no credentials anywhere, a command exits 3 and names the variables."""
+    result = invoke("list")
+
+    assert result.exit_code == 3
+    assert "GENESYSCLOUD_OAUTHCLIENT_ID" in result.stderr
+    assert emulator.state.request_log() == []
+
+
+def test_dotenv_in_the_working_directory_is_read(
+    emulator: RunningEmulator, cli_environment: Path
+) -> None:
+    """A .env file in the working directory supplies the settings."""
+    (cli_environment / ".env").write_text(
+        f"GENESYSCLOUD_OAUTHCLIENT_ID={emulator.client_id}\n"
+        f"GENESYSCLOUD_OAUTHCLIENT_SECRET={emulator.client_secret}\n"
+        f"GENESYSCLOUD_REGION={emulator.base_url}\n"
+    )
+
+    listed = invoke("list", "-o", "json")
+    shown = invoke("config", "show", "-o", "json")
+
+    assert listed.exit_code == 0, listed.stderr
+    assert len(json.loads(listed.stdout)) == 8
+    sources = {row["setting"]: row["source"] for row in json.loads(shown.stdout)}
+    assert sources["client_id"].startswith(".env")
+    assert emulator.client_secret not in shown.stdout
+
+
+@pytest.mark.usefixtures("credentials")
+def test_wrong_secret_exits_4(
+    emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Credentials the login refuses exit 4, without printing the secret."""
+    monkeypatch.setenv("GENESYSCLOUD_OAUTHCLIENT_SECRET", "not-the-secret-at-all")
+
+    result = invoke("list")
+
+    assert result.exit_code == 4
+    assert "not-the-secret-at-all" not in result.output
+
+
+def test_missing_permission_exits_5(
+    emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client that may view but not edit gets exit 5 naming the permission."""
+    emulator.state.add_client("viewer", "viewer-secret-0123456789", VIEW)
+    monkeypatch.setenv("GENESYSCLOUD_OAUTHCLIENT_ID", "viewer")
+    monkeypatch.setenv("GENESYSCLOUD_OAUTHCLIENT_SECRET", "viewer-secret-0123456789")
+    monkeypatch.setenv("GENESYSCLOUD_REGION", emulator.base_url)
+
+    result = invoke("set", "10", "order-lookup")
+
+    assert result.exit_code == 5
+    assert "integrations:action:edit" in result.stderr
+    assert timeout_of(emulator.state.stored_action("order-lookup")) == 5
+
+
+@pytest.mark.usefixtures("credentials")
+def test_bulk_run_without_permission_stops_and_exits_1(
+    emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bulk run whose writes are forbidden stops early and exits 1."""
+    emulator.state.add_client("viewer", "viewer-secret-0123456789", VIEW)
+    monkeypatch.setenv("GENESYSCLOUD_OAUTHCLIENT_ID", "viewer")
+    monkeypatch.setenv("GENESYSCLOUD_OAUTHCLIENT_SECRET", "viewer-secret-0123456789")
+
+    result = invoke("set", "20", "--all", "--yes", "--workers", "1")
+
+    assert result.exit_code == 1
+    assert len(patches(emulator.state.request_log())) == 1
+    assert "not attempted" in result.stderr
+
+
+@pytest.mark.usefixtures("credentials")
+def test_quiet_keeps_stderr_for_errors_only(emulator: RunningEmulator) -> None:
+    """`-q` drops the progress and counts lines but keeps the data on stdout."""
+    result = invoke("-q", "set", "20", "--all", "--yes", "-o", "json")
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    assert json.loads(result.stdout)["counts"]["change"] == 4

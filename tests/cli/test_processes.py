@@ -1,0 +1,140 @@
+"""The installed command as a real process: old variable names and a terminal prompt."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import time
+from urllib.parse import urlsplit
+
+import pytest
+
+from action_timeouts.emulator.server import RunningEmulator
+
+from .helpers import STANDARD_IDS, command_line, patches, run_subprocess, timeout_of
+
+PROMPT = "[y/N]"
+
+
+def legacy_environment(emulator: RunningEmulator, action_id: str) -> dict[str, str]:
+    """Return an environment configured only with the older GENESYS_* names."""
+    port = urlsplit(emulator.base_url).port
+    return {
+        **os.environ,
+        "GENESYS_CLIENT_ID": emulator.client_id,
+        "GENESYS_CLIENT_SECRET": emulator.client_secret,
+        "GENESYS_ENV_NAME": f"localhost:{port}",
+        "GENESYS_ACTION_ID": action_id,
+    }
+
+
+def test_old_style_environment_sets_and_verifies(emulator: RunningEmulator) -> None:
+    """With only the old GENESYS_* variables, `set 10` raises that action to 10 s."""
+    before = emulator.state.stored_action("order-lookup")
+
+    completed = run_subprocess(
+        ["set", "10"], env=legacy_environment(emulator, "order-lookup")
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    after = emulator.state.stored_action("order-lookup")
+    assert timeout_of(after) == 10
+    assert after["version"] == before["version"] + 1
+    assert "5 s -> 10 s" in completed.stderr
+    assert "verified" in completed.stderr
+    assert len(patches(emulator.state.request_log())) == 1
+
+
+def test_old_style_environment_shows_in_config(emulator: RunningEmulator) -> None:
+    """`config show` names the older variables as the sources, secret masked."""
+    env = legacy_environment(emulator, "order-lookup")
+
+    completed = run_subprocess(["config", "show"], env=env)
+
+    assert completed.returncode == 0, completed.stderr
+    for name in ("GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET", "GENESYS_ENV_NAME"):
+        assert name in completed.stdout
+    assert emulator.client_secret not in completed.stdout
+
+
+def run_with_terminal(
+    arguments: list[str], answer: str, env: dict[str, str]
+) -> tuple[int, str]:
+    """Run the command on a terminal, answer its prompt, return its code and stderr."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [*command_line(), *arguments],
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    os.close(terminal)
+    try:
+        assert process.stderr is not None
+        stderr = read_until(
+            process.stderr.fileno(), PROMPT, deadline=time.monotonic() + 20
+        )
+        os.write(controller, f"{answer}\n".encode())
+        _out, rest = process.communicate(timeout=20)
+    finally:
+        os.close(controller)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return process.returncode, stderr + rest.decode()
+
+
+def read_until(descriptor: int, marker: str, *, deadline: float) -> str:
+    """Read a pipe until `marker` appears, failing at the deadline."""
+    seen = b""
+    while marker.encode() not in seen:
+        left = deadline - time.monotonic()
+        assert left > 0, f"no {marker!r} in {seen.decode(errors='replace')!r}"
+        ready, _, _ = select.select([descriptor], [], [], left)
+        assert ready, f"no {marker!r} in time: {seen!r}"
+        chunk = os.read(descriptor, 4096)
+        assert chunk, f"the command ended before asking: {seen!r}"
+        seen += chunk
+    return seen.decode()
+
+
+@pytest.fixture
+def process_env(emulator: RunningEmulator) -> dict[str, str]:
+    """Return an environment pointing the GENESYSCLOUD_* variables at the emulator."""
+    return {
+        **os.environ,
+        "GENESYSCLOUD_OAUTHCLIENT_ID": emulator.client_id,
+        "GENESYSCLOUD_OAUTHCLIENT_SECRET": emulator.client_secret,
+        "GENESYSCLOUD_REGION": emulator.base_url,
+    }
+
+
+def test_terminal_answer_yes_applies(
+    emulator: RunningEmulator, process_env: dict[str, str]
+) -> None:
+    """On a terminal, answering "y" to the question applies the plan."""
+    code, stderr = run_with_terminal(["set", "20", "--all"], "y", process_env)
+
+    assert code == 0, stderr
+    assert "Change 4 actions?" in stderr
+    stored = {action["id"]: action for action in emulator.state.stored_actions()}
+    assert all(timeout_of(stored[action_id]) == 20 for action_id in STANDARD_IDS)
+    assert "changed 4" in stderr
+
+
+@pytest.mark.parametrize("answer", ["n", ""])
+def test_terminal_answer_no_cancels(
+    emulator: RunningEmulator, process_env: dict[str, str], answer: str
+) -> None:
+    """On a terminal, answering "n" (or just Enter) cancels with nothing changed."""
+    before = emulator.state.stored_actions()
+
+    code, stderr = run_with_terminal(["set", "20", "--all"], answer, process_env)
+
+    assert code == 2
+    assert "cancelled" in stderr
+    assert emulator.state.stored_actions() == before
+    assert patches(emulator.state.request_log()) == []

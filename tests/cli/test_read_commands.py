@@ -1,0 +1,298 @@
+"""`show`, `list` and `config show` against a served emulator."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import pytest
+
+from action_timeouts.emulator.server import RunningEmulator
+
+from .helpers import (
+    ACME,
+    SECRET_API_KEY,
+    SECRET_BEARER,
+    ZENDESK,
+    invoke,
+    many_actions,
+    web_action,
+)
+
+pytestmark = pytest.mark.usefixtures("credentials")
+
+SECRET_HEADERS = {
+    "Accept": "application/json",
+    "Authorization": SECRET_BEARER,
+    "X-Api-Key": SECRET_API_KEY,
+    "X-Upstream-Token": "${credentials.token}",
+}
+
+
+@pytest.fixture
+def secret_action(emulator: RunningEmulator) -> str:
+    """Store an action whose headers hold credentials and return its id."""
+    action = web_action("with-secrets", "Call Partner", headers=SECRET_HEADERS)
+    emulator.state.load_actions([action])
+    return "with-secrets"
+
+
+@pytest.fixture
+def big_org(emulator: RunningEmulator) -> int:
+    """Replace the org with 130 actions (two pages of 100) and return the count."""
+    emulator.state.reset()
+    emulator.state.load_actions(many_actions(130))
+    return 130
+
+
+@pytest.mark.parametrize("output", ["table", "json"])
+def test_show_masks_credential_headers(secret_action: str, output: str) -> None:
+    """`show` hides header values that look like credentials, in every format."""
+    result = invoke("show", secret_action, "-o", output)
+
+    assert result.exit_code == 0, result.stderr
+    assert SECRET_BEARER not in result.stdout
+    assert SECRET_API_KEY not in result.stdout
+    assert "****" in result.stdout
+    assert "${credentials.token}" in result.stdout
+
+
+def test_show_json_masks_only_the_secret_headers(secret_action: str) -> None:
+    """`show -o json` keeps the document's shape and masks exactly the secret values."""
+    result = invoke("show", secret_action, "-o", "json")
+
+    shown = json.loads(result.stdout)
+    assert shown["config"]["request"]["headers"] == {
+        "Accept": "application/json",
+        "Authorization": "****",
+        "X-Api-Key": "****",
+        "X-Upstream-Token": "${credentials.token}",
+    }
+
+
+@pytest.mark.parametrize("output", ["table", "json"])
+def test_show_reveal_prints_the_header_values(secret_action: str, output: str) -> None:
+    """`show --reveal` prints credential-like header values as stored."""
+    result = invoke("show", secret_action, "--reveal", "-o", output)
+
+    assert result.exit_code == 0, result.stderr
+    assert SECRET_BEARER in result.stdout
+    assert SECRET_API_KEY in result.stdout
+
+
+def test_show_table_lists_timeout_kind_and_templates(emulator: RunningEmulator) -> None:
+    """`show` prints the timeout for people, the kind and the inlined templates."""
+    result = invoke("show", "customer-lookup")
+
+    assert result.exit_code == 0, result.stderr
+    lines = {line.split()[0]: line for line in result.stdout.splitlines() if line}
+    assert "unset (60 s)" in lines["timeout"]
+    assert "standard" in lines["kind"]
+    assert "réponse reçue — 受信" in result.stdout
+
+
+def test_show_json_inlines_the_templates(
+    emulator: RunningEmulator,
+) -> None:
+    """`show -o json` gives the action with templates inline instead of their links."""
+    result = invoke("show", "order-lookup", "-o", "json")
+
+    shown = json.loads(result.stdout)
+    stored = emulator.state.stored_action("order-lookup")
+    assert shown["config"] == stored["config"]
+    assert shown["version"] == stored["version"]
+
+
+def test_show_unknown_action_exits_6_naming_it(emulator: RunningEmulator) -> None:
+    """`show` of an id the org does not hold exits 6 and names the id on stderr."""
+    result = invoke("show", "no-such-action")
+
+    assert result.exit_code == 6
+    assert "no-such-action" in result.stderr
+    assert result.stdout == ""
+
+
+def test_show_takes_the_action_from_genesys_action_id(
+    emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`show` without an id shows the action named by GENESYS_ACTION_ID."""
+    monkeypatch.setenv("GENESYS_ACTION_ID", "ticket-create")
+
+    result = invoke("show", "-o", "json")
+
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["id"] == "ticket-create"
+
+
+def test_list_fetches_every_page(big_org: int, server: RunningEmulator) -> None:
+    """`list` reads page after page until it holds every action of a large org."""
+    result = invoke("list", "-o", "json")
+
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert len(rows) == big_org
+    assert len({row["id"] for row in rows}) == big_org
+    listings = [
+        entry
+        for entry in server.state.request_log()
+        if entry["method"] == "GET" and entry["path"] == "/api/v2/integrations/actions"
+    ]
+    pages = {parse_qs(entry["query"])["pageNumber"][0] for entry in listings}
+    assert pages >= {"1", "2"}
+
+
+def test_list_table_shows_unset_as_platform_default(emulator: RunningEmulator) -> None:
+    """The `list` table says "unset (60 s)" for an action with no explicit timeout."""
+    result = invoke("list")
+
+    assert result.exit_code == 0, result.stderr
+    row = next(line for line in result.stdout.splitlines() if "customer-lookup" in line)
+    assert "unset (60 s)" in row
+    order_row = next(
+        line for line in result.stdout.splitlines() if "order-lookup" in line
+    )
+    assert " 5 s " in order_row
+
+
+def test_list_json_gives_null_for_unset(emulator: RunningEmulator) -> None:
+    """`list -o json` gives null for an unset timeout and the number otherwise."""
+    result = invoke("list", "-o", "json")
+
+    rows = {row["id"]: row for row in json.loads(result.stdout)}
+    assert rows["customer-lookup"]["timeout"] is None
+    assert rows["order-lookup"]["timeout"] == 5
+    assert rows["customAuth_-_int-acme"]["timeout"] is None
+    assert len(rows) == 8
+
+
+def test_list_ndjson_has_one_action_a_line(big_org: int) -> None:
+    """`list -o ndjson` prints one JSON object per action."""
+    result = invoke("list", "-o", "ndjson")
+
+    lines = result.stdout.splitlines()
+    assert len(lines) == big_org
+    assert all(isinstance(json.loads(line)["id"], str) for line in lines)
+
+
+def test_list_csv_has_a_header_and_empty_unset(emulator: RunningEmulator) -> None:
+    """`list -o csv` has a header row, one row per action, and an empty unset cell."""
+    result = invoke("list", "-o", "csv")
+
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    by_id = {row["id"]: row for row in rows}
+    assert len(rows) == 8
+    assert by_id["customer-lookup"]["timeout"] == ""
+    assert by_id["ticket-create"]["timeout"] == "30"
+
+
+@pytest.mark.parametrize(
+    ("glob", "expected"),
+    [
+        pytest.param("lookup*", {"order-lookup", "customer-lookup"}, id="prefix"),
+        pytest.param("*TICKET", {"ticket-create"}, id="any-case"),
+        pytest.param("Send ?MS", {"sms-send"}, id="one-character"),
+        pytest.param("nothing*", set(), id="no-match"),
+    ],
+)
+def test_list_name_glob(
+    emulator: RunningEmulator, glob: str, expected: set[str]
+) -> None:
+    """`list --name` keeps the actions whose whole name matches the glob, any case."""
+    result = invoke("list", "--name", glob, "-o", "json")
+
+    assert result.exit_code == 0, result.stderr
+    assert {row["id"] for row in json.loads(result.stdout)} == expected
+
+
+def test_list_category(emulator: RunningEmulator) -> None:
+    """`list --category` keeps only that category's actions."""
+    result = invoke("list", "--category", ZENDESK, "-o", "json")
+
+    rows = json.loads(result.stdout)
+    assert {row["id"] for row in rows} == {"ticket-create", "sms-send"}
+    assert {row["category"] for row in rows} == {ZENDESK}
+
+
+def test_list_category_across_pages(big_org: int) -> None:
+    """`list --category` on a large org returns every matching action."""
+    result = invoke("list", "--category", ACME, "-o", "json")
+
+    rows = json.loads(result.stdout)
+    assert len(rows) == big_org // 2
+    assert {row["category"] for row in rows} == {ACME}
+
+
+def test_config_show_names_each_value_and_its_source(
+    emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`config show` lists every setting with the variable it came from."""
+    monkeypatch.setenv("GENESYS_ACTION_ID", "order-lookup")
+
+    result = invoke("config", "show", "-o", "json")
+
+    assert result.exit_code == 0, result.stderr
+    rows = {row["setting"]: row for row in json.loads(result.stdout)}
+    assert rows["client_id"]["value"] == emulator.client_id
+    assert "GENESYSCLOUD_OAUTHCLIENT_ID" in rows["client_id"]["source"]
+    assert "GENESYSCLOUD_OAUTHCLIENT_SECRET" in rows["client_secret"]["source"]
+    assert emulator.base_url in rows["region"]["value"]
+    assert "GENESYSCLOUD_REGION" in rows["region"]["source"]
+    assert rows["action_id"]["value"] == "order-lookup"
+    assert "GENESYS_ACTION_ID" in rows["action_id"]["source"]
+    assert rows["profile"]["source"] == "not set"
+
+
+@pytest.mark.parametrize("output", ["table", "json", "ndjson", "csv"])
+def test_config_show_never_prints_the_secret(
+    emulator: RunningEmulator, output: str
+) -> None:
+    """`config show` masks the client secret and never prints it whole."""
+    result = invoke("config", "show", "-o", output)
+
+    assert result.exit_code == 0, result.stderr
+    assert emulator.client_secret not in result.output
+    assert "characters" in result.stdout
+
+
+def test_config_show_reads_profile_and_option(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Values from a config-file profile and from options name those sources."""
+    monkeypatch.delenv("GENESYSCLOUD_OAUTHCLIENT_ID")
+    monkeypatch.delenv("GENESYSCLOUD_OAUTHCLIENT_SECRET")
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    (config_dir / "secret.txt").write_text("profile-secret-0123456789abcdef\n")
+    (config_dir / "config.toml").write_text(
+        'default_profile = "prod"\n[profiles.prod]\nclient_id = "profile-client"\n'
+        'client_secret_file = "secret.txt"\nregion = "eu-west-1"\n'
+    )
+
+    result = invoke("config", "show", "--region", "localhost:9", "-o", "json")
+
+    assert result.exit_code == 0, result.stderr
+    rows = {row["setting"]: row for row in json.loads(result.stdout)}
+    assert rows["profile"]["value"] == "prod"
+    assert "default_profile" in rows["profile"]["source"]
+    assert rows["client_id"]["value"] == "profile-client"
+    assert "profile prod" in rows["client_id"]["source"]
+    assert "client_secret_file" in rows["client_secret"]["source"]
+    assert rows["region"]["source"] == "option --region"
+    assert "profile-secret-0123456789abcdef" not in result.output
+
+
+def test_config_show_without_settings_says_not_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`config show` with nothing configured marks every setting as not set."""
+    for name in ("ID", "SECRET"):
+        monkeypatch.delenv(f"GENESYSCLOUD_OAUTHCLIENT_{name}")
+    monkeypatch.delenv("GENESYSCLOUD_REGION")
+
+    result = invoke("config", "show", "-o", "json")
+
+    assert result.exit_code == 0, result.stderr
+    assert {row["source"] for row in json.loads(result.stdout)} == {"not set"}

@@ -1,0 +1,255 @@
+"""`history`, `undo` and `resume` of journaled runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from action_timeouts.emulator.server import RunningEmulator
+
+from .helpers import (
+    STANDARD_IDS,
+    ZENDESK,
+    invoke,
+    last_run_id,
+    patches,
+    stored_timeouts,
+)
+
+pytestmark = pytest.mark.usefixtures("credentials")
+
+
+def history_items(run_id: str) -> dict[str, dict[str, Any]]:
+    """Return the items of one run from `history RUN -o json`, by action id."""
+    result = invoke("history", run_id, "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    return {row["id"]: row for row in json.loads(result.stdout)}
+
+
+def edit_behind_our_back(
+    emulator: RunningEmulator, action_id: str, seconds: int
+) -> None:
+    """Let someone else change an action's timeout (and so its version)."""
+    action = emulator.state.stored_action(action_id)
+    action["config"]["timeoutSeconds"] = seconds
+    action["version"] += 1
+    emulator.state.load_actions([action])
+
+
+def test_history_is_empty_at_first() -> None:
+    """`history -o json` with no runs prints an empty list."""
+    result = invoke("history", "-o", "json")
+
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == []
+
+
+def test_history_lists_runs_newest_first(emulator: RunningEmulator) -> None:
+    """Each run appears in `history` with its command, org, status and counts."""
+    assert invoke("set", "10", "order-lookup").exit_code == 0
+    assert invoke("set", "20", "--all", "--yes").exit_code == 0
+
+    result = invoke("history", "-o", "json")
+
+    runs = json.loads(result.stdout)
+    assert len(runs) == 2
+    newest, oldest = runs
+    assert newest["command"] == oldest["command"] == "set"
+    assert newest["status"] == oldest["status"] == "finished"
+    assert newest["org"] == emulator.base_url
+    assert newest["counts"] == {"verified": 4, "unchanged": 1, "skipped": 3}
+    assert oldest["counts"] == {"verified": 1}
+    assert newest["undo_of"] is None
+
+
+def test_history_table_shows_each_run(emulator: RunningEmulator) -> None:
+    """The `history` table has a row per run with its id."""
+    invoke("set", "10", "order-lookup")
+    run_id = last_run_id()
+
+    result = invoke("history")
+
+    assert result.exit_code == 0, result.stderr
+    assert run_id in result.stdout
+    assert "finished" in result.stdout
+
+
+def test_history_of_a_run_lists_every_action(emulator: RunningEmulator) -> None:
+    """`history RUN` lists each action of the run with old, new and final state."""
+    invoke("set", "20", "--all", "--yes")
+    run_id = last_run_id()
+
+    items = history_items(run_id)
+
+    assert set(items) == {
+        *STANDARD_IDS,
+        "customAuth_-_int-acme",
+        "static_builtin-1",
+        "function-1",
+    }
+    assert items["order-lookup"]["state"] == "verified"
+    assert (items["order-lookup"]["old"], items["order-lookup"]["new"]) == (5, 20)
+    assert items["customer-lookup"]["old"] is None
+    assert items["weather-get"]["state"] == "unchanged"
+    assert items["static_builtin-1"]["state"] == "skipped"
+    assert "built-in" in items["static_builtin-1"]["reason"]
+
+
+def test_history_table_says_unset_for_people(emulator: RunningEmulator) -> None:
+    """The `history RUN` table writes an unset timeout as "unset (60 s)"."""
+    invoke("set", "--unset", "ticket-create")
+
+    result = invoke("history", last_run_id())
+
+    row = next(line for line in result.stdout.splitlines() if "ticket-create" in line)
+    assert "30 s" in row
+    assert "unset (60 s)" in row
+
+
+def test_history_accepts_a_unique_prefix(emulator: RunningEmulator) -> None:
+    """`history` finds a run by a unique prefix of its id."""
+    invoke("set", "10", "order-lookup")
+    run_id = last_run_id()
+
+    result = invoke("history", run_id[:-2])
+
+    assert result.exit_code == 0, result.stderr
+    assert run_id in result.stderr
+
+
+def test_history_of_an_unknown_run_exits_2() -> None:
+    """`history RUN` for a run the journal lacks exits 2 and says how to list runs."""
+    result = invoke("history", "20000101-000000-dead")
+
+    assert result.exit_code == 2
+    assert "action-timeouts history" in result.stderr
+
+
+def test_undo_puts_back_every_timeout_including_unset(
+    emulator: RunningEmulator,
+) -> None:
+    """`undo RUN --yes` restores each changed action's old timeout, unset included."""
+    before = stored_timeouts(emulator)
+    invoke("set", "20", "--all", "--yes")
+    run_id = last_run_id()
+
+    result = invoke("undo", run_id, "--yes")
+
+    assert result.exit_code == 0, result.stderr
+    assert stored_timeouts(emulator) == before
+    stored = emulator.state.stored_action("customer-lookup")
+    assert "timeoutSeconds" not in stored["config"]
+
+
+def test_undo_of_an_unset_run_restores_the_values(emulator: RunningEmulator) -> None:
+    """Undoing a run that cleared timeouts sets the old values again."""
+    invoke("set", "--unset", "--category", ZENDESK, "--yes")
+    run_id = last_run_id()
+
+    result = invoke("undo", run_id, "--yes")
+
+    assert result.exit_code == 0, result.stderr
+    timeouts = stored_timeouts(emulator)
+    assert timeouts["ticket-create"] == 30
+    assert timeouts["sms-send"] == 60
+
+
+def test_undo_is_recorded_as_a_run_of_its_own(emulator: RunningEmulator) -> None:
+    """The undo run names the run it reverts in `history`."""
+    invoke("set", "20", "--all", "--yes")
+    run_id = last_run_id()
+    invoke("undo", run_id, "--yes")
+
+    runs = json.loads(invoke("history", "-o", "json").stdout)
+
+    assert runs[0]["command"] == "undo"
+    assert runs[0]["undo_of"] == run_id
+
+
+def test_undo_refuses_an_action_changed_since(emulator: RunningEmulator) -> None:
+    """An action someone else changed after the run is left alone and reported."""
+    invoke("set", "20", "--all", "--yes")
+    run_id = last_run_id()
+    edit_behind_our_back(emulator, "ticket-create", 45)
+    patches_before = len(patches(emulator.state.request_log()))
+
+    result = invoke("undo", run_id, "--yes")
+
+    assert result.exit_code == 1
+    assert "ticket-create" in result.stderr
+    assert "changed by someone else" in result.stderr
+    timeouts = stored_timeouts(emulator)
+    assert timeouts["ticket-create"] == 45
+    assert timeouts["order-lookup"] == 5
+    assert timeouts["customer-lookup"] is None
+    assert timeouts["sms-send"] == 60
+    sent = patches(emulator.state.request_log())[patches_before:]
+    assert "ticket-create" not in {entry["path"].rsplit("/", 1)[1] for entry in sent}
+
+
+def test_second_undo_finds_everything_restored(emulator: RunningEmulator) -> None:
+    """Undoing a run twice changes nothing the second time and exits 0."""
+    invoke("set", "20", "--all", "--yes")
+    run_id = last_run_id()
+    invoke("undo", run_id, "--yes")
+    restored = emulator.state.stored_actions()
+
+    result = invoke("undo", run_id, "--yes")
+
+    assert result.exit_code == 0, result.stderr
+    assert "refused" not in result.stderr
+    assert "changed 0, unchanged 4" in result.stderr
+    assert emulator.state.stored_actions() == restored
+
+
+def test_undo_without_yes_and_terminal_refuses(emulator: RunningEmulator) -> None:
+    """`undo` without --yes and without a terminal changes nothing."""
+    invoke("set", "20", "--all", "--yes")
+    run_id = last_run_id()
+    after_run = stored_timeouts(emulator)
+
+    result = invoke("undo", run_id)
+
+    assert result.exit_code == 2
+    assert stored_timeouts(emulator) == after_run
+
+
+def test_undo_dry_run_shows_the_plan_only(emulator: RunningEmulator) -> None:
+    """`undo RUN --dry-run -o json` prints what it would restore and sends no PATCH."""
+    invoke("set", "20", "--all", "--yes")
+    run_id = last_run_id()
+    patches_before = len(patches(emulator.state.request_log()))
+
+    result = invoke("undo", run_id, "--dry-run", "-o", "json")
+
+    assert result.exit_code == 0, result.stderr
+    items = {item["action_id"]: item for item in json.loads(result.stdout)["items"]}
+    assert items["customer-lookup"]["new"] is None
+    assert items["order-lookup"]["new"] == 5
+    assert len(patches(emulator.state.request_log())) == patches_before
+
+
+def test_resume_of_a_finished_run_does_nothing(emulator: RunningEmulator) -> None:
+    """`resume` of a run with nothing pending sends no PATCH and exits 0."""
+    invoke("set", "20", "--all", "--yes")
+    run_id = last_run_id()
+    patches_before = len(patches(emulator.state.request_log()))
+
+    result = invoke("resume", run_id)
+
+    assert result.exit_code == 0, result.stderr
+    assert "0 pending" in result.stderr
+    assert len(patches(emulator.state.request_log())) == patches_before
+
+
+def test_journal_lives_in_the_state_directory(
+    emulator: RunningEmulator, journal_path: Path
+) -> None:
+    """Runs are journaled in $ACTION_TIMEOUTS_STATE_DIR, privately."""
+    invoke("set", "10", "order-lookup")
+
+    assert journal_path.exists()
+    assert journal_path.stat().st_mode & 0o077 == 0
