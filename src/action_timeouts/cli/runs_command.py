@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -10,6 +11,7 @@ import click
 
 from action_timeouts.actions import (
     ActionsApi,
+    ChangeResult,
     describe_timeout,
     refusal_reason,
     set_timeout,
@@ -27,7 +29,12 @@ from action_timeouts.cli.common import (
     print_rows,
     say,
 )
-from action_timeouts.errors import ActionRefusedError, UsageError
+from action_timeouts.errors import (
+    ActionRefusedError,
+    ActionTimeoutsError,
+    TransportError,
+    UsageError,
+)
 
 if TYPE_CHECKING:
     from action_timeouts.bulk import Change, RunReport
@@ -85,7 +92,7 @@ def run_options(function: Any) -> Any:
     return function
 
 
-@click.command("set")
+@click.command("set", context_settings={"ignore_unknown_options": True})
 @click.argument("arguments", nargs=-1, metavar="[SECONDS] [ACTION_ID]")
 @click.option(
     "--unset",
@@ -194,24 +201,53 @@ def set_one(
         run_id = journal.start_run(
             **run_facts(client, "set", {"ids": [action_id]}, seconds)
         )
-        try:
-            result = set_timeout(
-                api, action_id, seconds, before_write=intent_recorder(journal, run_id)
-            )
-        except Exception:
-            journal.finish_run(run_id, "failed")
-            raise
-        state = "verified" if result.outcome == "changed" else "unchanged"
-        journal.record_outcome(
-            run_id, action_id, state, after_version=result.version_after
-        )
-        journal.finish_run(run_id, "finished")
+        result = _set_journaled(api, journal, run_id, action_id, seconds)
+    outcome = (
+        f"{result.outcome}, verified" if result.outcome == "changed" else "unchanged"
+    )
     say(
         f"{action_id} ({result.name}): {describe_timeout(result.old)} -> "
-        f"{describe_timeout(seconds)}: {result.outcome}"
-        + (", verified" if result.outcome == "changed" else "")
-        + f" (run {run_id})"
+        f"{describe_timeout(seconds)}: {outcome} (run {run_id})"
     )
+    if options["output_format"] in ("json", "ndjson"):
+        click.echo(json.dumps(result_json(result, run_id), ensure_ascii=False))
+
+
+def _set_journaled(
+    api: ActionsApi, journal: Journal, run_id: str, action_id: str, seconds: int | None
+) -> ChangeResult:
+    """Run the safe procedure for one action with its intent and outcome journaled."""
+    try:
+        result = set_timeout(
+            api, action_id, seconds, before_write=intent_recorder(journal, run_id)
+        )
+    except TransportError:
+        # The write may or may not have landed: leave the item pending for resume.
+        journal.finish_run(run_id, "interrupted")
+        say(f"`action-timeouts resume {run_id}` finds out and finishes the change")
+        raise
+    except ActionTimeoutsError as error:
+        journal.record_outcome(run_id, action_id, "failed", reason=str(error))
+        journal.finish_run(run_id, "failed")
+        raise
+    state = "verified" if result.outcome == "changed" else "unchanged"
+    journal.record_outcome(run_id, action_id, state, after_version=result.version_after)
+    journal.finish_run(run_id, "finished")
+    return result
+
+
+def result_json(result: ChangeResult, run_id: str) -> dict[str, Any]:
+    """The outcome of a single-action change as printed with `-o json`."""
+    return {
+        "id": result.action_id,
+        "name": result.name,
+        "old": result.old,
+        "new": result.new,
+        "outcome": result.outcome,
+        "version_before": result.version_before,
+        "version_after": result.version_after,
+        "run": run_id,
+    }
 
 
 def intent_recorder(journal: Journal, run_id: str) -> Any:
