@@ -20,6 +20,7 @@ import email.utils
 import logging
 import math
 import random
+import ssl
 import threading
 import time
 from collections import Counter
@@ -69,6 +70,7 @@ _PACING_MARGIN_SECONDS = 1.0
 # A `Retry-After: 0` loop would never use up the budget; wait at least this long.
 _SHORTEST_RATE_LIMIT_WAIT = 0.5
 _MAX_MESSAGE_CHARACTERS = 300
+_LONGEST_ERROR_CHAIN = 10  # causes followed when looking for a certificate failure
 # 408 and 409 are version conflicts on writes, as the Terraform provider treats them.
 _ERROR_CLASSES: dict[int, type[ApiError]] = {
     401: AuthenticationError,
@@ -362,6 +364,14 @@ class ApiClient:
     ) -> None:
         """Back off after a lost connection, or raise when that is unsafe or futile."""
         method, path = _describe(request)
+        refused = _certificate_failure(exc)
+        if refused is not None:
+            message = (
+                f"the TLS certificate of {request.url.host} could not be verified "
+                f"({refused.verify_message or refused}); nothing was sent: check the "
+                "region (and SSL_CERT_FILE or SSL_CERT_DIR, if set)"
+            )
+            raise TransportError(message) from exc
         if write and not isinstance(exc, _NOT_SENT):
             message = (
                 f"{method} {path} got no answer ({type(exc).__name__}); it may or may "
@@ -448,6 +458,20 @@ class ApiClient:
         )
         self.stats.record_retry(rate_limited=True)
         self._gate.pause_for(wait)
+
+
+def _certificate_failure(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """Return the certificate verification failure behind an error, if there is one.
+
+    A certificate that fails verification fails the same way on every attempt, so
+    it is reported at once instead of being retried.
+    """
+    seen: BaseException | None = exc
+    for _ in range(_LONGEST_ERROR_CHAIN):
+        if seen is None or isinstance(seen, ssl.SSLCertVerificationError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def parse_retry_after(value: str | None) -> float | None:
