@@ -61,6 +61,18 @@ class Endpoint:
     api_base: str
     login_base: str
 
+    def __post_init__(self) -> None:
+        """Refuse a base URL that would send credentials without TLS."""
+        for base in (self.api_base, self.login_base):
+            parts = urlsplit(base)
+            local = parts.scheme == "http" and _is_loopback_host(parts.hostname or "")
+            if parts.scheme != "https" and not local:
+                message = (
+                    f"{base!r} is not an https:// URL: credentials are sent only over "
+                    "TLS (plain http is only allowed for localhost)"
+                )
+                raise ConfigurationError(message)
+
     @property
     def is_loopback(self) -> bool:
         """Whether this endpoint is a local address (an emulator)."""
