@@ -455,12 +455,6 @@ def _write(
     except ConflictError:
         return _Stale(may_have_landed=False)
     except (AmbiguousWriteError, ServerError) as error:
-        if resends >= AMBIGUOUS_RESENDS:
-            message = (
-                f"writes to action {action_id} keep failing without an answer "
-                f"({error}); it was re-read each time and is unchanged"
-            )
-            raise AmbiguousWriteError(message) from error
         return _reconcile(api, action, intended, error, resends, read_back=read_back)
     return api.get(action_id) if read_back else answer
 
@@ -477,12 +471,14 @@ def _reconcile(
     """Learn by re-reading whether a write that got no answer took effect.
 
     A write that did not happen is sent again, and read back or not as the first
-    one would have been.
+    one would have been. The last write is re-read too before giving up, since it
+    may have landed although its answer was lost.
     """
     action_id = str(action["id"])
     logger.info("write to %s got no clear answer (%s); re-reading", action_id, error)
     fresh = api.get(action_id)
     if fresh["version"] == action["version"]:
+        _check_resends(action_id, error, resends)
         logger.info("write to %s did not happen; sending it again", action_id)
         body = patch_body(action, intended)
         return _write(api, action, body, intended, resends + 1, read_back=read_back)
@@ -492,6 +488,17 @@ def _reconcile(
         )
         return fresh
     return _Stale(may_have_landed=True)
+
+
+def _check_resends(action_id: str, error: ActionTimeoutsError, resends: int) -> None:
+    """Give up when a write found not to have landed was already sent too often."""
+    if resends < AMBIGUOUS_RESENDS:
+        return
+    message = (
+        f"writes to action {action_id} keep failing without an answer "
+        f"({error}); it was re-read each time and is unchanged"
+    )
+    raise AmbiguousWriteError(message) from error
 
 
 def verify(
