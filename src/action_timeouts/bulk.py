@@ -169,7 +169,9 @@ class Runner:
 
         The listing shows templates as links, so templates are checked by presence
         (`verify_listed`) and not downloaded again: that would cost one request per
-        template. An action missing from the listing is read and checked in full.
+        template. An action missing from the listing, or every action when the
+        listing fails, is read and checked in full: its templates byte for byte and
+        its other fields against the action as read before the change.
         """
         changed = {
             key: result
@@ -196,7 +198,7 @@ class Runner:
                 verify_listed(result.before or after, after, result.intended)
             else:
                 after = self.api.get(action_id)
-                verify(self.api, after, after, result.intended)
+                verify(self.api, result.before or after, after, result.intended)
         except ActionTimeoutsError as error:
             with self._lock:
                 self.report.changed.remove(action_id)
