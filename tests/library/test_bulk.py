@@ -25,6 +25,7 @@ from action_timeouts.plan import Selector, build_plan
 
 from .emulated import (
     corpus_documents,
+    fast_policy,
     logins,
     make_client,
     requests,
@@ -331,3 +332,40 @@ def test_a_token_expiring_mid_run_costs_one_login_for_all_workers(
     assert report.ok
     assert logins_made == 2
     assert logins(emu, start=start) == 2
+
+
+def test_without_a_listing_each_action_is_read_and_checked_in_full(
+    emu: RunningEmulator,
+    api: ActionsApi,
+    org: dict[str, dict[str, Any]],
+    journal: Journal,
+) -> None:
+    """When the verification listing fails, each action is read on its own and
+    compared with how it was before, so a rename by someone else is still caught."""
+    victim = sorted(org)[0]
+    done: list[str] = []
+    lock = threading.Lock()
+
+    def fail_listing_after_last(action_id: str, _outcome: str) -> None:
+        with lock:
+            done.append(action_id)
+            if len(done) != ACTION_COUNT:
+                return
+        action = emu.state.stored_action(victim)
+        action.update(name="Renamed by someone else", version=action["version"] + 1)
+        emu.state.load_actions([action])
+        emu.state.inject_raw_response(
+            fast_policy().read_attempts,
+            503,
+            methods=["GET"],
+            path_prefix=ACTIONS_PATH,
+        )
+
+    run_id, report = run_plan(emu, api, journal, progress=fail_listing_after_last)
+
+    assert list(report.failed) == [victim]
+    assert "name" in report.failed[victim]
+    assert len(report.changed) == ACTION_COUNT - 1
+    states = {item.action_id: item.state for item in journal.run(run_id).items}
+    assert states.pop(victim) == "failed"
+    assert set(states.values()) == {"verified"}
