@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import sys
 from collections.abc import Mapping, Sequence
@@ -134,6 +135,7 @@ def parse_set_arguments(
     arguments: Sequence[str], *, clearing: bool
 ) -> tuple[int | None, str | None]:
     """Split SECONDS and ACTION_ID; with --unset and no number, only an id."""
+    refuse_unknown_options(arguments)
     if len(arguments) > 2:
         raise UsageError("too many arguments: give SECONDS and at most one ACTION_ID")
     if clearing:
@@ -144,6 +146,23 @@ def parse_set_arguments(
         raise UsageError("give the new timeout in SECONDS (1-60), or --unset")
     seconds = validate_timeout(arguments[0])
     return seconds, arguments[1] if len(arguments) == 2 else None
+
+
+def refuse_unknown_options(arguments: Sequence[str]) -> None:
+    """Refuse an argument that is a mistyped option rather than SECONDS or an id.
+
+    `set` keeps unknown options as arguments so that `-1` reaches the timeout
+    check; anything else that starts with `-` is an option `set` does not have.
+    """
+    for argument in arguments:
+        if argument.startswith("-") and not _looks_numeric(argument):
+            known = [name for param in set_command.params for name in param.opts]
+            close = difflib.get_close_matches(argument, known, n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            message = (
+                f"no such option: {argument} ({hint}see `action-timeouts set --help`)"
+            )
+            raise UsageError(message)
 
 
 def require_selection(selector: Selector) -> None:
