@@ -61,6 +61,15 @@ class RunReport:
         """Tell whether every attempted change succeeded."""
         return not self.failed and not self.not_attempted
 
+    def outcomes(self) -> dict[str, str]:
+        """Map each action this run touched to what happened to it."""
+        found = dict.fromkeys(self.changed, "changed")
+        found.update(dict.fromkeys(self.unchanged, "unchanged"))
+        found.update(dict.fromkeys(self.not_attempted, "not attempted"))
+        found.update(dict.fromkeys(self.refused, "refused"))
+        found.update(dict.fromkeys(self.failed, "failed"))
+        return found
+
 
 class Runner:
     """Runs changes concurrently through one shared client, journaling each one."""

@@ -96,4 +96,4 @@ def test_quiet_keeps_stderr_for_errors_only(emulator: RunningEmulator) -> None:
 
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
-    assert json.loads(result.stdout)["counts"]["change"] == 4
+    assert json.loads(result.stdout)["counts"]["changed"] == 4

@@ -129,12 +129,12 @@ def test_terminal_answer_yes_applies(
 def test_terminal_answer_no_cancels(
     emulator: RunningEmulator, process_env: dict[str, str], answer: str
 ) -> None:
-    """On a terminal, answering "n" (or just Enter) cancels with nothing changed."""
+    """On a terminal, answering "n" (or just Enter) cancels: exit 1, nothing changed."""
     before = emulator.state.stored_actions()
 
     code, stderr = run_with_terminal(["set", "20", "--all"], answer, process_env)
 
-    assert code == 2
+    assert code == 1
     assert "cancelled" in stderr
     assert emulator.state.stored_actions() == before
     assert patches(emulator.state.request_log()) == []

@@ -201,7 +201,7 @@ def test_second_undo_finds_everything_restored(emulator: RunningEmulator) -> Non
 
     assert result.exit_code == 0, result.stderr
     assert "refused" not in result.stderr
-    assert "changed 0, unchanged 4" in result.stderr
+    assert "0 to change, 4 unchanged" in result.stderr
     assert emulator.state.stored_actions() == restored
 
 

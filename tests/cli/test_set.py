@@ -373,7 +373,7 @@ def test_yes_applies_and_prints_the_counts(emulator: RunningEmulator) -> None:
     assert timeouts["static_builtin-1"] == 10
     assert timeouts["function-1"] == 15
     assert (
-        "found 8, selected 8, changed 4, unchanged 1, skipped 3, failed 0"
+        "found 8, selected 8, changed 4, unchanged 1, skipped 3, refused 0, failed 0"
         in result.stderr
     )
     patched = {

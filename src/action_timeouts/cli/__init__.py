@@ -15,6 +15,7 @@ import click
 
 ACTIONS = "action_timeouts.cli.actions_command"
 RUNS = "action_timeouts.cli.runs_command"
+JOURNAL = "action_timeouts.cli.journal_command"
 POLICY = "action_timeouts.cli.policy_command"
 MISC = "action_timeouts.cli.misc_command"
 
@@ -23,9 +24,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "show": (ACTIONS, "show", "Show one action and its timeout."),
     "list": (ACTIONS, "list_actions", "List actions with their timeouts."),
     "set": (RUNS, "set_command", "Set the timeout of one action or a selection."),
-    "history": (RUNS, "history", "List past runs, or show one."),
-    "undo": (RUNS, "undo", "Put back the timeouts a run changed."),
-    "resume": (RUNS, "resume", "Finish an interrupted run."),
+    "history": (JOURNAL, "history", "List past runs, or show one."),
+    "undo": (JOURNAL, "undo", "Put back the timeouts a run changed."),
+    "resume": (JOURNAL, "resume", "Finish an interrupted run."),
     "plan": (POLICY, "plan", "Show what a policy file would change."),
     "apply": (POLICY, "apply", "Change the org to match a policy file."),
     "check": (POLICY, "check", "Exit 2 when the org drifts from a policy file."),

@@ -223,7 +223,8 @@ def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
     )
     table = Table(box=_box() if terminal else None)
     for column in columns:
-        table.add_column(column, overflow="fold")
+        # Ids stay on one line so they can be copied from a narrow terminal.
+        table.add_column(column, overflow="fold", no_wrap=column == "id")
     for row in rows:
         table.add_row(*[_cell(row.get(column)) for column in columns])
     console.print(table)
@@ -251,4 +252,4 @@ def confirm_or_refuse(question: str, assume_yes: bool) -> None:
         message = "not a terminal and no --yes: refusing to change anything"
         raise UsageError(message)
     if not click.confirm(question, default=False, err=True):
-        raise UsageError("cancelled: nothing was changed")
+        raise ActionTimeoutsError("cancelled: nothing was changed")

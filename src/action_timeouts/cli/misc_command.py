@@ -55,8 +55,20 @@ def completion(shell: str) -> None:
 
 
 @click.command()
-@click.option("--actions", "action_count", default=40, show_default=True)
-@click.option("--seed", "random_seed", default=7, show_default=True)
+@click.option(
+    "--actions",
+    "action_count",
+    default=40,
+    show_default=True,
+    help="How many actions the generated org has.",
+)
+@click.option(
+    "--seed",
+    "random_seed",
+    default=7,
+    show_default=True,
+    help="Seed of the generated org (same seed, same org).",
+)
 @handle_errors
 def demo(action_count: int, random_seed: int) -> None:
     """Walk through a safe change on a local emulator: no account, no network."""

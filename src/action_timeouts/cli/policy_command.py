@@ -65,6 +65,7 @@ def apply(policy_file: str, **kwargs: Any) -> None:
     with open_api(connection) as (api, client):
         listing = complete_listing(api, {})
         policy_plan = plan_for_policy(listing.actions, policy, total=listing.total)
+        warn_unused_rules(policy, policy_plan)
         listed = {str(action["id"]): action for action in listing.actions}
         summary = {"policy": str(policy_file)}
         execute_plan(
@@ -86,6 +87,7 @@ def check(policy_file: str, output_format: str, **kwargs: Any) -> None:
     with open_api(connection_from(kwargs)) as (api, _client):
         listing = complete_listing(api, {})
     policy_plan = plan_for_policy(listing.actions, policy, total=listing.total)
+    warn_unused_rules(policy, policy_plan)
     drifted = drift(policy_plan)
     if not drifted:
         say(f"in line with {policy_file}: {policy_plan.found} actions checked")
@@ -96,3 +98,11 @@ def check(policy_file: str, output_format: str, **kwargs: Any) -> None:
     print_rows([plan_row(item) for item in drifted], PLAN_COLUMNS, output_format)
     say(f"drift: {len(drifted)} actions differ from {policy_file}")
     raise SystemExit(EXIT_PENDING)
+
+
+def warn_unused_rules(policy: Any, policy_plan: Any) -> None:
+    """Warn about rules that match no action: often a typo in a name or category."""
+    used = {item.rule for item in policy_plan.items}
+    for rule in policy.rules:
+        if rule.label not in used:
+            say(f"warning: {rule.label} of {policy.source} matches no action")

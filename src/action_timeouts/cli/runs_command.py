@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -14,6 +15,7 @@ from action_timeouts.actions import (
     ActionsApi,
     ChangeResult,
     describe_timeout,
+    is_function_action,
     refusal_reason,
     set_timeout,
     validate_timeout,
@@ -31,6 +33,7 @@ from action_timeouts.cli.common import (
     say,
 )
 from action_timeouts.errors import (
+    EXIT_CODES,
     ActionRefusedError,
     ActionTimeoutsError,
     TransportError,
@@ -228,6 +231,11 @@ def set_one(
         f"{action_id} ({result.name}): {describe_timeout(result.old)} -> "
         f"{describe_timeout(seconds)}: {outcome} (run {run_id})"
     )
+    if is_function_action(result.before):
+        say(
+            "note: a function action also stops at its function's own timeout "
+            "(1-15 s), which this tool does not change"
+        )
     if options["output_format"] in ("json", "ndjson"):
         click.echo(json.dumps(result_json(result, run_id), ensure_ascii=False))
 
@@ -294,6 +302,11 @@ def run_selection(
     with open_api(connection) as (api, client):
         listing = complete_listing(api, api_filters(selector))
         plan = build_plan(listing.actions, selector, seconds, total=listing.total)
+        if not plan.selected:
+            say(
+                "warning: no action matches these selectors (categories are "
+                "compared exactly, case included; `action-timeouts list` shows them)"
+            )
         listed = {str(action["id"]): action for action in listing.actions}
         execute_plan(
             api, client, plan, listed, options, command="set", selector=selector
@@ -329,11 +342,18 @@ def apply_planned(
     command: str,
     selector: Any,
     undo_of: str | None = None,
+    refused: Mapping[str, str] | None = None,
 ) -> None:
-    """Show the plan; unless a dry run, confirm, journal, apply and report."""
-    show_plan(plan, options["output_format"])
-    if options["dry_run"] or not plan.to_change:
+    """Show the plan; unless a dry run, confirm, journal, apply and report.
+
+    `refused` names actions the plan already refuses (undo); any makes the exit 1.
+    """
+    json_output = options["output_format"] in ("json", "ndjson")
+    dry_run = options["dry_run"] or not plan.to_change
+    show_plan(plan, options["output_format"] if dry_run or not json_output else None)
+    if dry_run:
         _exit_for_plan(options, pending=bool(plan.to_change))
+        _exit_if_refused(refused)
         return
     confirm_or_refuse(f"Change {len(plan.to_change)} actions?", options["assume_yes"])
     journal = open_journal()
@@ -341,7 +361,39 @@ def apply_planned(
     run_id = journal.start_run(**facts, undo_of=undo_of)
     journal.record_plan(run_id, plan.items)
     report = run_changes(api, journal, run_id, changes, options)
+    report.refused.update(refused or {})
+    if json_output:
+        click.echo(json.dumps(run_result(plan, report), indent=2, ensure_ascii=False))
     summarise(plan, report)
+
+
+def _exit_if_refused(refused: Mapping[str, str] | None) -> None:
+    if refused:
+        for action_id, reason in sorted(refused.items()):
+            say(f"  refused {action_id}: {reason}")
+        raise SystemExit(1)
+
+
+def run_result(plan: Plan, report: RunReport) -> dict[str, Any]:
+    """What a run did, for `-o json`: the run id, counts and each action's outcome."""
+    outcomes = report.outcomes()
+    items = [
+        {
+            "id": item.action_id,
+            "name": item.name,
+            "old": item.old,
+            "new": item.new,
+            "outcome": outcomes.get(item.action_id, item.status),
+            "reason": report.failed.get(item.action_id)
+            or report.refused.get(item.action_id)
+            or item.reason,
+        }
+        for item in plan.items
+    ]
+    counts: dict[str, int] = {}
+    for entry in items:
+        counts[str(entry["outcome"])] = counts.get(str(entry["outcome"]), 0) + 1
+    return {"run": report.run_id, "counts": counts, "items": items}
 
 
 def run_changes(
@@ -362,9 +414,24 @@ def run_changes(
             report = runner.run(changes)
         except KeyboardInterrupt:
             journal.finish_run(run_id, "interrupted")
-            raise
+            interrupted(run_id)
     journal.finish_run(run_id, "finished" if report.ok else "failed")
     return report
+
+
+def interrupted(run_id: str) -> NoReturn:
+    """Stop at once on Ctrl-C, saying how to finish the run.
+
+    Workers may be waiting out a rate-limit pause; the journal already holds every
+    intent, so leaving without them is as safe as a crash, and `resume` finishes.
+    """
+    click.echo(
+        f"error: interrupted; `action-timeouts resume {run_id}` finishes the run",
+        err=True,
+    )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(EXIT_CODES["interrupted"])
 
 
 class ProgressBar:
@@ -427,7 +494,8 @@ def summarise(plan: Plan, report: RunReport) -> None:
         f"run {report.run_id}: found {plan.found}, selected {len(plan.selected)}, "
         f"changed {len(report.changed)}, "
         f"unchanged {len(plan.unchanged) + len(report.unchanged)}, "
-        f"skipped {len(plan.skipped)}, failed {len(report.failed)}"
+        f"skipped {len(plan.skipped)}, refused {len(report.refused)}, "
+        f"failed {len(report.failed)}"
     )
     for action_id, reason in sorted(report.failed.items()):
         say(f"  failed {action_id}: {reason}")
@@ -442,18 +510,16 @@ def summarise(plan: Plan, report: RunReport) -> None:
         raise SystemExit(1)
 
 
-def show_plan(plan: Plan, output_format: str) -> None:
-    """Print the plan on stdout (table or JSON) and its counts on stderr."""
+def show_plan(plan: Plan, output_format: str | None) -> None:
+    """Print the plan on stdout (None: no plan) and its counts on stderr."""
     if output_format in ("json", "ndjson"):
-        import json
-
         click.echo(json.dumps(plan.to_json(), indent=2, ensure_ascii=False))
-    else:
+    elif output_format is not None:
         rows = [plan_row(item) for item in plan.items]
         print_rows(rows, PLAN_COLUMNS, output_format)
-    total = "unknown" if plan.total is None else plan.total
+    total = "" if plan.total is None else f" (API total {plan.total})"
     say(
-        f"found {plan.found} (API total {total}), selected {len(plan.selected)}: "
+        f"found {plan.found}{total}, selected {len(plan.selected)}: "
         f"{len(plan.to_change)} to change, {len(plan.unchanged)} unchanged, "
         f"{len(plan.skipped)} skipped"
     )
@@ -504,158 +570,6 @@ def selector_summary(selector: Any) -> Any:
     if is_dataclass(selector) and not isinstance(selector, type):
         return asdict(selector)
     return selector
-
-
-@click.command()
-@click.argument("run_id", required=False)
-@output_option
-@handle_errors
-def history(run_id: str | None, output_format: str) -> None:
-    """List recent runs, or with RUN_ID show every action of one run."""
-    journal = open_journal()
-    if run_id is None:
-        rows = [run_row(summary, output_format) for summary in journal.runs()]
-        print_rows(rows, RUN_COLUMNS, output_format)
-        return
-    detail = journal.run(run_id)
-    say(
-        f"run {detail.run.id}: {detail.run.command} by {detail.run.user} on "
-        f"{detail.run.org}, {detail.run.status}, started {detail.run.started_at}"
-    )
-    rows = [item_row(item, output_format) for item in detail.items]
-    print_rows(rows, ITEM_COLUMNS, output_format)
-
-
-RUN_COLUMNS = ("id", "started", "user", "org", "command", "status", "undo_of", "counts")
-ITEM_COLUMNS = ("id", "name", "old", "new", "state", "reason")
-JSON_FORMATS = ("json", "ndjson")
-
-
-def run_row(summary: Any, output_format: str = "table") -> dict[str, Any]:
-    """One row of `history`: JSON keeps the counts per state as an object."""
-    counts: Any = summary.counts
-    if output_format not in JSON_FORMATS:
-        counts = ", ".join(f"{state} {count}" for state, count in counts.items())
-    return {
-        "id": summary.id,
-        "started": summary.started_at,
-        "user": summary.user,
-        "org": summary.org,
-        "command": summary.command,
-        "status": summary.status,
-        "undo_of": summary.undo_of,
-        "counts": counts,
-    }
-
-
-def item_row(item: Any, output_format: str = "table") -> dict[str, Any]:
-    """One row of `history RUN`: a table says "unset (60 s)", other formats null."""
-    timeouts: tuple[Any, ...] = (item.old_timeout, item.new_timeout)
-    if output_format == "table":
-        timeouts = tuple(describe_timeout(seconds) for seconds in timeouts)
-    return {
-        "id": item.action_id,
-        "name": item.name or "",
-        "old": timeouts[0],
-        "new": timeouts[1],
-        "state": item.state,
-        "reason": item.reason or "",
-    }
-
-
-@click.command()
-@click.argument("run_id")
-@run_options
-@output_option
-@connection_options
-@handle_errors
-def undo(run_id: str, **kwargs: Any) -> None:
-    """Put back the timeouts RUN changed (unset included), action by action.
-
-    An action changed by anyone since RUN is refused and left as it is.
-    """
-    from action_timeouts.bulk import Change
-    from action_timeouts.plan import Plan, PlanItem
-
-    connection = connection_from(kwargs)
-    detail = open_journal().run(run_id)
-    items = open_journal().changed_items(detail.run.id)
-    plan_items = [
-        PlanItem(
-            action_id=item.action_id,
-            name=item.name or "",
-            category=None,
-            integration_id=None,
-            version=item.after_version,
-            old=item.new_timeout,
-            new=item.old_timeout,
-            status="change",
-        )
-        for item in items
-    ]
-    plan = Plan(plan_items, found=len(items), total=None, requested=None, mode="policy")
-    changes = [
-        Change(item.action_id, item.old_timeout, expected_version=item.after_version)
-        for item in items
-    ]
-    with open_api(connection) as (api, client):
-        apply_planned(
-            api,
-            client,
-            plan,
-            changes,
-            kwargs,
-            command="undo",
-            selector={"run": detail.run.id},
-            undo_of=detail.run.id,
-        )
-
-
-@click.command()
-@click.argument("run_id")
-@click.option("--workers", default=8, show_default=True, help="Parallel writes.")
-@connection_options
-@handle_errors
-def resume(run_id: str, workers: int, **kwargs: Any) -> None:
-    """Finish an interrupted run: reconcile each pending action, never apply twice."""
-    journal = open_journal()
-    detail = journal.run(run_id)
-    pending = journal.pending_items(detail.run.id)
-    with open_api(connection_from(kwargs)) as (api, _client):
-        changes = reconcile_pending(api, journal, detail.run.id, pending)
-        report = run_changes(api, journal, detail.run.id, changes, {"workers": workers})
-    say(
-        f"run {detail.run.id}: {len(pending)} pending, {len(report.changed)} changed "
-        f"now, {len(pending) - len(changes)} had already landed, "
-        f"{len(report.failed)} failed, {len(report.refused)} refused"
-    )
-    if not report.ok or report.refused:
-        raise SystemExit(1)
-
-
-def reconcile_pending(
-    api: ActionsApi, journal: Journal, run_id: str, pending: Sequence[Any]
-) -> list[Change]:
-    """Read each pending action; record those that landed, return the rest to apply."""
-    from action_timeouts.actions import current_timeout
-    from action_timeouts.bulk import Change
-
-    changes: list[Change] = []
-    for item in pending:
-        if item.state == "planned":
-            changes.append(Change(item.action_id, item.new_timeout))
-            continue
-        action = api.get(item.action_id)
-        if current_timeout(action) == item.new_timeout:
-            journal.record_outcome(
-                run_id, item.action_id, "verified", after_version=action["version"]
-            )
-            continue
-        expected = item.before_version
-        changes.append(
-            Change(item.action_id, item.new_timeout, expected_version=expected)
-        )
-    return changes
 
 
 def _looks_numeric(text: str) -> bool:

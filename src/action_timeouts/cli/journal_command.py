@@ -1,0 +1,246 @@
+"""Commands over recorded runs: `history`, `undo` and `resume`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from action_timeouts.actions import ActionsApi, current_timeout, describe_timeout
+from action_timeouts.cli.actions_command import complete_listing
+from action_timeouts.cli.common import (
+    connection_from,
+    connection_options,
+    handle_errors,
+    open_api,
+    output_option,
+    print_rows,
+    say,
+)
+from action_timeouts.cli.runs_command import (
+    apply_planned,
+    open_journal,
+    run_changes,
+    run_options,
+)
+
+if TYPE_CHECKING:
+    from action_timeouts.bulk import Change
+    from action_timeouts.journal import Journal, JournalItem
+    from action_timeouts.plan import PlanItem
+
+RUN_COLUMNS = ("id", "started", "user", "org", "command", "status", "undo_of", "counts")
+ITEM_COLUMNS = ("id", "name", "old", "new", "state", "reason")
+JSON_FORMATS = ("json", "ndjson")
+
+
+@click.command()
+@click.argument("run_id", required=False)
+@output_option
+@handle_errors
+def history(run_id: str | None, output_format: str) -> None:
+    """List recent runs, or with RUN_ID show every action of one run."""
+    journal = open_journal()
+    if run_id is None:
+        rows = [run_row(summary, output_format) for summary in journal.runs()]
+        if not rows:
+            say("no runs recorded yet")
+        print_rows(rows, RUN_COLUMNS, output_format)
+        return
+    detail = journal.run(run_id)
+    say(
+        f"run {detail.run.id}: {detail.run.command} by {detail.run.user} on "
+        f"{detail.run.org}, {detail.run.status}, started {detail.run.started_at}"
+    )
+    rows = [item_row(item, output_format) for item in detail.items]
+    print_rows(rows, ITEM_COLUMNS, output_format)
+
+
+def run_row(summary: Any, output_format: str = "table") -> dict[str, Any]:
+    """One row of `history`: JSON keeps the counts per state as an object."""
+    counts: Any = summary.counts
+    if output_format not in JSON_FORMATS:
+        counts = ", ".join(f"{state} {count}" for state, count in counts.items())
+    return {
+        "id": summary.id,
+        "started": summary.started_at,
+        "user": summary.user,
+        "org": summary.org,
+        "command": summary.command,
+        "status": summary.status,
+        "undo_of": summary.undo_of,
+        "counts": counts,
+    }
+
+
+def item_row(item: Any, output_format: str = "table") -> dict[str, Any]:
+    """One row of `history RUN`: a table says "unset (60 s)", other formats null."""
+    timeouts: tuple[Any, ...] = (item.old_timeout, item.new_timeout)
+    if output_format == "table":
+        timeouts = tuple(describe_timeout(seconds) for seconds in timeouts)
+    return {
+        "id": item.action_id,
+        "name": item.name or "",
+        "old": timeouts[0],
+        "new": timeouts[1],
+        "state": item.state,
+        "reason": item.reason or "",
+    }
+
+
+@click.command()
+@click.argument("run_id")
+@run_options
+@output_option
+@connection_options
+@handle_errors
+def undo(run_id: str, **kwargs: Any) -> None:
+    """Put back the timeouts RUN changed (unset included), action by action.
+
+    The plan is made from the org as it is now: an action changed by anyone since
+    RUN is shown as refused and left as it is; one already back is unchanged.
+    """
+    from action_timeouts.plan import Plan
+
+    connection = connection_from(kwargs)
+    journal = open_journal()
+    detail = journal.run(run_id)
+    items = journal.changed_items(detail.run.id)
+    with open_api(connection) as (api, client):
+        listed = {str(a["id"]): a for a in complete_listing(api, {}).actions}
+        plan_items, changes, refused = undo_plan(items, listed)
+        plan = Plan(plan_items, found=len(items), total=None, requested=None)
+        apply_planned(
+            api,
+            client,
+            plan,
+            changes,
+            kwargs,
+            command="undo",
+            selector={"run": detail.run.id},
+            undo_of=detail.run.id,
+            refused=refused,
+        )
+
+
+def undo_plan(
+    items: Sequence[JournalItem], listed: Mapping[str, Mapping[str, Any]]
+) -> tuple[list[PlanItem], list[Change], dict[str, str]]:
+    """Plan the undo of each changed item against the action as it is now."""
+    from action_timeouts.bulk import Change
+    from action_timeouts.plan import PlanItem
+
+    plan_items: list[PlanItem] = []
+    changes: list[Change] = []
+    refused: dict[str, str] = {}
+    for item in items:
+        action = listed.get(item.action_id)
+        status, reason = undo_verdict(item, action)
+        now = current_timeout(action) if action is not None else item.new_timeout
+        plan_items.append(
+            PlanItem(
+                action_id=item.action_id,
+                name=item.name or "",
+                category=action.get("category") if action else None,
+                integration_id=action.get("integrationId") if action else None,
+                version=action.get("version") if action else None,
+                old=now,
+                new=item.old_timeout,
+                status=status,
+                reason=reason,
+            )
+        )
+        if status == "change":
+            changes.append(Change(item.action_id, item.old_timeout, known=action))
+        elif reason is not None and status == "skip":
+            refused[item.action_id] = reason
+    return plan_items, changes, refused
+
+
+def undo_verdict(
+    item: JournalItem, action: Mapping[str, Any] | None
+) -> tuple[Any, str | None]:
+    """Decide whether one action can be put back, and why not."""
+    if action is None:
+        return "skip", "no longer exists"
+    if current_timeout(action) == item.old_timeout:
+        return "unchanged", None
+    if action.get("version") != item.after_version:
+        reason = (
+            f"changed by someone else since (version {action.get('version')}, "
+            f"expected {item.after_version})"
+        )
+        return "skip", reason
+    return "change", None
+
+
+@click.command()
+@click.argument("run_id")
+@click.option("--workers", default=8, show_default=True, help="Parallel writes.")
+@connection_options
+@handle_errors
+def resume(run_id: str, workers: int, **kwargs: Any) -> None:
+    """Finish an interrupted run: reconcile each pending action, never apply twice.
+
+    Actions changed but not yet verified are read back and verified too.
+    """
+    journal = open_journal()
+    detail = journal.run(run_id)
+    pending = journal.pending_items(detail.run.id)
+    unverified = [item for item in detail.items if item.state == "changed"]
+    with open_api(connection_from(kwargs)) as (api, _client):
+        failed = verify_changed(api, journal, detail.run.id, unverified)
+        changes = reconcile_pending(api, journal, detail.run.id, pending)
+        report = run_changes(api, journal, detail.run.id, changes, {"workers": workers})
+    say(
+        f"run {detail.run.id}: {len(pending)} pending, {len(report.changed)} changed "
+        f"now, {len(pending) - len(changes)} had already landed, "
+        f"{len(unverified) - failed} verified after the fact, "
+        f"{len(report.failed) + failed} failed, {len(report.refused)} refused"
+    )
+    if failed or not report.ok or report.refused:
+        raise SystemExit(1)
+
+
+def verify_changed(
+    api: ActionsApi, journal: Journal, run_id: str, items: Sequence[JournalItem]
+) -> int:
+    """Read back actions changed but never verified; return how many are wrong."""
+    wrong = 0
+    for item in items:
+        action = api.get(item.action_id)
+        if current_timeout(action) == item.new_timeout:
+            journal.record_outcome(
+                run_id, item.action_id, "verified", after_version=action["version"]
+            )
+            continue
+        wrong += 1
+        reason = f"read back as {describe_timeout(current_timeout(action))}"
+        journal.record_outcome(run_id, item.action_id, "failed", reason=reason)
+        say(f"  failed {item.action_id}: {reason}")
+    return wrong
+
+
+def reconcile_pending(
+    api: ActionsApi, journal: Journal, run_id: str, pending: Sequence[Any]
+) -> list[Change]:
+    """Read each pending action; record those that landed, return the rest to apply."""
+    from action_timeouts.bulk import Change
+
+    changes: list[Change] = []
+    for item in pending:
+        if item.state == "planned":
+            changes.append(Change(item.action_id, item.new_timeout))
+            continue
+        action = api.get(item.action_id)
+        if current_timeout(action) == item.new_timeout:
+            journal.record_outcome(
+                run_id, item.action_id, "verified", after_version=action["version"]
+            )
+            continue
+        expected = item.before_version
+        changes.append(
+            Change(item.action_id, item.new_timeout, expected_version=expected)
+        )
+    return changes
