@@ -1,4 +1,4 @@
-"""Keep the developer's own environment out of every test."""
+"""Keep the developer's own environment out of every test; in CI, require the corpus."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from corpus import MISSING_REASON, corpus_present
+
 _PREFIXES = ("GENESYSCLOUD_", "GENESYS_", "ACTION_TIMEOUTS_")
 
 
@@ -15,6 +17,18 @@ def _is_ours_to_remove(name: str) -> bool:
     """Tell whether a variable could change what the code under test does."""
     upper = name.upper()
     return upper.startswith(_PREFIXES) or upper.endswith("_PROXY") or name == "NO_COLOR"
+
+
+def _running_in_ci() -> bool:
+    """Tell whether the `CI` variable says this is a CI run."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Fail a CI session at once when the corpus is missing, instead of skipping."""
+    if _running_in_ci() and not corpus_present():
+        message = f"{MISSING_REASON} (CI is set, so the corpus must be present)"
+        raise pytest.UsageError(message)
 
 
 @pytest.fixture(autouse=True)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import base64
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "actions"
 ACTIONS = "/api/v2/integrations/actions"
 NON_ASCII_TEMPLATE = '{"note": "aucune donnée — keine Daten ✓ 日本"}'
 CRLF_TEMPLATE = '{\r\n  "order": "${input.orderId}"\r\n}\r\n'

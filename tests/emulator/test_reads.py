@@ -9,8 +9,9 @@ import httpx
 import pytest
 
 from action_timeouts.emulator.server import RunningEmulator
+from corpus import corpus_files, needs_corpus
 
-from .helpers import ACTIONS, CORPUS, CRLF_TEMPLATE, NON_ASCII_TEMPLATE
+from .helpers import ACTIONS, CRLF_TEMPLATE, NON_ASCII_TEMPLATE
 
 ONE = f"{ACTIONS}/lookup-order"
 
@@ -159,13 +160,12 @@ def test_missing_template_is_not_found(
     assert response.status_code == 404
 
 
+@needs_corpus
 def test_corpus_templates_round_trip_exactly(
     emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
 ) -> None:
     """Every corpus template, with its line endings, comes back byte for byte."""
-    docs = [
-        json.loads(path.read_text("utf-8")) for path in sorted(CORPUS.glob("*.json"))
-    ]
+    docs = [json.loads(path.read_text("utf-8")) for path in corpus_files()]
     ids = emu.state.load_actions(docs)
 
     for action_id, doc in zip(ids, docs, strict=True):

@@ -11,8 +11,7 @@ import pytest
 
 from action_timeouts.emulator.seed import generate_demo_org, load_directory
 from action_timeouts.errors import UsageError
-
-from .helpers import CORPUS
+from corpus import CORPUS_DIR, corpus_files, needs_corpus
 
 WRITE_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -199,10 +198,11 @@ def test_contracts_and_secure_flags(org: list[dict[str, Any]]) -> None:
 # -------------------------------------------------------------------- loader
 
 
+@needs_corpus
 def test_corpus_directory_loads_exactly() -> None:
     """All 87 corpus files load in name order with every field and key order kept."""
-    files = sorted(CORPUS.glob("*.json"))
-    actions = load_directory(CORPUS)
+    files = corpus_files()
+    actions = load_directory(CORPUS_DIR)
     assert len(actions) == len(files) == 87
     for file, action in zip(files, actions, strict=True):
         original = json.loads(file.read_text(encoding="utf-8"))
@@ -210,9 +210,10 @@ def test_corpus_directory_loads_exactly() -> None:
         assert json.dumps(loaded) == json.dumps(original), file.name
 
 
+@needs_corpus
 def test_corpus_custom_auth_action_gets_its_fixed_id() -> None:
     """The corpus's custom-auth action gets the id of its integration, no other."""
-    with_id = {a["name"]: a["id"] for a in load_directory(CORPUS) if "id" in a}
+    with_id = {a["name"]: a["id"] for a in load_directory(CORPUS_DIR) if "id" in a}
     assert with_id == {
         "Example Custom Auth Action": (
             "customAuth_-_00000000-0000-0000-0000-000000000000"

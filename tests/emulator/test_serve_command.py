@@ -23,8 +23,9 @@ from action_timeouts.cli.emulator_command import serve
 from action_timeouts.emulator.seed import FUNCTION_TIMEOUTS
 from action_timeouts.emulator.server import DEMO_CLIENT_SECRET
 from action_timeouts.emulator.state import EmulatorOptions, EmulatorState
+from corpus import CORPUS_DIR, needs_corpus
 
-from .helpers import ACTIONS, CORPUS, bearer, get_token
+from .helpers import ACTIONS, bearer, get_token
 
 
 @dataclass
@@ -162,9 +163,10 @@ def test_modelling_options_reach_the_state(fake_serve: FakeServe) -> None:
     assert exports(result.stdout)["GENESYSCLOUD_OAUTHCLIENT_ID"] == "my-client"
 
 
+@needs_corpus
 def test_seed_directory_serves_the_corpus(fake_serve: FakeServe) -> None:
     """--seed DIR loads the directory's files and nothing else."""
-    result = run("--seed", str(CORPUS))
+    result = run("--seed", str(CORPUS_DIR))
     assert result.exit_code == 0, result.output
     assert len(fake_serve.state.stored_actions()) == 87
 
@@ -187,7 +189,7 @@ def test_generated_function_actions_get_function_timeouts(
 
 def test_actions_and_seed_are_exclusive() -> None:
     """Asking for a generated org and a seed directory at once is a usage error."""
-    result = run("--actions", "3", "--seed", str(CORPUS))
+    result = run("--actions", "3", "--seed", str(CORPUS_DIR))
     assert result.exit_code == 2
     assert "--actions and --seed are mutually exclusive" in result.stderr
 

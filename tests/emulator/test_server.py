@@ -11,15 +11,14 @@ import pytest
 
 from action_timeouts.emulator.server import is_loopback, running_emulator, serve
 from action_timeouts.emulator.state import EmulatorOptions, EmulatorState
+from corpus import CORPUS_DIR, corpus_files, needs_corpus
 
-from .helpers import ACTIONS, CORPUS, get_token, http_action
+from .helpers import ACTIONS, get_token, http_action
 
 
 def corpus_docs() -> list[dict[str, Any]]:
     """Return every corpus action document."""
-    return [
-        json.loads(path.read_text("utf-8")) for path in sorted(CORPUS.glob("*.json"))
-    ]
+    return [json.loads(path.read_text("utf-8")) for path in corpus_files()]
 
 
 def test_demo_org_has_the_asked_number_of_actions() -> None:
@@ -38,9 +37,10 @@ def test_same_seed_gives_the_same_org() -> None:
     assert one == two
 
 
+@needs_corpus
 def test_seed_dir_loads_the_corpus() -> None:
     """`seed_dir` loads a directory of action files instead of a demo org."""
-    with running_emulator(seed_dir=CORPUS) as emu:
+    with running_emulator(seed_dir=CORPUS_DIR) as emu:
         names = sorted(action["name"] for action in emu.state.stored_actions())
 
     assert names == sorted(doc["name"] for doc in corpus_docs())
@@ -98,6 +98,7 @@ def test_latency_argument_delays_answers_and_survives_reset() -> None:
     assert time.monotonic() - started >= 0.12
 
 
+@needs_corpus
 def test_load_actions_keeps_every_field() -> None:
     """Loaded documents are stored exactly, plus an id and version 1."""
     state = EmulatorState()

@@ -7,7 +7,6 @@ import functools
 import json
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 from action_timeouts.actions import ACTIONS_PATH, differences
@@ -15,8 +14,8 @@ from action_timeouts.emulator.seed import load_directory
 from action_timeouts.emulator.server import RunningEmulator
 from action_timeouts.http import ApiClient, RetryPolicy
 from action_timeouts.regions import resolve_region
+from corpus import CORPUS_DIR, corpus_files, require_corpus
 
-CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "actions"
 # High enough that no test meets the real limiter unless it lowers it on purpose.
 UNREACHED_RATE_LIMIT = 1_000_000
 # Keys that a timeout change is allowed to move.
@@ -59,13 +58,17 @@ def make_client(
 
 @functools.cache
 def _corpus() -> tuple[tuple[str, dict[str, Any]], ...]:
-    files = sorted(CORPUS.glob("*.json"), key=lambda file: file.name)
-    documents = load_directory(CORPUS)
+    files = corpus_files()
+    documents = load_directory(CORPUS_DIR)
     return tuple(zip((file.stem for file in files), documents, strict=True))
 
 
 def corpus_documents() -> list[tuple[str, dict[str, Any]]]:
-    """Return (file stem, action document) for every corpus file, as fresh copies."""
+    """Return (file stem, action document) for every corpus file, as fresh copies.
+
+    The calling test or fixture is skipped when the corpus is missing.
+    """
+    require_corpus()
     return copy.deepcopy(list(_corpus()))
 
 

@@ -56,14 +56,11 @@ def standard_documents(count: int) -> list[dict[str, Any]]:
     return documents
 
 
-DOCUMENTS = standard_documents(ACTION_COUNT)
-
-
 @pytest.fixture
 def org(emu: RunningEmulator) -> dict[str, dict[str, Any]]:
     """Seed the 60 actions (listed 25 a page) and return them as stored, by id."""
     emu.state.set_options(max_page_size=PAGE_SIZE)
-    emu.state.load_actions(DOCUMENTS)
+    emu.state.load_actions(standard_documents(ACTION_COUNT))
     return {action["id"]: action for action in emu.state.stored_actions()}
 
 

@@ -29,8 +29,8 @@ from action_timeouts.plan import (
     read_ids_file,
     require_selection,
 )
+from corpus import corpus_files, needs_corpus
 
-CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "actions"
 INTEGRATION = "11111111-1111-1111-1111-111111111111"
 OTHER_INTEGRATION = "22222222-2222-2222-2222-222222222222"
 
@@ -534,7 +534,7 @@ def test_drift_is_the_items_to_change(org: list[dict[str, Any]]) -> None:
 def corpus_org() -> list[dict[str, Any]]:
     """Load the public corpus as an org listing, giving each action an id."""
     actions = []
-    for number, path in enumerate(sorted(CORPUS.glob("*.json")), start=1):
+    for number, path in enumerate(corpus_files(), start=1):
         document = json.loads(path.read_text(encoding="utf-8"))
         document.setdefault("id", f"corpus-{number:03d}")
         document.setdefault("version", 1)
@@ -543,6 +543,7 @@ def corpus_org() -> list[dict[str, Any]]:
     return actions
 
 
+@needs_corpus
 def test_corpus_plan_accounts_for_every_action() -> None:
     """Over the public corpus, every action gets exactly one verdict."""
     actions = corpus_org()
