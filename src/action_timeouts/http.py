@@ -12,6 +12,10 @@ raises `AmbiguousWriteError` so that the caller re-reads before deciding.
 The `inin-ratelimit-*` headers pace the client: when the requests left in the
 window are no more than the requests in flight, new requests wait for the window
 to reset, so a bulk run stays under the limit instead of tripping it.
+
+A rate-limit pause of `LONG_PAUSE_SECONDS` or more is logged as a WARNING, once per
+pause rather than once per waiting thread, so a stalled run says why without `-v`;
+shorter pauses are logged at INFO.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from action_timeouts.errors import (
 from action_timeouts.regions import Endpoint
 
 __all__ = [
+    "LONG_PAUSE_SECONDS",
     "USER_AGENT",
     "ApiClient",
     "ClientStats",
@@ -61,12 +66,17 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 USER_AGENT = f"action-timeouts/{__version__}"
+# A rate-limit pause at least this long is logged as a warning.
+LONG_PAUSE_SECONDS = 5.0
 
 _GATEWAY_FAILURES = frozenset({502, 503, 504})
 # Failures while opening a connection: nothing reached the server.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # The reset header counts whole seconds; one more keeps clear of the window's edge.
 _PACING_MARGIN_SECONDS = 1.0
+# Threads answered together ask for pauses ending within this much of each other;
+# only a pause that ends later than that is news worth a log line.
+_SAME_PAUSE_SECONDS = 1.0
 # A `Retry-After: 0` loop would never use up the budget; wait at least this long.
 _SHORTEST_RATE_LIMIT_WAIT = 0.5
 _MAX_MESSAGE_CHARACTERS = 300
@@ -152,12 +162,16 @@ class _RateGate:
             return self._not_before, max(0.0, self._not_before - time.monotonic())
 
     def pause_for(self, seconds: float) -> bool:
-        """Hold every new request for `seconds`; say whether that extended the pause."""
+        """Hold every new request for `seconds`; say whether that is a new pause.
+
+        A pause is new when it ends more than `_SAME_PAUSE_SECONDS` after the one in
+        force, so threads answered together do not each report the same pause.
+        """
         moment = time.monotonic() + seconds
         with self._lock:
-            extended = moment > self._not_before
+            new = moment > self._not_before + _SAME_PAUSE_SECONDS
             self._not_before = max(self._not_before, moment)
-        return extended
+        return new
 
     @contextmanager
     def in_flight(self) -> Iterator[None]:
@@ -178,14 +192,19 @@ class _RateGate:
         remaining, reset = window
         with self._lock:
             others = self._in_flight - 1
-        if remaining <= others and self.pause_for(reset + _PACING_MARGIN_SECONDS):
-            logger.info(
-                "pacing: %d requests left in the rate-limit window with %d in flight; "
-                "holding new requests for %.0f s",
-                remaining,
-                others,
-                reset + _PACING_MARGIN_SECONDS,
-            )
+        pause = reset + _PACING_MARGIN_SECONDS
+        if remaining > others or not self.pause_for(pause):
+            return
+
+        logger.log(
+            _pause_level(pause),
+            "pacing: %d requests left in the rate-limit window with %d in flight; "
+            "holding new requests for %.0f s%s",
+            remaining,
+            others,
+            pause,
+            _correlation_suffix(headers.get("inin-correlation-id")),
+        )
 
 
 @dataclass
@@ -448,7 +467,10 @@ class ApiClient:
             raise _rate_limit_exhausted(request, response, tries, self.policy)
 
         tries.rate_limit_waited += wait
-        logger.info(
+        self.stats.record_retry(rate_limited=True)
+        new = self._gate.pause_for(wait)
+        logger.log(
+            _pause_level(wait) if new else logging.INFO,
             "rate limited on %s %s (429, Retry-After %s, correlation id %s); "
             "pausing all requests for %.1f s",
             *_describe(request),
@@ -456,8 +478,6 @@ class ApiClient:
             _correlation_id(response),
             wait,
         )
-        self.stats.record_retry(rate_limited=True)
-        self._gate.pause_for(wait)
 
 
 def _certificate_failure(exc: BaseException) -> ssl.SSLCertVerificationError | None:
@@ -497,6 +517,16 @@ def _seconds_until_date(text: str) -> float | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+
+
+def _pause_level(seconds: float) -> int:
+    """Return the log level of a new rate-limit pause: WARNING when it is long."""
+    return logging.WARNING if seconds >= LONG_PAUSE_SECONDS else logging.INFO
+
+
+def _correlation_suffix(correlation_id: str | None) -> str:
+    """Return " (correlation id X)" for a log line, or nothing without an id."""
+    return f" (correlation id {correlation_id})" if correlation_id else ""
 
 
 def _rate_window(headers: httpx.Headers) -> tuple[int, float] | None:

@@ -503,14 +503,15 @@ def test_a_429_pauses_every_thread(fake: FakeGenesys) -> None:
 # Pacing by the inin-ratelimit headers
 
 
-def paced(allowed: int, count: int, reset: int) -> httpx.Response:
-    """Build a 200 answer with rate-limit headers."""
+def paced(allowed: int, count: int, reset: int, **headers: str) -> httpx.Response:
+    """Build a 200 answer with rate-limit headers (and any others given)."""
     return json_response(
         200,
         {},
         inin_ratelimit_allowed=str(allowed),
         inin_ratelimit_count=str(count),
         inin_ratelimit_reset=str(reset),
+        **headers,
     )
 
 
@@ -577,6 +578,76 @@ def test_pacing_counts_the_requests_in_flight(
     for context in contexts:
         context.__exit__(None, None, None)
     assert (gate.pending()[1] > 19) is paused
+
+
+# How rate-limit pauses are logged
+
+
+def pause_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    """Return the log records of the client that report a rate-limit pause."""
+    return [
+        record
+        for record in caplog.records
+        if record.name == "action_timeouts.http"
+        and ("rate limited" in record.getMessage() or "pacing" in record.getMessage())
+    ]
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "level"),
+    [("30", logging.WARNING), ("5", logging.WARNING), ("2", logging.INFO)],
+    ids=["30s-warning", "5s-warning", "2s-info"],
+)
+def test_rate_limit_pause_of_five_seconds_or_more_is_a_warning(
+    retry_after: str, level: int, fake: FakeGenesys, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 429 pause of 5 s or more is one WARNING line with its length, cause and id."""
+    caplog.set_level(logging.INFO, logger="action_timeouts.http")
+    fake.script("GET", PATH, rate_limited(retry_after, "c-slow"))
+
+    with make_client(fake) as client:
+        client.get_json(PATH)
+
+    (record,) = pause_records(caplog)
+    assert record.levelno == level
+    message = record.getMessage()
+    assert f"429, Retry-After {retry_after}" in message
+    assert f"pausing all requests for {float(retry_after):.1f} s" in message
+    assert "c-slow" in message
+
+
+@pytest.mark.parametrize(
+    ("reset", "level"),
+    [(59, logging.WARNING), (4, logging.WARNING), (2, logging.INFO)],
+    ids=["60s-warning", "5s-warning", "3s-info"],
+)
+def test_pacing_pause_of_five_seconds_or_more_is_a_warning(
+    reset: int, level: int, fake: FakeGenesys, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Pacing that holds requests 5 s or more is one WARNING line with its length."""
+    caplog.set_level(logging.INFO, logger="action_timeouts.http")
+    answer = paced(300, 300, reset, inin_correlation_id="c-window")
+    fake.script("GET", PATH, answer)
+
+    with make_client(fake) as client:
+        client.get_json(PATH)
+
+    (record,) = pause_records(caplog)
+    assert record.levelno == level
+    message = record.getMessage()
+    assert f"holding new requests for {reset + 1} s" in message
+    assert "0 requests left in the rate-limit window" in message
+    assert message.endswith("(correlation id c-window)")
+
+
+def test_threads_asking_for_the_same_pause_report_it_once() -> None:
+    """A pause ending within a second of the one in force is not reported again."""
+    gate = _RateGate()
+
+    reports = [gate.pause_for(30.0), gate.pause_for(30.0), gate.pause_for(30.5)]
+
+    assert reports == [True, False, False]
+    assert gate.pause_for(45.0) is True
 
 
 # Error mapping
