@@ -2,6 +2,9 @@
 
 Reads (GET, and the token request) are retried on 502/503/504 and on lost
 connections with jittered exponential backoff, up to `RetryPolicy.read_attempts`.
+A connection that cannot be made at all (refused, unknown host) is tried only
+`RetryPolicy.connect_attempts` times: that is nearly always a wrong region or URL, or
+a host that is down, which waiting does not fix, and the error says what to check.
 A 429 is waited out for `Retry-After` (seconds or an HTTP date; backoff when it is
 missing or unreadable), and the wait is shared: every thread of the client pauses,
 within a total budget per request. Writes (PATCH, POST) are resent only when the
@@ -97,6 +100,7 @@ class RetryPolicy:
     """How often and how long requests are retried."""
 
     read_attempts: int = 6
+    connect_attempts: int = 3  # refused or unresolvable: rides out a brief blip only
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
     rate_limit_budget: float = 300.0  # total seconds one request may wait on 429s
@@ -397,12 +401,11 @@ class ApiClient:
                 "not have been applied: re-read before trying again"
             )
             raise AmbiguousWriteError(message) from exc
-        if not self._back_off(request, tries, type(exc).__name__, None):
-            message = (
-                f"no answer from {request.url.host} for {method} {path} after "
-                f"{tries.attempt} attempts: {type(exc).__name__}: {exc}"
-            )
-            raise TransportError(message) from exc
+        attempts = self.policy.read_attempts
+        if isinstance(exc, httpx.ConnectError):
+            attempts = min(attempts, self.policy.connect_attempts)
+        if not self._back_off(request, tries, type(exc).__name__, None, attempts):
+            raise _no_answer(request, exc, tries) from exc
 
     def _should_retry(
         self,
@@ -431,9 +434,15 @@ class ApiClient:
         tries: _Tries,
         reason: str,
         retry_after: float | None,
+        attempts: int | None = None,
     ) -> bool:
-        """Wait before the next attempt; return False when no attempt is left."""
-        if tries.attempt >= self.policy.read_attempts:
+        """Wait before the next attempt; return False when no attempt is left.
+
+        `attempts` is the most this request may make (`read_attempts` unless given).
+        """
+        if attempts is None:
+            attempts = self.policy.read_attempts
+        if tries.attempt >= attempts:
             return False
         wait = (
             self.policy.backoff(tries.attempt) if retry_after is None else retry_after
@@ -445,7 +454,7 @@ class ApiClient:
             "retrying %s %s (attempt %d of %d) after %s; waiting %.1f s",
             *_describe(request),
             tries.attempt,
-            self.policy.read_attempts,
+            attempts,
             reason,
             wait,
         )
@@ -699,6 +708,34 @@ def _rate_limit_exhausted(
         correlation_id=_correlation_id(response),
         body=body or None,
     )
+
+
+def _no_answer(
+    request: httpx.Request, exc: httpx.TransportError, tries: _Tries
+) -> TransportError:
+    """Build the error for a request that got no answer in all its attempts."""
+    method, path = _describe(request)
+    failure = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, httpx.ConnectError):
+        message = (
+            f"could not connect to {_base_url(request)} for {method} {path} after "
+            f"{tries.attempt} attempts ({failure}): check the region or URL, and that "
+            "the host is reachable"
+        )
+        return TransportError(message)
+    message = (
+        f"no answer from {request.url.host} for {method} {path} after "
+        f"{tries.attempt} attempts: {failure}"
+    )
+    return TransportError(message)
+
+
+def _base_url(request: httpx.Request) -> str:
+    """Return the scheme, host and port a request went to, the port always shown."""
+    url = request.url
+    port = url.port or {"https": 443, "http": 80}.get(url.scheme)
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    return f"{url.scheme}://{host}:{port}"
 
 
 def _unreadable_answer(

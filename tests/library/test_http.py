@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import socket
 import subprocess
 import sys
 import threading
@@ -27,7 +28,14 @@ from action_timeouts.errors import (
     TransportError,
     UsageError,
 )
-from action_timeouts.http import ClientStats, RetryPolicy, _RateGate, parse_retry_after
+from action_timeouts.http import (
+    ApiClient,
+    ClientStats,
+    RetryPolicy,
+    _RateGate,
+    parse_retry_after,
+)
+from action_timeouts.regions import resolve_region
 
 from .fake_api import FakeGenesys, error_body, json_response, make_client
 
@@ -279,6 +287,59 @@ def test_get_without_any_answer_is_a_transport_error(fake: FakeGenesys) -> None:
 
     assert not isinstance(caught.value, AmbiguousWriteError)
     assert "after 3 attempts" in str(caught.value)
+
+
+def test_refused_connection_names_the_base_url_and_what_to_check(
+    fake: FakeGenesys, sleeps: list[float]
+) -> None:
+    """A connection that cannot be made is tried 3 times, then names URL and checks."""
+    refused = httpx.ConnectError("[Errno 111] Connection refused")
+    fake.script("GET", PATH, refused, refused, refused)
+
+    with make_client(fake, sleeps) as client, pytest.raises(TransportError) as caught:
+        client.get_json(PATH)
+
+    assert str(caught.value) == (
+        f"could not connect to https://api.example.test:443 for GET {PATH} after 3 "
+        "attempts (ConnectError: [Errno 111] Connection refused): check the region "
+        "or URL, and that the host is reachable"
+    )
+    assert len(fake.sent("GET")) == 3
+    assert sleeps == [0.5, 1.0]
+
+
+@pytest.mark.parametrize(
+    ("error", "attempts"),
+    [(httpx.ConnectError("refused"), 3), (httpx.ReadTimeout("slow"), 6)],
+    ids=["connect-3", "read-timeout-6"],
+)
+def test_only_connections_that_cannot_be_made_get_fewer_attempts(
+    error: Exception, attempts: int, fake: FakeGenesys
+) -> None:
+    """Refused connections use connect_attempts; other lost answers read_attempts."""
+    fake.script("GET", PATH, *[error] * 6)
+
+    with make_client(fake) as client, pytest.raises(TransportError):
+        client.get_json(PATH)
+
+    assert len(fake.sent("GET")) == attempts
+
+
+def test_refused_loopback_port_is_named_in_the_error(sleeps: list[float]) -> None:
+    """Nothing listening on a loopback port gives an error naming that URL and port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    endpoint = resolve_region(f"http://127.0.0.1:{port}")
+
+    client = ApiClient(endpoint, "id", "secret", sleep=sleeps.append)
+    with client, pytest.raises(TransportError) as caught:
+        client.get_json(PATH)
+
+    assert f"could not connect to http://127.0.0.1:{port} for POST /oauth/token" in (
+        str(caught.value)
+    )
+    assert "check the region or URL" in str(caught.value)
 
 
 def test_jittered_backoff_stays_between_half_and_full(fake: FakeGenesys) -> None:
