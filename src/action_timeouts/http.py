@@ -1,4 +1,4 @@
-"""The HTTP client of the Genesys Cloud API: retries, rate limits and error mapping.
+"""The HTTP client of the Genesys Cloud API: retries, rate limits and pacing.
 
 Reads (GET, and the token request) are retried on 502/503/504 and on lost
 connections with jittered exponential backoff, up to `RetryPolicy.read_attempts`.
@@ -10,7 +10,8 @@ missing or unreadable), and the wait is shared: every thread of the client pause
 within a total budget per request. Writes (PATCH, POST) are resent only when the
 server certainly did not process them: after a 429, a 401 (renewed token), or a
 connection that could not be opened. A write that got no answer, or a 502/503/504,
-raises `AmbiguousWriteError` so that the caller re-reads before deciding.
+raises `AmbiguousWriteError` so that the caller re-reads before deciding. The answer
+finally kept becomes a body or an error in `answers.py`.
 
 The `inin-ratelimit-*` headers pace the client: when the requests left in the
 window are no more than the requests in flight, new requests wait for the window
@@ -41,17 +42,21 @@ from typing import Any, Self
 import httpx
 
 from action_timeouts import __version__
+from action_timeouts.answers import (
+    ambiguous_write,
+    correlation_id,
+    describe,
+    error_body,
+    json_body,
+    raise_for_status,
+    text_body,
+    unreadable_answer,
+)
 from action_timeouts.auth import ClientCredentialsAuth
 from action_timeouts.errors import (
     AmbiguousWriteError,
     ApiError,
-    AuthenticationError,
-    BadResponseError,
-    ConflictError,
-    NotFoundError,
-    PermissionDeniedError,
     RateLimitedError,
-    ServerError,
     TransportError,
     UsageError,
 )
@@ -82,17 +87,7 @@ _PACING_MARGIN_SECONDS = 1.0
 _SAME_PAUSE_SECONDS = 1.0
 # A `Retry-After: 0` loop would never use up the budget; wait at least this long.
 _SHORTEST_RATE_LIMIT_WAIT = 0.5
-_MAX_MESSAGE_CHARACTERS = 300
 _LONGEST_ERROR_CHAIN = 10  # causes followed when looking for a certificate failure
-# 408 and 409 are version conflicts on writes, as the Terraform provider treats them.
-_ERROR_CLASSES: dict[int, type[ApiError]] = {
-    401: AuthenticationError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-    408: ConflictError,
-    409: ConflictError,
-    429: RateLimitedError,
-}
 
 
 @dataclass
@@ -275,22 +270,22 @@ class ApiClient:
     def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         """GET a path and return its JSON body."""
         request = self._build("GET", path, params=params, accept="application/json")
-        return _json_body(request, self._call(request, write=False))
+        return json_body(request, self._call(request, write=False))
 
     def get_text(self, path: str) -> str:
         """GET a path and return its body as text, byte for byte (templates)."""
         request = self._build("GET", path, accept="*/*")
-        return _text_body(request, self._call(request, write=False))
+        return text_body(request, self._call(request, write=False))
 
     def patch_json(self, path: str, body: Mapping[str, Any]) -> Any:
         """PATCH a JSON body; a lost answer raises AmbiguousWriteError, never resent."""
         request = self._build("PATCH", path, body=body, accept="application/json")
-        return _json_body(request, self._call(request, write=True))
+        return json_body(request, self._call(request, write=True))
 
     def post_json(self, path: str, body: Any = None) -> Any:
         """POST a JSON body (none when None); a lost answer is never resent."""
         request = self._build("POST", path, body=body, accept="application/json")
-        return _json_body(request, self._call(request, write=True))
+        return json_body(request, self._call(request, write=True))
 
     def _build(
         self,
@@ -312,7 +307,7 @@ class ApiClient:
     def _call(self, request: httpx.Request, *, write: bool) -> httpx.Response:
         """Send with retries, then raise the error an unsuccessful answer maps to."""
         response = self._send(self._client, request, write=write)
-        _raise_for_status(request, response)
+        raise_for_status(request, response)
         return response
 
     def _send_login(self, request: httpx.Request) -> httpx.Response:
@@ -332,7 +327,7 @@ class ApiClient:
                 self._after_transport_error(request, exc, tries, write=write)
                 continue
             except httpx.RequestError as exc:
-                raise _unreadable_answer(request, exc, write=write) from exc
+                raise unreadable_answer(request, exc, write=write) from exc
             if not self._should_retry(request, response, tries, write=write):
                 return response
 
@@ -363,17 +358,17 @@ class ApiClient:
                 response = client.send(request)
             except httpx.TransportError as exc:
                 self.stats.record_transport_error()
-                logger.debug("%s %s -> no answer (%r)", *_describe(request), exc)
+                logger.debug("%s %s -> no answer (%r)", *describe(request), exc)
                 raise
             self._gate.pace(response.headers)
 
         self.stats.record_response(response.status_code)
         logger.debug(
             "%s %s -> %d in %.0f ms (correlation id %s)",
-            *_describe(request),
+            *describe(request),
             response.status_code,
             (time.perf_counter() - started) * 1000,
-            _correlation_id(response),
+            correlation_id(response),
         )
         return response
 
@@ -386,7 +381,7 @@ class ApiClient:
         write: bool,
     ) -> None:
         """Back off after a lost connection, or raise when that is unsafe or futile."""
-        method, path = _describe(request)
+        method, path = describe(request)
         refused = _certificate_failure(exc)
         if refused is not None:
             message = (
@@ -423,9 +418,9 @@ class ApiClient:
         if status not in _GATEWAY_FAILURES:
             return False
         if write:
-            raise _ambiguous_write(request, response)
+            raise ambiguous_write(request, response)
         retry_after = parse_retry_after(response.headers.get("retry-after"))
-        reason = f"{status} (correlation id {_correlation_id(response)})"
+        reason = f"{status} (correlation id {correlation_id(response)})"
         return self._back_off(request, tries, reason, retry_after)
 
     def _back_off(
@@ -452,7 +447,7 @@ class ApiClient:
         tries.attempt += 1
         logger.info(
             "retrying %s %s (attempt %d of %d) after %s; waiting %.1f s",
-            *_describe(request),
+            *describe(request),
             tries.attempt,
             attempts,
             reason,
@@ -482,9 +477,9 @@ class ApiClient:
             _pause_level(wait) if new else logging.INFO,
             "rate limited on %s %s (429, Retry-After %s, correlation id %s); "
             "pausing all requests for %.1f s",
-            *_describe(request),
+            *describe(request),
             header,
-            _correlation_id(response),
+            correlation_id(response),
             wait,
         )
 
@@ -533,9 +528,9 @@ def _pause_level(seconds: float) -> int:
     return logging.WARNING if seconds >= LONG_PAUSE_SECONDS else logging.INFO
 
 
-def _correlation_suffix(correlation_id: str | None) -> str:
+def _correlation_suffix(identifier: str | None) -> str:
     """Return " (correlation id X)" for a log line, or nothing without an id."""
-    return f" (correlation id {correlation_id})" if correlation_id else ""
+    return f" (correlation id {identifier})" if identifier else ""
 
 
 def _rate_window(headers: httpx.Headers) -> tuple[int, float] | None:
@@ -571,132 +566,12 @@ def _new_client(
     )
 
 
-def _describe(request: httpx.Request) -> tuple[str, str]:
-    """Return the method and path (with query) of a request, for messages."""
-    return request.method, request.url.raw_path.decode("ascii", "replace")
-
-
-def _correlation_id(response: httpx.Response) -> str | None:
-    """Return the correlation id from the header, else from the error body."""
-    header: str | None = response.headers.get("inin-correlation-id")
-    if header:
-        return header
-    context_id = _error_body(response).get("contextId")
-    return str(context_id) if context_id else None
-
-
-def _error_body(response: httpx.Response) -> dict[str, Any]:
-    """Parse an error answer as a JSON object; empty when it is not one."""
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _short(value: Any) -> str:
-    """Return a value as a string no longer than a message should quote."""
-    text = str(value)
-    if len(text) <= _MAX_MESSAGE_CHARACTERS:
-        return text
-    return text[:_MAX_MESSAGE_CHARACTERS] + "…"
-
-
-def _answer_summary(response: httpx.Response) -> str:
-    """Describe a body that is not JSON without quoting it (HTML pages)."""
-    content_type = response.headers.get("content-type", "no content type")
-    return f"not JSON ({content_type.split(';')[0]}, {len(response.content)} bytes)"
-
-
-def _error_class(status: int, message: str) -> type[ApiError]:
-    """Map an error status (and a version-mismatch message) to an error class."""
-    lowered = message.lower()
-    if status == 400 and "does not match" in lowered and "version" in lowered:
-        return ConflictError
-    if status >= 500:
-        return ServerError
-    return _ERROR_CLASSES.get(status, ApiError)
-
-
-def _raise_for_status(request: httpx.Request, response: httpx.Response) -> None:
-    """Raise the library error for a redirect or an error status."""
-    status = response.status_code
-    if status < 300:
-        return
-    if status < 400:
-        raise _redirect_error(request, response)
-
-    body = _error_body(response)
-    message = _short(body.get("message") or _answer_summary(response))
-    code = str(body["code"]) if body.get("code") else None
-    error_class = _error_class(status, message)
-    raise error_class(
-        _error_text(request, status, code, message),
-        status=status,
-        code=code,
-        correlation_id=_correlation_id(response),
-        body=body or None,
-    )
-
-
-def _error_text(
-    request: httpx.Request, status: int, code: str | None, said: str
-) -> str:
-    """Write the one-line message of an error answer."""
-    method, path = _describe(request)
-    if status == 401:
-        return f"{method} {path}: the token was refused even after renewing it: {said}"
-    if status == 403:
-        return f"{method} {path}: permission denied ({code or 403}): {said}"
-    if status >= 500:
-        return f"{method} {path}: server error {status} ({code or 'no code'}): {said}"
-    return f"{method} {path}: HTTP {status} ({code or 'no code'}): {said}"
-
-
-def _redirect_error(request: httpx.Request, response: httpx.Response) -> ApiError:
-    """Build the error for a redirect, which is never followed."""
-    method, path = _describe(request)
-    target = _location_host(request, response)
-    message = (
-        f"{method} {path}: the server redirected to {target} ({response.status_code}); "
-        "redirects are not followed: check the region"
-    )
-    return BadResponseError(
-        message,
-        status=response.status_code,
-        correlation_id=_correlation_id(response),
-    )
-
-
-def _location_host(request: httpx.Request, response: httpx.Response) -> str:
-    """Return the host a redirect points at (the same host when it is relative)."""
-    location = response.headers.get("location", "")
-    try:
-        return httpx.URL(location).host or request.url.host
-    except httpx.InvalidURL:
-        return "an unreadable location"
-
-
-def _ambiguous_write(request: httpx.Request, response: httpx.Response) -> Exception:
-    """Build the error for a write answered by a gateway failure (502/503/504)."""
-    method, path = _describe(request)
-    message = (
-        f"{method} {path}: server error {response.status_code}; the change may or may "
-        "not have been applied: re-read before trying again"
-    )
-    return AmbiguousWriteError(
-        message,
-        status=response.status_code,
-        correlation_id=_correlation_id(response),
-    )
-
-
 def _rate_limit_exhausted(
     request: httpx.Request, response: httpx.Response, tries: _Tries, policy: RetryPolicy
 ) -> ApiError:
     """Build the error for a request still rate limited after its wait budget."""
-    method, path = _describe(request)
-    body = _error_body(response)
+    method, path = describe(request)
+    body = error_body(response)
     message = (
         f"{method} {path}: still rate limited (429) after waiting "
         f"{tries.rate_limit_waited:.0f} s (budget {policy.rate_limit_budget:.0f} s)"
@@ -705,7 +580,7 @@ def _rate_limit_exhausted(
         message,
         status=429,
         code=str(body["code"]) if body.get("code") else None,
-        correlation_id=_correlation_id(response),
+        correlation_id=correlation_id(response),
         body=body or None,
     )
 
@@ -714,7 +589,7 @@ def _no_answer(
     request: httpx.Request, exc: httpx.TransportError, tries: _Tries
 ) -> TransportError:
     """Build the error for a request that got no answer in all its attempts."""
-    method, path = _describe(request)
+    method, path = describe(request)
     failure = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, httpx.ConnectError):
         message = (
@@ -736,46 +611,3 @@ def _base_url(request: httpx.Request) -> str:
     port = url.port or {"https": 443, "http": 80}.get(url.scheme)
     host = f"[{url.host}]" if ":" in url.host else url.host
     return f"{url.scheme}://{host}:{port}"
-
-
-def _unreadable_answer(
-    request: httpx.Request, exc: httpx.RequestError, *, write: bool
-) -> Exception:
-    """Build the error for an answer that could not be decoded at the HTTP level."""
-    method, path = _describe(request)
-    message = f"{method} {path}: unreadable answer ({type(exc).__name__}: {exc})"
-    if write:
-        return AmbiguousWriteError(f"{message}; re-read before trying again")
-    return TransportError(message)
-
-
-def _json_body(request: httpx.Request, response: httpx.Response) -> Any:
-    """Return the JSON body of a successful answer (None for 204)."""
-    if response.status_code == 204:
-        return None
-    method, path = _describe(request)
-    try:
-        return response.json()
-    except ValueError:
-        detail = "empty" if not response.content else _answer_summary(response)
-        message = f"{method} {path}: expected JSON, the answer was {detail}"
-        raise BadResponseError(
-            message,
-            status=response.status_code,
-            correlation_id=_correlation_id(response),
-        ) from None
-
-
-def _text_body(request: httpx.Request, response: httpx.Response) -> str:
-    """Return the body of a successful answer as text, exactly as sent."""
-    encoding = response.charset_encoding or "utf-8"
-    try:
-        return response.content.decode(encoding)
-    except (LookupError, UnicodeDecodeError):
-        method, path = _describe(request)
-        message = f"{method} {path}: the text is not valid {encoding}"
-        raise BadResponseError(
-            message,
-            status=response.status_code,
-            correlation_id=_correlation_id(response),
-        ) from None
