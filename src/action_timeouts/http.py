@@ -240,12 +240,20 @@ class ApiClient:
         self._sleep = sleep
         self._gate = _RateGate()
         self._served = threading.local()  # per thread: the end of the pause it waited
-        self._login_client = _new_client(endpoint.login_base, timeout, transport, 2)
+        proxies = not endpoint.is_loopback
+        self._login_client = _new_client(
+            endpoint.login_base, timeout, transport, 2, proxies=proxies
+        )
         self.auth = ClientCredentialsAuth(
             endpoint, client_id, client_secret, send=self._send_login
         )
         self._client = _new_client(
-            endpoint.api_base, timeout, transport, max_connections, auth=self.auth
+            endpoint.api_base,
+            timeout,
+            transport,
+            max_connections,
+            proxies=proxies,
+            auth=self.auth,
         )
 
     def __repr__(self) -> str:
@@ -550,13 +558,26 @@ def _new_client(
     transport: httpx.BaseTransport | None,
     max_connections: int,
     *,
+    proxies: bool,
     auth: httpx.Auth | None = None,
 ) -> httpx.Client:
-    """Create a pooled client that never follows redirects."""
+    """Create a pooled client that never follows redirects.
+
+    With `proxies` (real endpoints) httpx reads the environment as usual, so
+    `HTTPS_PROXY` and the like apply: a company proxy may be the only way out.
+    Without it (loopback endpoints) no proxy variable is read, so the emulator's
+    credentials never leave the machine through a proxy; `SSL_CERT_FILE` and
+    `SSL_CERT_DIR` still choose the trusted authorities of a loopback https URL.
+    """
+    verify: ssl.SSLContext | bool = True
+    if not proxies and base_url.startswith("https://"):
+        verify = httpx.create_ssl_context(trust_env=True)
     return httpx.Client(
         base_url=base_url,
         auth=auth,
         transport=transport,
+        verify=verify,
+        trust_env=proxies,
         timeout=httpx.Timeout(timeout),
         limits=httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections

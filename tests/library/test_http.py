@@ -5,16 +5,19 @@ from __future__ import annotations
 import email.utils
 import logging
 import socket
+import socketserver
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from action_timeouts import __version__
+from action_timeouts.emulator.server import RunningEmulator
 from action_timeouts.errors import (
     AmbiguousWriteError,
     ApiError,
@@ -37,7 +40,15 @@ from action_timeouts.http import (
 )
 from action_timeouts.regions import resolve_region
 
-from .fake_api import FakeGenesys, error_body, json_response, make_client
+from .fake_api import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    ENDPOINT,
+    FakeGenesys,
+    error_body,
+    json_response,
+    make_client,
+)
 
 PATH = "/api/v2/integrations/actions/a1"
 BODY = {"name": "Lookup", "category": "Web", "version": 3, "config": {}}
@@ -350,6 +361,71 @@ def test_jittered_backoff_stays_between_half_and_full(fake: FakeGenesys) -> None
 
     assert all(1.0 <= wait <= 2.0 for wait in waits)
     assert len(set(waits)) > 1
+
+
+# Proxies from the environment
+
+
+class RecordingProxy(socketserver.ThreadingTCPServer):
+    """A stand-in proxy on 127.0.0.1 that records what each connection sends first."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _RecordFirstBytes)
+        self.received: list[bytes] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _RecordFirstBytes(socketserver.BaseRequestHandler):
+    """Record the first bytes of a connection, then hang up without answering."""
+
+    def handle(self) -> None:
+        assert isinstance(self.server, RecordingProxy)
+        self.server.received.append(self.request.recv(4096))
+
+
+@pytest.fixture
+def proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingProxy]:
+    """Serve a recording proxy and name it in every proxy variable."""
+    with RecordingProxy() as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy"):
+            monkeypatch.setenv(name, server.url)
+        yield server
+        server.shutdown()
+
+
+def test_loopback_traffic_never_goes_through_a_proxy(
+    proxy: RecordingProxy, emu: RunningEmulator
+) -> None:
+    """With proxy variables set, the emulator is still reached directly."""
+    endpoint = resolve_region(emu.base_url)
+
+    with ApiClient(endpoint, emu.client_id, emu.client_secret) as client:
+        assert client.get_json("/api/v2/integrations/actions")["entities"] == []
+
+    assert proxy.received == []
+
+
+def test_real_endpoints_use_the_proxy_from_the_environment(
+    proxy: RecordingProxy, sleeps: list[float]
+) -> None:
+    """A real (non-loopback) endpoint is reached through HTTPS_PROXY."""
+    policy = RetryPolicy(read_attempts=1)
+    client = ApiClient(
+        ENDPOINT, CLIENT_ID, CLIENT_SECRET, policy=policy, sleep=sleeps.append
+    )
+
+    with client, pytest.raises(TransportError):
+        client.get_json(PATH)
+
+    assert proxy.received
+    assert proxy.received[0].startswith(b"CONNECT login.example.test:443 ")
 
 
 # Writes
