@@ -36,6 +36,12 @@ __all__ = [
 ]
 
 _MAX_MESSAGE_CHARACTERS = 300
+# The content types a template may come with (the API sends text/plain). Any other
+# answer, such as a proxy's HTML login page or a gateway's JSON, would otherwise be
+# written back into the action as its template.
+_TEMPLATE_TYPES = frozenset(
+    {"text/plain", "text/x-velocity", "application/octet-stream"}
+)
 # 408 and 409 are version conflicts on writes, as the Terraform provider treats them.
 _ERROR_CLASSES: dict[int, type[ApiError]] = {
     401: AuthenticationError,
@@ -196,7 +202,12 @@ def json_body(request: httpx.Request, response: httpx.Response) -> Any:
 
 
 def text_body(request: httpx.Request, response: httpx.Response) -> str:
-    """Return the body of a successful answer as text, exactly as sent."""
+    """Return the template text of a successful answer, exactly as sent.
+
+    An answer with a content type outside `_TEMPLATE_TYPES` is refused; one without
+    a content type is accepted.
+    """
+    _require_template_type(request, response)
     encoding = response.charset_encoding or "utf-8"
     try:
         return response.content.decode(encoding)
@@ -208,3 +219,20 @@ def text_body(request: httpx.Request, response: httpx.Response) -> str:
             status=response.status_code,
             correlation_id=correlation_id(response),
         ) from None
+
+
+def _require_template_type(request: httpx.Request, response: httpx.Response) -> None:
+    """Refuse an answer whose content type no template is served with."""
+    header = response.headers.get("content-type", "")
+    content_type = header.split(";")[0].strip().lower()
+    if not content_type or content_type in _TEMPLATE_TYPES:
+        return
+
+    method, path = describe(request)
+    message = (
+        f"{method} {path}: the answer is {content_type}, not a template: "
+        "a proxy or login page answered instead of the template; nothing was changed"
+    )
+    raise BadResponseError(
+        message, status=response.status_code, correlation_id=correlation_id(response)
+    )

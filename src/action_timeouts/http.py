@@ -281,7 +281,7 @@ class ApiClient:
         return json_body(request, self._call(request, write=False))
 
     def get_text(self, path: str) -> str:
-        """GET a path and return its body as text, byte for byte (templates)."""
+        """GET a template and return its text byte for byte (HTML pages are refused)."""
         request = self._build("GET", path, accept="*/*")
         return text_body(request, self._call(request, write=False))
 

@@ -192,6 +192,55 @@ def test_get_text_refuses_undecodable_text(fake: FakeGenesys) -> None:
         client.get_text(PATH)
 
 
+TEMPLATE = f"{PATH}/templates/requesttemplate.vm"
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain; charset=utf-8",
+        "text/x-velocity",
+        "application/octet-stream",
+        "Text/Plain",
+        None,
+    ],
+    ids=["text-plain", "velocity", "octet-stream", "mixed-case", "missing"],
+)
+def test_get_text_accepts_the_types_templates_come_with(
+    content_type: str | None, fake: FakeGenesys
+) -> None:
+    """Plain text, Velocity, octet-stream or no content type give the template."""
+    headers = {} if content_type is None else {"content-type": content_type}
+    answer = httpx.Response(200, content=b"${input.rawRequest}", headers=headers)
+    fake.script("GET", TEMPLATE, answer)
+
+    with make_client(fake) as client:
+        assert client.get_text(TEMPLATE) == "${input.rawRequest}"
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/html; charset=utf-8", "application/json", "application/xhtml+xml"],
+    ids=["html", "json", "xhtml"],
+)
+def test_get_text_refuses_an_answer_that_is_not_a_template(
+    content_type: str, fake: FakeGenesys
+) -> None:
+    """A login page (or any other typed answer) instead of a template is refused."""
+    page = b"<html><body>Sign in to continue</body></html>"
+    answer = httpx.Response(200, content=page, headers={"content-type": content_type})
+    fake.script("GET", TEMPLATE, answer)
+
+    with make_client(fake) as client, pytest.raises(BadResponseError) as caught:
+        client.get_text(TEMPLATE)
+
+    shown = content_type.partition(";")[0]
+    assert str(caught.value) == (
+        f"GET {TEMPLATE}: the answer is {shown}, not a template: a proxy or login "
+        "page answered instead of the template; nothing was changed"
+    )
+
+
 @pytest.mark.parametrize("path", ["https://evil.example/x", "api/v2/x", "//evil/x"])
 def test_paths_must_stay_on_the_api_host(path: str, fake: FakeGenesys) -> None:
     """Only paths of the API host are accepted, so the token goes nowhere else."""
