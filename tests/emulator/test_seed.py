@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from action_timeouts.emulator.seed import generate_demo_org, load_directory
+from action_timeouts.emulator.server import build_state
 from action_timeouts.errors import UsageError
 from corpus import CORPUS_DIR, corpus_files, needs_corpus
 
@@ -93,6 +94,27 @@ def test_integrations_and_categories_vary(org: list[dict[str, Any]]) -> None:
         "Genesys Cloud Data Actions",
         "Function Data Actions",
     } <= categories
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7])
+def test_integration_ids_are_never_action_ids(seed: int) -> None:
+    """A served demo org gives its integrations ids that no action has."""
+    actions = build_state(actions=60, seed=seed).stored_actions()
+
+    action_ids = {action["id"] for action in actions}
+    integration_ids = {action["integrationId"] for action in actions}
+    assert len(integration_ids) == 8
+    assert integration_ids.isdisjoint(action_ids)
+
+
+def test_each_integration_has_a_category_of_its_own(
+    org: list[dict[str, Any]],
+) -> None:
+    """All actions of an integration share one category, which no other one uses."""
+    pairs = {(action["integrationId"], action["category"]) for action in org}
+
+    assert len(pairs) == len({integration for integration, _ in pairs}) == 8
+    assert len({category for _, category in pairs}) == 8
 
 
 def test_custom_auth_actions_belong_to_their_integration(

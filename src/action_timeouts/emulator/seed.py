@@ -200,16 +200,17 @@ def generate_demo_org(n: int, seed: int = 0) -> list[dict[str, Any]]:
 
     The org has eight integrations (two with user-defined OAuth, each with its
     `customAuth_-_<integrationId>` action), a few built-in `static_<uuid>` actions,
-    function actions and standard HTTP actions. Timeouts are mostly absent, about
-    18 % are 3 s, some mid (5-15 s) or long (30-60 s), and about 4 % an explicit
-    `null` (the API leaves unset timeouts out; `null` models the unconfirmed
-    alternative). About 35 % of the actions store no template at all.
+    function actions and standard HTTP actions. Each action's category is its
+    integration's name, and no integration id is also an action id. Timeouts are
+    mostly absent, about 18 % are 3 s, some mid (5-15 s) or long (30-60 s), and
+    about 4 % an explicit `null` (the API leaves unset timeouts out; `null` models
+    the unconfirmed alternative). About 35 % of the actions store no template at all.
     """
     if n < 0:
         message = f"cannot generate a negative number of actions ({n})"
         raise UsageError(message)
     rng = random.Random(seed)
-    integrations = make_integrations(rng)
+    integrations = make_integrations(random.Random(f"integrations of org {seed}"))
     generator = DemoOrgGenerator(rng, integrations)
     documents = generator.build(n)
     logger.info("generated a demo org of %d actions (seed %d)", len(documents), seed)
@@ -234,7 +235,12 @@ def assign_function_timeouts(state: EmulatorState, seed: int = 0) -> dict[str, i
 
 
 def make_integrations(rng: random.Random) -> list[Integration]:
-    """Create the demo org's integrations with ids drawn from `rng`."""
+    """Create the demo org's integrations with ids drawn from `rng`.
+
+    `rng` must not be `random.Random(seed)`: `EmulatorState` draws the ids of the
+    loaded actions from that sequence, so the first actions would get the
+    integrations' ids.
+    """
     return [
         Integration(name, kind, base_url, oauth, random_uuid(rng))
         for name, kind, base_url, oauth in INTEGRATION_PROFILES
