@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import socket
 import time
 from typing import Any
 
@@ -10,7 +12,7 @@ import pytest
 
 from action_timeouts.emulator.server import RunningEmulator
 
-from .helpers import ACTIONS, bearer
+from .helpers import ACTIONS, basic, bearer
 
 ONE = f"{ACTIONS}/lookup-order"
 ERROR_KEYS = {
@@ -330,3 +332,63 @@ def test_unexpected_bearer_is_logged_without_a_client(
 
     entry: dict[str, Any] = emu.state.request_log()[-1]
     assert (entry["status"], entry["client_id"]) == (401, None)
+
+
+def send_half_a_request(base_url: str, method: str, path: str, auth: str) -> None:
+    """Send a request's headers and part of its body, then hang up."""
+    host, port = base_url.removeprefix("http://").rsplit(":", 1)
+    head = (
+        f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {auth}\r\n"
+        "Content-Type: application/json\r\nContent-Length: 500\r\n\r\n"
+    )
+    with socket.create_connection((host, int(port))) as connection:
+        connection.sendall(head.encode() + b'{"version": 1, "na')
+        time.sleep(0.1)
+
+
+def wait_for_log(caplog: pytest.LogCaptureFixture, text: str) -> None:
+    """Wait up to five seconds for the server thread to log `text`."""
+    deadline = time.monotonic() + 5
+    while text not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("PATCH", ONE), ("POST", "/oauth/token"), ("POST", "/__emulator__/actions")],
+    ids=["patch", "login", "control"],
+)
+def test_a_client_hanging_up_mid_request_is_logged_quietly(
+    emu: RunningEmulator,
+    auth: dict[str, str],
+    caplog: pytest.LogCaptureFixture,
+    method: str,
+    path: str,
+) -> None:
+    """A client that disconnects mid-body gets one DEBUG line, no error or traceback."""
+    caplog.set_level(logging.DEBUG)
+    credentials = basic(emu.client_id, emu.client_secret)
+    header = auth["Authorization"] if path.startswith("/api") else credentials
+    said = f"client disconnected during {method} {path}"
+
+    send_half_a_request(emu.base_url, method, path, header)
+
+    wait_for_log(caplog, said)
+    levels = [r.levelno for r in caplog.records if r.getMessage() == said]
+    assert levels == [logging.DEBUG]
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert "Traceback" not in caplog.text
+    assert emu.state.stored_action("lookup-order")["version"] == 1
+
+
+def test_a_request_cut_short_is_logged_unanswered(
+    emu: RunningEmulator, auth: dict[str, str]
+) -> None:
+    """The request log records a request cut short with no status."""
+    send_half_a_request(emu.base_url, "PATCH", ONE, auth["Authorization"])
+
+    deadline = time.monotonic() + 5
+    while emu.state.request_count("PATCH") == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    entry = emu.state.request_log()[-1]
+    assert (entry["method"], entry["path"], entry["status"]) == ("PATCH", ONE, None)

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
@@ -65,6 +65,7 @@ def build_app(state: EmulatorState) -> ASGIApp:
             EmulatedApiError: _problem_handler,
             EmulatedTokenError: _token_problem_handler,
             HTTPException: _unknown_route_handler,
+            ClientDisconnect: _client_gone_handler,
             Exception: _unexpected_handler,
         },
     )
@@ -93,6 +94,16 @@ async def _unknown_route_handler(request: Request, error: Exception) -> Response
     else:
         problem = status_problem(error.status_code, str(error.detail))
     return problem_response(problem, context_of(request).correlation_id)
+
+
+async def _client_gone_handler(connection: HTTPConnection, _error: Exception) -> None:
+    """Answer nothing, quietly, when the client hung up before its body arrived.
+
+    A killed client is an everyday event for the emulator (the crash tests do it on
+    purpose), not a failure of the emulator; the request is logged unanswered.
+    """
+    method = connection.scope.get("method", "")
+    logger.debug("client disconnected during %s %s", method, connection.url.path)
 
 
 async def _unexpected_handler(request: Request, error: Exception) -> Response:
