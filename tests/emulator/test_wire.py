@@ -381,14 +381,14 @@ def test_a_client_hanging_up_mid_request_is_logged_quietly(
     assert emu.state.stored_action("lookup-order")["version"] == 1
 
 
-def test_a_request_cut_short_is_logged_unanswered(
+def test_a_request_cut_short_is_logged_as_closed_by_the_client(
     emu: RunningEmulator, auth: dict[str, str]
 ) -> None:
-    """The request log records a request cut short with no status."""
+    """A request cut short is logged with 499, not as a dropped (maybe applied) one."""
     send_half_a_request(emu.base_url, "PATCH", ONE, auth["Authorization"])
 
     deadline = time.monotonic() + 5
     while emu.state.request_count("PATCH") == 0 and time.monotonic() < deadline:
         time.sleep(0.02)
     entry = emu.state.request_log()[-1]
-    assert (entry["method"], entry["path"], entry["status"]) == ("PATCH", ONE, None)
+    assert (entry["method"], entry["path"], entry["status"]) == ("PATCH", ONE, 499)

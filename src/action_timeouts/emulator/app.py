@@ -100,10 +100,11 @@ async def _client_gone_handler(connection: HTTPConnection, _error: Exception) ->
     """Answer nothing, quietly, when the client hung up before its body arrived.
 
     A killed client is an everyday event for the emulator (the crash tests do it on
-    purpose), not a failure of the emulator; the request is logged unanswered.
+    purpose), not a failure of the emulator; the request is logged with status 499.
     """
     method = connection.scope.get("method", "")
     logger.debug("client disconnected during %s %s", method, connection.url.path)
+    context_of(connection).client_closed = True
 
 
 async def _unexpected_handler(request: Request, error: Exception) -> Response:

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -33,6 +33,10 @@ logger = logging.getLogger(__name__)
 CONTROL_PREFIX = "/__emulator__"
 CONTEXT_KEY = "action_timeouts.emulator"
 CORRELATION_HEADER = "ININ-Correlation-Id"
+# Logged for a client that hung up before its request arrived in full: nothing of it
+# was applied or answered ("client closed request", as nginx logs it). A dropped
+# answer is logged as None instead, since that request may have been carried out.
+CLIENT_CLOSED_STATUS = 499
 _DISCONNECT_WAIT_SECONDS = 1.0
 
 
@@ -46,13 +50,14 @@ class RequestContext:
     rate: RateStatus | None = None
     early_retry: bool = False
     drop_answer: bool = False
+    client_closed: bool = False
 
 
 class ConnectionDropError(RuntimeError):
     """The server in use does not let the emulator close a connection silently."""
 
 
-def context_of(request: Request) -> RequestContext:
+def context_of(request: HTTPConnection) -> RequestContext:
     """Return the context `EmulatorWire` attached to a request."""
     context: RequestContext = request.scope[CONTEXT_KEY]
     return context
@@ -133,7 +138,7 @@ class EmulatorWire:
         if delay > 0:
             await asyncio.sleep(delay)
         await self._app(scope, receive, exchange.send)
-        exchange.record(None)
+        exchange.record(CLIENT_CLOSED_STATUS if context.client_closed else None)
 
     async def _faulted(self, exchange: _Exchange, method: str, path: str) -> bool:
         """Drop the request or send a queued raw answer; tell whether one happened."""
