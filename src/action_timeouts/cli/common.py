@@ -215,6 +215,7 @@ def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
     """Print rows as a table on stdout, plain when stdout is not a terminal."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     terminal = sys.stdout.isatty()
     console = Console(
@@ -226,7 +227,8 @@ def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
         # Ids stay on one line so they can be copied from a narrow terminal.
         table.add_column(column, overflow="fold", no_wrap=column == "id")
     for row in rows:
-        table.add_row(*[_cell(row.get(column)) for column in columns])
+        # Text, not str: names like "Lookup [v2]" or "[/]" are data, not markup.
+        table.add_row(*[Text(_cell(row.get(column))) for column in columns])
     console.print(table)
 
 
