@@ -232,8 +232,19 @@ class ActionsApi:
             page_number += 1
 
     def inline_templates(self, action: Mapping[str, Any]) -> dict[str, Any]:
-        """Return the action's config with linked templates fetched and inlined."""
-        config = copy.deepcopy(action.get("config") or {})
+        """Return the action's config with linked templates fetched and inlined.
+
+        An action answered without a config (an object) is refused: a PATCH built
+        from it would carry a config of the timeout alone and, on a platform that
+        replaces the config, wipe the action's request and response.
+        """
+        if not isinstance(action.get("config"), Mapping):
+            message = (
+                f"the server's answer for action {action.get('id')} has no config; "
+                "not changing this action"
+            )
+            raise BadResponseError(message, status=200, body=None)
+        config = copy.deepcopy(dict(action["config"]))
         for section, inline_key, link_key, file_name in TEMPLATE_SLOTS:
             part = config.get(section)
             if not isinstance(part, dict) or link_key not in part:
