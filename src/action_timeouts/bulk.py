@@ -94,9 +94,20 @@ class Runner:
         self._results: dict[str, ChangeResult] = {}
 
     def run(self, changes: Iterable[Change]) -> RunReport:
-        """Apply every change, then verify all of them with one listing."""
-        with ThreadPoolExecutor(self.workers, thread_name_prefix="apply") as pool:
+        """Apply every change, then verify all of them with one listing.
+
+        An exception in the calling thread (Ctrl-C) stops the run at once: changes
+        not started are dropped and workers are not waited for, since one may be
+        waiting out a long rate-limit pause. Every intent is already journaled.
+        """
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="apply")
+        try:
             list(pool.map(self._apply_one, changes))
+        except BaseException:
+            self._stop.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
         self._verify_all()
         return self.report
 
