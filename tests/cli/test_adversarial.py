@@ -64,7 +64,7 @@ def test_names_with_markup_brackets_are_printed_literally(
 def test_action_read_without_config_is_never_written(
     emulator: RunningEmulator,
 ) -> None:
-    """An action answered without its config is refused, never PATCHed with a bare timeout."""
+    """An action answered without its config is refused, never PATCHed bare."""
     bare = {
         "id": "no-config",
         "name": "No Config",
@@ -82,7 +82,8 @@ def test_action_read_without_config_is_never_written(
     assert "no-config" in bulk.stderr
     assert "config" not in emulator.state.stored_action("no-config")
     assert not [
-        entry for entry in patches(emulator.state.request_log())
+        entry
+        for entry in patches(emulator.state.request_log())
         if entry["path"].endswith("/no-config")
     ]
 
