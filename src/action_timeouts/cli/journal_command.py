@@ -183,24 +183,80 @@ def undo_verdict(
 def resume(run_id: str, workers: int, **kwargs: Any) -> None:
     """Finish an interrupted run: reconcile each pending action, never apply twice.
 
-    Actions changed but not yet verified are read back and verified too.
+    Actions changed but not yet verified are read back and verified too, and
+    actions reported failed after their write was sent are read again and recorded
+    as verified when the write landed. The run stays failed while any action in it
+    is failed or refused.
     """
     journal = open_journal()
     detail = journal.run(run_id)
     pending = journal.pending_items(detail.run.id)
     unverified = [item for item in detail.items if item.state == "changed"]
+    attempted = [
+        item
+        for item in detail.items
+        if item.state == "failed" and item.before is not None
+    ]
     with open_api(connection_from(kwargs)) as (api, _client):
         failed = verify_changed(api, journal, detail.run.id, unverified)
+        landed = recheck_failed(api, journal, detail.run.id, attempted)
         changes = reconcile_pending(api, journal, detail.run.id, pending)
         report = run_changes(api, journal, detail.run.id, changes, {"workers": workers})
+    # The run as a whole: actions that failed before this resume still count.
+    left = [
+        item
+        for item in journal.run(detail.run.id).items
+        if item.state in ("failed", "refused")
+    ]
+    if left:
+        journal.finish_run(detail.run.id, "failed")
     say(
         f"run {detail.run.id}: {len(pending)} pending, {len(report.changed)} changed "
         f"now, {len(pending) - len(changes)} had already landed, "
         f"{len(unverified) - failed} verified after the fact, "
-        f"{len(report.failed) + failed} failed, {len(report.refused)} refused"
+        f"{landed} reported failed had landed, "
+        f"{len(report.failed) + failed} failed, {len(report.refused)} refused; "
+        f"{len(left)} failed or refused in the run"
     )
-    if failed or not report.ok or report.refused:
+    if left or failed or not report.ok or report.refused:
         raise SystemExit(1)
+
+
+def recheck_failed(
+    api: ActionsApi, journal: Journal, run_id: str, items: Sequence[JournalItem]
+) -> int:
+    """Re-read failed actions whose write was sent; record those that landed.
+
+    A write whose answer was lost and whose re-reads failed too is reported failed
+    although it may have landed. An action now at the new timeout is verified in
+    full against the journal's copy (templates byte for byte) before it is
+    recorded as verified; the others stay failed. Return how many had landed.
+    """
+    from action_timeouts.actions import verify, with_timeout
+    from action_timeouts.bulk import FATAL_ERRORS
+    from action_timeouts.errors import ActionTimeoutsError
+
+    landed = 0
+    for item in items:
+        before = item.before or {}
+        if not isinstance(before.get("config"), Mapping):
+            continue
+        try:
+            action = api.get(item.action_id)
+            if current_timeout(action) != item.new_timeout:
+                continue
+            intended = with_timeout(before["config"], item.new_timeout)
+            verify(api, before, action, intended)
+        except FATAL_ERRORS:
+            raise
+        except ActionTimeoutsError as error:
+            journal.record_outcome(run_id, item.action_id, "failed", reason=str(error))
+            continue
+        journal.record_outcome(
+            run_id, item.action_id, "verified", after_version=action["version"]
+        )
+        landed += 1
+    return landed
 
 
 def verify_changed(
