@@ -171,3 +171,15 @@ def test_ctrl_c_during_a_rate_limit_pause_exits_at_once(
     resumed = invoke("resume", last_run_id())
     assert resumed.exit_code == 0, resumed.stderr
     assert set(stored_timeouts(emulator).values()) == {21}
+
+
+@pytest.mark.usefixtures("credentials")
+def test_unset_under_a_merging_platform_says_why(emulator: RunningEmulator) -> None:
+    """`set --unset` on a platform that merges config exits 12 and says it merged."""
+    emulator.state.set_options(patch_mode="merge")
+
+    result = invoke("set", "--unset", "order-lookup")
+
+    assert result.exit_code == 12, result.stderr
+    assert "merge" in result.stderr
+    assert stored_timeouts(emulator)["order-lookup"] == 5
