@@ -569,6 +569,13 @@ def _compare(
             continue
         if before.get(key) != after.get(key):
             fields.append(key)
+    if fields == ["config.timeoutSeconds"] and "timeoutSeconds" not in intended:
+        message = (
+            f"action {action_id} kept its timeout after a PATCH without one: the "
+            "platform seems to merge config on PATCH, so the timeout cannot be "
+            "cleared this way; nothing else changed"
+        )
+        raise VerificationError(message, action_id=action_id, fields=fields)
     if fields:
         message = (
             f"action {action_id} differs after the change in: {', '.join(fields)}; "
