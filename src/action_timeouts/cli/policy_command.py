@@ -101,8 +101,11 @@ def check(policy_file: str, output_format: str, **kwargs: Any) -> None:
 
 
 def warn_unused_rules(policy: Any, policy_plan: Any) -> None:
-    """Warn about rules that match no action: often a typo in a name or category."""
+    """Warn about rules that decide no action: often a typo in a name or category."""
     used = {item.rule for item in policy_plan.items}
     for rule in policy.rules:
         if rule.label not in used:
-            say(f"warning: {rule.label} of {policy.source} matches no action")
+            say(
+                f"warning: {rule.label} of {policy.source} decides no action "
+                "(it matches none, or earlier rules take them)"
+            )
