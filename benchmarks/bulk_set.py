@@ -1,4 +1,4 @@
-"""Benchmark a whole-org timeout change against the tutorial loop, on the emulator.
+"""Benchmark a whole-org timeout change against a naive per-action loop (emulator).
 
 Two runs change the same actions (every standard action whose timeout differs from
 `--timeout`), each on a fresh in-process emulator with the same seed, rate limit
@@ -7,7 +7,7 @@ and injected latency:
 - ours: what `action-timeouts set SECONDS --all --yes` does: one listing with
   config, a plan, `bulk.Runner` with workers (linked templates fetched and sent
   inline, the journal in a temporary directory), and one listing to verify;
-- baseline: the common tutorial loop with plain httpx and a token: list the ids,
+- baseline: the common naive loop with plain httpx and a token: list the ids,
   then for each action in turn GET it (with config), PATCH it with its config as
   read, and GET it again to check the timeout; a 429 is waited out for its
   `Retry-After`, so the baseline is never slowed by retrying too early.
@@ -302,7 +302,7 @@ def cli_counts(summary: str, exit_code: int) -> tuple[int, int, list[str]]:
 # ----------------------------------------------------------------- the baseline
 
 
-class TutorialClient:
+class NaiveClient:
     """Plain httpx with a bearer token; a 429 waits `Retry-After`, then resends."""
 
     def __init__(self, running: RunningEmulator) -> None:
@@ -336,53 +336,51 @@ def run_baseline(settings: Settings) -> Figures:
         before = running.state.stored_actions()
         ids = set(targets(before, settings.timeout))
         started = time.perf_counter()
-        tutorial = TutorialClient(running)
+        naive = NaiveClient(running)
         try:
-            changed, failures = tutorial_loop(tutorial, ids, settings.timeout)
+            changed, failures = naive_loop(naive, ids, settings.timeout)
         finally:
-            tutorial.close()
+            naive.close()
         wall = time.perf_counter() - started
         log = api_log(running)
         after = running.state.stored_actions()
     figures = Figures("baseline", wall, changed, failures, log, needed=len(log))
     figures.damaged = damaged(before, after, ids, settings.timeout)
-    figures.notes = [f"baseline: waited {tutorial.waited:.1f} s on Retry-After"]
+    figures.notes = [f"baseline: waited {naive.waited:.1f} s on Retry-After"]
     return figures
 
 
-def tutorial_loop(
-    tutorial: TutorialClient, ids: set[str], timeout: int
-) -> tuple[int, int]:
+def naive_loop(naive: NaiveClient, ids: set[str], timeout: int) -> tuple[int, int]:
     """List the ids, then update each selected action in turn."""
     changed = failures = 0
-    for action_id in tutorial_ids(tutorial):
+    for action_id in naive_ids(naive):
         if action_id not in ids:
             continue
-        if tutorial_update(tutorial, action_id, timeout):
+        if naive_update(naive, action_id, timeout):
             changed += 1
         else:
             failures += 1
     return changed, failures
 
 
-def tutorial_ids(tutorial: TutorialClient) -> list[str]:
+def naive_ids(naive: NaiveClient) -> list[str]:
     """Page through the listing and collect every action id."""
     found: list[str] = []
     page = 1
     while True:
         params = {"pageSize": LIST_PAGE_SIZE, "pageNumber": page}
-        body = tutorial.send("GET", ACTIONS_PATH, params=params).json()
+        body = naive.send("GET", ACTIONS_PATH, params=params).json()
         found += [str(item["id"]) for item in body.get("entities", [])]
         if page >= int(body.get("pageCount") or 0):
             return found
         page += 1
 
 
-def tutorial_update(tutorial: TutorialClient, action_id: str, timeout: int) -> bool:
+def naive_update(naive: NaiveClient, action_id: str, timeout: int) -> bool:
     """GET with config, PATCH the config as read with the new timeout, GET again."""
     path = f"{ACTIONS_PATH}/{action_id}"
     params = {"expand": "contract", "includeConfig": "true"}
-    read = tutorial.send("GET", path, params=params)
+    read = naive.send("GET", path, params=params)
     if read.status_code != 200:
         return False
     action = read.json()
@@ -393,9 +391,9 @@ def tutorial_update(tutorial: TutorialClient, action_id: str, timeout: int) -> b
         "version": action["version"],
         "config": config,
     }
-    if tutorial.send("PATCH", path, json=body).status_code != 200:
+    if naive.send("PATCH", path, json=body).status_code != 200:
         return False
-    check = tutorial.send("GET", path, params=params)
+    check = naive.send("GET", path, params=params)
     return check.status_code == 200 and current_timeout(check.json()) == timeout
 
 
