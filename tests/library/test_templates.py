@@ -1,0 +1,88 @@
+"""Templates are taken only from real template answers, over real HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from action_timeouts.actions import ActionsApi, set_timeout
+from action_timeouts.emulator.server import RunningEmulator
+from action_timeouts.errors import BadResponseError
+
+from .emulated import CRLF_TEMPLATE, requests, web_action
+
+ACTION_ID = "lookup-order"
+ACTION_PATH = f"/api/v2/integrations/actions/{ACTION_ID}"
+REQUEST_TEMPLATE = f"{ACTION_PATH}/templates/requesttemplate.vm"
+
+
+def seed(emu: RunningEmulator, document: dict[str, Any]) -> dict[str, Any]:
+    """Load one action and return it as stored."""
+    (action_id,) = emu.state.load_actions([document])
+    return emu.state.stored_action(action_id)
+
+
+def patches(emu: RunningEmulator) -> int:
+    """Count the PATCH requests the emulator saw."""
+    return len(requests(emu, "PATCH"))
+
+
+# Answers that are not a template
+
+
+NOT_A_TEMPLATE = {
+    "204-no-content": (204, b"", None),
+    "202-accepted": (202, b"", None),
+    "200-empty-without-type": (200, b"", None),
+    "206-partial": (206, CRLF_TEMPLATE[:5].encode(), "text/plain; charset=utf-8"),
+    "203-transformed": (203, CRLF_TEMPLATE[:5].encode(), "text/plain; charset=utf-8"),
+    "201-created": (201, CRLF_TEMPLATE[:5].encode(), "text/plain; charset=utf-8"),
+}
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "content_type"), NOT_A_TEMPLATE.values(), ids=NOT_A_TEMPLATE
+)
+def test_a_template_answer_that_is_not_a_template_stops_before_any_patch(
+    emu: RunningEmulator,
+    api: ActionsApi,
+    status: int,
+    body: bytes,
+    content_type: str | None,
+) -> None:
+    """Only a 200 with a template is a template: an empty or partial success answer
+    stops the change with nothing sent, instead of wiping or cutting the template."""
+    before = seed(emu, web_action(ACTION_ID, timeoutSeconds=15))
+    emu.state.inject_raw_response(
+        1,
+        status,
+        body,
+        content_type=content_type,
+        methods=["GET"],
+        path_prefix=REQUEST_TEMPLATE,
+    )
+
+    with pytest.raises(BadResponseError, match=r"requesttemplate\.vm") as caught:
+        set_timeout(api, ACTION_ID, 30)
+
+    assert caught.value.exit_code == 11
+    assert patches(emu) == 0
+    assert emu.state.stored_action(ACTION_ID) == before
+
+
+def test_an_empty_stored_template_is_kept_empty(
+    emu: RunningEmulator, api: ActionsApi
+) -> None:
+    """A template stored empty is served as an empty text answer and sent back
+    empty: it is a template, not a failed download."""
+    document = web_action(ACTION_ID, timeoutSeconds=15)
+    document["config"]["request"]["requestTemplate"] = ""
+    before = seed(emu, document)
+
+    result = set_timeout(api, ACTION_ID, 30)
+
+    after = emu.state.stored_action(ACTION_ID)
+    assert result.outcome == "changed"
+    assert after["config"]["request"]["requestTemplate"] == ""
+    assert after["config"] == {**before["config"], "timeoutSeconds": 30}
