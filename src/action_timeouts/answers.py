@@ -207,19 +207,18 @@ def text_body(request: httpx.Request, response: httpx.Response) -> str:
     Only a 200 answer carries a template: any other success (204 No Content, 202,
     206 Partial Content, a proxy's 203) is refused, since taking its body for the
     template would write an empty or cut-short template back into the action. The
-    text is decoded in the charset the answer declares (UTF-8 when it declares
-    none). An answer with a content type outside
+    bytes are UTF-8 whatever charset the answer declares, and bytes that are not
+    UTF-8 are refused rather than guessed at. An answer with a content type outside
     `_TEMPLATE_TYPES` is refused; one without a content type is accepted when it
     has a body. An empty template is served as an empty 200 with a text content
     type, so an empty body without one is refused: that is what a proxy or gateway
     answers, not a template.
     """
     _require_template_answer(request, response)
-    encoding = response.charset_encoding or "utf-8"
     try:
-        return response.content.decode(encoding)
-    except (LookupError, UnicodeDecodeError):
-        problem = f"the text is not valid {encoding}"
+        return response.content.decode("utf-8")
+    except UnicodeDecodeError:
+        problem = "the template is not valid utf-8 text"
         raise _not_a_template(request, response, problem) from None
 
 

@@ -177,7 +177,7 @@ def test_get_text_returns_the_exact_text(text: str, fake: FakeGenesys) -> None:
 
 
 def test_get_text_refuses_undecodable_text(fake: FakeGenesys) -> None:
-    """Bytes that are not valid in the announced charset are a bad response."""
+    """Bytes that are not valid UTF-8 are a bad response."""
     fake.script(
         "GET",
         PATH,

@@ -86,3 +86,53 @@ def test_an_empty_stored_template_is_kept_empty(
     assert result.outcome == "changed"
     assert after["config"]["request"]["requestTemplate"] == ""
     assert after["config"] == {**before["config"], "timeoutSeconds": 30}
+
+
+# Text encoding
+
+NON_ASCII_TEMPLATE = '{"note": "données ✓ — 受信"}'
+
+
+def test_a_template_is_read_as_utf8_whatever_charset_is_declared(
+    emu: RunningEmulator, api: ActionsApi
+) -> None:
+    """Template bytes are UTF-8: an answer declaring ISO-8859-1 over them is still
+    read as UTF-8, so the template is sent back as it was, not as mojibake."""
+    document = web_action(ACTION_ID, timeoutSeconds=15)
+    document["config"]["request"]["requestTemplate"] = NON_ASCII_TEMPLATE
+    seed(emu, document)
+    emu.state.inject_raw_response(
+        1,
+        200,
+        NON_ASCII_TEMPLATE.encode("utf-8"),
+        content_type="text/plain; charset=ISO-8859-1",
+        methods=["GET"],
+        path_prefix=REQUEST_TEMPLATE,
+    )
+
+    set_timeout(api, ACTION_ID, 30)
+
+    after = emu.state.stored_action(ACTION_ID)
+    assert after["config"]["request"]["requestTemplate"] == NON_ASCII_TEMPLATE
+
+
+def test_a_template_in_another_charset_stops_before_any_patch(
+    emu: RunningEmulator, api: ActionsApi
+) -> None:
+    """Bytes that are valid in the declared charset but not UTF-8 are refused, with
+    nothing sent, rather than decoded in a charset templates are never stored in."""
+    before = seed(emu, web_action(ACTION_ID, timeoutSeconds=15))
+    emu.state.inject_raw_response(
+        1,
+        200,
+        "café".encode("latin-1"),
+        content_type="text/plain; charset=ISO-8859-1",
+        methods=["GET"],
+        path_prefix=REQUEST_TEMPLATE,
+    )
+
+    with pytest.raises(BadResponseError, match="utf-8"):
+        set_timeout(api, ACTION_ID, 30)
+
+    assert patches(emu) == 0
+    assert emu.state.stored_action(ACTION_ID) == before
