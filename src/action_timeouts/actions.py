@@ -254,9 +254,25 @@ class ActionsApi:
         return config
 
     def patch(self, action_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        """Send a PATCH of the action and return the action it answers."""
-        answer = self.client.patch_json(action_path(action_id), body)
-        return require_action(answer, action_id)
+        """Send a PATCH of the action and return the action it answers.
+
+        A success answer that is not the action (an empty body, a gateway's JSON)
+        does not say whether the write was applied, so it raises AmbiguousWriteError
+        like a lost answer: the caller re-reads before deciding.
+        """
+        try:
+            answer = self.client.patch_json(action_path(action_id), body)
+            return require_action(answer, action_id)
+        except BadResponseError as error:
+            if not 200 <= error.status < 300:
+                raise
+            message = (
+                f"{error}; the change may or may not have been applied: re-read "
+                "before trying again"
+            )
+            raise AmbiguousWriteError(
+                message, status=error.status, correlation_id=error.correlation_id
+            ) from None
 
     def _template_text(self, action_id: str, file_name: str) -> str:
         path = f"{action_path(action_id)}/templates/{file_name}"
