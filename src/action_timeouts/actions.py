@@ -480,7 +480,11 @@ def _write(
     try:
         answer = api.patch(action_id, body)
     except ConflictError:
-        return _Stale(may_have_landed=False)
+        if resends == 0:
+            return _Stale(may_have_landed=False)
+        # An earlier send of this write may have landed, which alone makes a resend
+        # stale: only reading the action tells.
+        return _landed_or_stale(api, action, intended)
     except (AmbiguousWriteError, ServerError) as error:
         return _reconcile(api, action, intended, error, resends, read_back=read_back)
     return api.get(action_id) if read_back else answer
@@ -509,9 +513,24 @@ def _reconcile(
         logger.info("write to %s did not happen; sending it again", action_id)
         body = patch_body(action, intended)
         return _write(api, action, body, intended, resends + 1, read_back=read_back)
+    return _landed(fresh, api, intended)
+
+
+def _landed_or_stale(
+    api: ActionsApi, action: Mapping[str, Any], intended: Mapping[str, Any]
+) -> dict[str, Any] | _Stale:
+    """Read an action an earlier send of this write may have changed, and tell."""
+    logger.info("a resend to %s was stale; re-reading", action["id"])
+    return _landed(api.get(str(action["id"])), api, intended)
+
+
+def _landed(
+    fresh: dict[str, Any], api: ActionsApi, intended: Mapping[str, Any]
+) -> dict[str, Any] | _Stale:
+    """Return the action when it holds the intended config, else `_Stale`."""
     if not differences(intended, api.inline_templates(fresh)):
         logger.info(
-            "write to %s had taken effect (version %s)", action_id, fresh["version"]
+            "write to %s had taken effect (version %s)", fresh["id"], fresh["version"]
         )
         return fresh
     return _Stale(may_have_landed=True)

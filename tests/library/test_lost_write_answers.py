@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from action_timeouts.actions import AMBIGUOUS_RESENDS, ActionsApi, set_timeout
+from action_timeouts.actions import (
+    ACTIONS_PATH,
+    AMBIGUOUS_RESENDS,
+    ActionsApi,
+    set_timeout,
+)
 from action_timeouts.bulk import Change, Runner
 from action_timeouts.emulator.server import RunningEmulator
 from action_timeouts.journal import Journal
@@ -98,3 +104,33 @@ def test_a_bulk_write_with_an_unreadable_answer_is_journaled_verified(
     assert (report.changed, report.failed) == ([ACTION_ID], {})
     assert states == ["verified"]
     assert emu.state.stored_action(ACTION_ID)["config"]["timeoutSeconds"] == 30
+
+
+def test_a_stale_resend_after_a_write_that_landed_counts_as_changed(
+    emu: RunningEmulator, api: ActionsApi
+) -> None:
+    """A write that landed unanswered, then read back stale (as a lagging replica
+    would), is resent and refused as stale: the refusal is settled by reading, and
+    the change is reported changed, not unchanged."""
+    emu.state.load_actions([web_action(ACTION_ID, timeoutSeconds=15)])
+    stale = api.get(ACTION_ID)
+    emu.state.inject_commit_without_answer(1)
+
+    def serve_the_next_read_stale(*_: object) -> None:
+        emu.state.inject_raw_response(
+            1,
+            200,
+            json.dumps(stale),
+            content_type="application/json",
+            methods=["GET"],
+            path_prefix=f"{ACTIONS_PATH}/{ACTION_ID}",
+        )
+
+    result = set_timeout(
+        api, ACTION_ID, 30, known=stale, before_write=serve_the_next_read_stale
+    )
+
+    after = emu.state.stored_action(ACTION_ID)
+    assert [entry["status"] for entry in requests(emu, "PATCH")] == [None, 409]
+    assert (after["config"]["timeoutSeconds"], after["version"]) == (30, 2)
+    assert (result.outcome, result.version_after) == ("changed", 2)
