@@ -15,6 +15,7 @@ from action_timeouts.errors import (
     ActionTimeoutsError,
     AmbiguousWriteError,
     BadResponseError,
+    ChangedSinceError,
     ConflictError,
     NotFoundError,
     ServerError,
@@ -325,6 +326,8 @@ IGNORED_IN_VERIFY = frozenset({"config", "version", "selfUri"})
 # Present or not depending on how the action was read (single GET or listing).
 READ_DEPENDENT = frozenset({"contract"})
 WriteHook = Callable[[dict[str, Any], dict[str, Any]], None]
+StillWanted = Callable[[Mapping[str, Any]], str | None]
+"""Says why a planned change is no longer wanted for an action as just read, or None."""
 
 
 @dataclass
@@ -379,6 +382,52 @@ def differences(before: object, after: object, path: str = "") -> list[str]:
     return []
 
 
+def timeout_unchanged(expected: int | None) -> StillWanted:
+    """Want a change only while the action keeps the timeout it was planned on.
+
+    `expected` is the explicit timeout the plan saw (None: unset). A selection that
+    depends on the timeout (`--below`, `--only-unset`, a policy) was decided on it,
+    and another editor who moved it since has made their own choice.
+    """
+
+    def check(action: Mapping[str, Any]) -> str | None:
+        now = current_timeout(action)
+        if now == expected:
+            return None
+        shown = describe_timeout(now)
+        return f"changed by someone else since the plan (timeout now {shown})"
+
+    return check
+
+
+def version_unchanged(expected: int) -> StillWanted:
+    """Want a change only while the action is at the version it was recorded at."""
+
+    def check(action: Mapping[str, Any]) -> str | None:
+        version = action.get("version")
+        if version == expected:
+            return None
+        return f"changed by someone else since (version {version}, expected {expected})"
+
+    return check
+
+
+def all_wanted(*checks: StillWanted | None) -> StillWanted | None:
+    """Combine checks: the first reason any of them gives, or None when none object."""
+    chosen = [check for check in checks if check is not None]
+    if len(chosen) <= 1:
+        return chosen[0] if chosen else None
+
+    def check(action: Mapping[str, Any]) -> str | None:
+        for one in chosen:
+            reason = one(action)
+            if reason is not None:
+                return reason
+        return None
+
+    return check
+
+
 def set_timeout(
     api: ActionsApi,
     action_id: str,
@@ -388,6 +437,7 @@ def set_timeout(
     before_write: WriteHook | None = None,
     known: Mapping[str, Any] | None = None,
     read_back: bool = True,
+    still_wanted: StillWanted | None = None,
 ) -> ChangeResult:
     """Change one action's timeout and prove nothing else changed.
 
@@ -399,11 +449,20 @@ def set_timeout(
     `known` is an action already read with its config (bulk runs), used for the
     first attempt instead of a fresh read. With `read_back=False` the caller
     verifies later, in bulk, against `ChangeResult.intended`.
+
+    `still_wanted(action)` guards a change decided on an earlier read (a plan, a
+    journal): it is asked before every write, with the action as just read (the
+    first read, or `known`, and every re-read after a version conflict), and returns
+    None to go ahead or the reason the change is no longer wanted. A reason stops
+    the change with ChangedSinceError and nothing more is written. An action already
+    at `seconds` is never refused. `timeout_unchanged`, `version_unchanged` and
+    `all_wanted` build the usual guards.
     """
     seconds = check_request(action_id, seconds)
     action = dict(known) if known is not None else api.get(action_id)
     first_read, conflicts, landed = action, 0, False
     while current_timeout(action) != seconds:
+        _require_still_wanted(action, still_wanted)
         inlined = api.inline_templates(action)
         intended = with_timeout(inlined, seconds)
         body = patch_body(action, intended)
@@ -427,6 +486,19 @@ def set_timeout(
     # write was refused as stale, or a write whose answer was lost landed after all.
     outcome = "changed" if landed else "unchanged"
     return _result(first_read, seconds, outcome, action["version"], conflicts)
+
+
+def _require_still_wanted(
+    action: Mapping[str, Any], still_wanted: StillWanted | None
+) -> None:
+    """Raise ChangedSinceError when the guard says the change is no longer wanted."""
+    reason = None if still_wanted is None else still_wanted(action)
+    if reason is None:
+        return
+    action_id = str(action["id"])
+    logger.info("not changing %s: %s", action_id, reason)
+    message = f"action {action_id} was {reason}; it was left as it is"
+    raise ChangedSinceError(message, action_id=action_id, reason=reason)
 
 
 def _check_conflicts(action_id: str, conflicts: int) -> None:
