@@ -136,6 +136,7 @@ def describe_timeout(seconds: int | None) -> str:
 
 ACTIONS_PATH = "/api/v2/integrations/actions"
 LIST_PAGE_SIZE = 100
+LISTING_ATTEMPTS = 3  # full listings tried while the org changes under the paging
 # (section, inline key, link key, template file name)
 TEMPLATE_SLOTS = (
     ("request", "requestTemplate", "requestTemplateUri", "requesttemplate.vm"),
@@ -213,23 +214,59 @@ class ActionsApi:
         return page
 
     def list_all(self, filters: Mapping[str, Any] | None = None) -> Listing:
-        """Read every page of the listing until an empty or last page."""
+        """Read every page of the listing until an empty or last page.
+
+        Pages are read one after another, so an action created or deleted meanwhile
+        shifts the others across pages: one may be read twice and another never.
+        The `total` each page announces shows it: when it moves between pages, or
+        the actions read do not add up to it, the listing starts again from page 1,
+        up to `LISTING_ATTEMPTS` times. An org still changing after that raises
+        ConflictError; a total that never moved but never adds up either is
+        returned as it is (`Listing.complete` says so).
+        """
+        for attempt in range(1, LISTING_ATTEMPTS + 1):
+            listing, moved = self._list_once(filters)
+            if listing.complete and not moved:
+                return listing
+            logger.info(
+                "the listing changed while it was read (%d actions, total %s); "
+                "listing again (attempt %d of %d)",
+                len(listing.actions),
+                listing.total,
+                attempt,
+                LISTING_ATTEMPTS,
+            )
+        if not moved:
+            return listing
+        message = (
+            f"the org kept changing while its actions were listed ({LISTING_ATTEMPTS} "
+            "attempts, actions created or deleted meanwhile); nothing was done, try "
+            "again when it is quiet"
+        )
+        raise ConflictError(message, status=200)
+
+    def _list_once(self, filters: Mapping[str, Any] | None) -> tuple[Listing, bool]:
+        """Read the pages once; also tell whether the announced total moved."""
         actions: list[dict[str, Any]] = []
         seen: set[str] = set()
-        total: int | None = None
+        totals: set[int] = set()
         page_number = 1
         while True:
             page = self.list_page(page_number, filters)
             entities = [require_action(item, None) for item in page["entities"]]
-            total = page.get("total") if isinstance(page.get("total"), int) else total
+            if isinstance(page.get("total"), int):
+                totals.add(page["total"])
             fresh = [item for item in entities if item["id"] not in seen]
             if entities and not fresh:
                 message = f"the listing repeated page {page_number}; stopping"
                 raise BadResponseError(message, status=200, body=None)
             seen.update(item["id"] for item in fresh)
             actions.extend(fresh)
+            if len(totals) > 1:
+                return Listing(actions, page.get("total"), page_number), True
             if not entities or page_number >= _page_count(page):
-                return Listing(actions, total, page_number)
+                total = next(iter(totals)) if totals else None
+                return Listing(actions, total, page_number), False
             page_number += 1
 
     def inline_templates(self, action: Mapping[str, Any]) -> dict[str, Any]:
