@@ -10,6 +10,7 @@ are searched for the secret, its HTTP Basic form and each token.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import os
 import re
@@ -34,7 +35,11 @@ from action_timeouts.cli import COMMANDS, cli
 from action_timeouts.cli import common as cli_common
 from action_timeouts.emulator.server import RunningEmulator
 from action_timeouts.emulator.state import ALL_PERMISSIONS
-from action_timeouts.errors import ActionTimeoutsError, ConfigurationError
+from action_timeouts.errors import (
+    ActionTimeoutsError,
+    BadResponseError,
+    ConfigurationError,
+)
 from action_timeouts.http import ApiClient
 from action_timeouts.regions import Endpoint, resolve_region
 from action_timeouts.settings import describe_settings, load_settings
@@ -333,6 +338,47 @@ def test_library_errors_never_carry_the_secret(
     canary.assert_absent("the error's attributes", repr(vars(error)))
     chain = traceback.TracebackException.from_exception(error, capture_locals=True)
     canary.assert_absent("the traceback with locals", "".join(chain.format()))
+
+
+CANARY_TOKEN = "canary-TOKEN-0b5e2d91"
+
+
+def assert_error_holds_no_secret(canary: Canary, error: ActionTimeoutsError) -> None:
+    """Fail when an error's text, repr, attributes or traceback show a secret."""
+    canary.assert_absent("str(error)", str(error))
+    canary.assert_absent("repr(error)", repr(error))
+    canary.assert_absent("the error's attributes", repr(vars(error)))
+    chain = traceback.TracebackException.from_exception(error, capture_locals=True)
+    canary.assert_absent("the traceback with locals", "".join(chain.format()))
+
+
+def test_a_token_that_cannot_be_a_header_is_refused_at_login(
+    emulator: RunningEmulator, canary: Canary, log_records: RecordingHandler
+) -> None:
+    """A login answer whose token cannot be sent in a header (it ends in a newline)
+    is a malformed answer: no API request is sent with it, and neither the error
+    nor any log line shows it."""
+    login_answer = {"access_token": CANARY_TOKEN + "\n", "expires_in": 86400}
+    emulator.state.inject_raw_response(
+        1,
+        200,
+        json.dumps(login_answer),
+        content_type="application/json",
+        path_prefix="/oauth",
+    )
+    canary.tokens.append(CANARY_TOKEN)
+    start = len(emulator.state.request_log())
+
+    with ApiClient(resolve_region(emulator.base_url), CANARY_CLIENT, CANARY) as client:
+        error = failure_of_a_read(client)
+
+    assert isinstance(error, BadResponseError)
+    assert "login answer" in str(error)
+    assert "malformed" in str(error)
+    sent = [entry["path"] for entry in emulator.state.request_log()[start:]]
+    assert sent == ["/oauth/token"]
+    assert_error_holds_no_secret(canary, error)
+    canary.assert_absent("the log records", "\n".join(log_records.texts))
 
 
 def test_settings_and_clients_never_show_the_secret(emulator: RunningEmulator) -> None:
