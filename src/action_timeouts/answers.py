@@ -174,11 +174,14 @@ def ambiguous_write(request: httpx.Request, response: httpx.Response) -> Excepti
 
 
 def unreadable_answer(
-    request: httpx.Request, exc: httpx.RequestError, *, write: bool
-) -> Exception:
-    """Build the error for an answer that could not be decoded at the HTTP level."""
+    request: httpx.Request, failure: str, *, write: bool
+) -> TransportError:
+    """Build the error for an answer that could not be decoded at the HTTP level.
+
+    `failure` describes the exception, with any secret it quoted already hidden.
+    """
     method, path = describe(request)
-    message = f"{method} {path}: unreadable answer ({type(exc).__name__}: {exc})"
+    message = f"{method} {path}: unreadable answer ({failure})"
     if write:
         return AmbiguousWriteError(f"{message}; re-read before trying again")
     return TransportError(message)

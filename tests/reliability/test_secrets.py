@@ -381,6 +381,60 @@ def test_a_token_that_cannot_be_a_header_is_refused_at_login(
     canary.assert_absent("the log records", "\n".join(log_records.texts))
 
 
+def quoting_credentials(
+    failing_path: str, error_class: type[httpx.RequestError]
+) -> httpx.MockTransport:
+    """Answer logins with the canary token; fail requests to `failing_path` with an
+    exception whose text quotes their Authorization header, as h11 does."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == failing_path:
+            header = request.headers["authorization"].encode()
+            raise error_class(f"Illegal header value {header!r}", request=request)
+        answer = {"access_token": CANARY_TOKEN, "expires_in": 86400}
+        return httpx.Response(200, json=answer)
+
+    return httpx.MockTransport(handle)
+
+
+@pytest.mark.parametrize(
+    ("failing_path", "error_class"),
+    [
+        pytest.param(
+            "/api/v2/integrations/actions/order-lookup",
+            httpx.LocalProtocolError,
+            id="api-no-answer",
+        ),
+        pytest.param(
+            "/api/v2/integrations/actions/order-lookup",
+            httpx.DecodingError,
+            id="api-unreadable",
+        ),
+        pytest.param("/oauth/token", httpx.LocalProtocolError, id="login-no-answer"),
+    ],
+)
+def test_exception_texts_that_quote_credentials_are_scrubbed(
+    canary: Canary,
+    log_records: RecordingHandler,
+    failing_path: str,
+    error_class: type[httpx.RequestError],
+) -> None:
+    """An HTTP-library exception that quotes the Authorization header (the token,
+    or the login's HTTP Basic credentials) reaches no error text, chained cause,
+    traceback or log line with the credential in it."""
+    canary.tokens.append(CANARY_TOKEN)
+    transport = quoting_credentials(failing_path, error_class)
+    endpoint = resolve_region("http://127.0.0.1:9")
+
+    with ApiClient(endpoint, CANARY_CLIENT, CANARY, transport=transport) as client:
+        error = failure_of_a_read(client)
+
+    assert "[redacted]" in str(error)
+    assert_error_holds_no_secret(canary, error)
+    assert log_records.texts
+    canary.assert_absent("the log records", "\n".join(log_records.texts))
+
+
 def test_settings_and_clients_never_show_the_secret(emulator: RunningEmulator) -> None:
     """repr, str and the `config show` rows of settings, and client reprs, mask it."""
     settings = load_settings(
