@@ -136,3 +136,86 @@ def test_a_template_in_another_charset_stops_before_any_patch(
 
     assert patches(emu) == 0
     assert emu.state.stored_action(ACTION_ID) == before
+
+
+# Which files are fetched
+
+
+def template_reads(emu: RunningEmulator) -> list[str]:
+    """Return the paths of every template download the emulator saw, in order."""
+    return [
+        entry["path"]
+        for entry in requests(emu, "GET")
+        if "/templates/" in entry["path"]
+    ]
+
+
+OWN_FILES = [REQUEST_TEMPLATE, f"{ACTION_PATH}/templates/successtemplate.vm"]
+LINKS = {
+    "another-action": "/api/v2/integrations/actions/other-order/templates/{file}",
+    "another-host": "https://templates.example.invalid/{file}",
+    "parent-path": "../../other-order/templates/{file}",
+    "empty": "",
+}
+
+
+@pytest.mark.parametrize("link", LINKS.values(), ids=LINKS)
+def test_only_this_actions_two_template_files_are_fetched(
+    emu: RunningEmulator, api: ActionsApi, link: str
+) -> None:
+    """The text of a template link is never followed: whatever it names (another
+    action, another host), the tool fetches this action's own two .vm files, so
+    the PATCH carries this action's templates and the token goes nowhere else."""
+    before = seed(emu, web_action(ACTION_ID, timeoutSeconds=15))
+    other = web_action("other-order", timeoutSeconds=15)
+    other["config"]["request"]["requestTemplate"] = "another action's request"
+    other["config"]["response"]["successTemplate"] = "another action's response"
+    seed(emu, other)
+    known = api.get(ACTION_ID)
+    known["config"]["request"]["requestTemplateUri"] = link.format(
+        file="requesttemplate.vm"
+    )
+    known["config"]["response"]["successTemplateUri"] = link.format(
+        file="successtemplate.vm"
+    )
+    start = len(emu.state.request_log())
+
+    set_timeout(api, ACTION_ID, 30, known=known, read_back=False)
+
+    fetched = [entry["path"] for entry in emu.state.request_log()[start:]]
+    assert [path for path in fetched if "/templates/" in path] == OWN_FILES
+    after = emu.state.stored_action(ACTION_ID)
+    assert after["config"] == {**before["config"], "timeoutSeconds": 30}
+
+
+def test_a_linked_template_is_fetched_even_when_a_copy_is_inline(
+    emu: RunningEmulator, api: ActionsApi
+) -> None:
+    """An answer carrying both a template link and inline text gets the template
+    from its file: the fetched text is sent back, not the inline copy."""
+    before = seed(emu, web_action(ACTION_ID, timeoutSeconds=15))
+    known = api.get(ACTION_ID)
+    known["config"]["request"]["requestTemplate"] = "an out-of-date inline copy"
+
+    set_timeout(api, ACTION_ID, 30, known=known)
+
+    assert REQUEST_TEMPLATE in template_reads(emu)
+    after = emu.state.stored_action(ACTION_ID)
+    assert after["config"]["request"] == before["config"]["request"]
+
+
+def test_an_action_linking_one_template_gets_only_that_one_fetched(
+    emu: RunningEmulator, api: ActionsApi
+) -> None:
+    """An action with a request template and no success template is shown with one
+    link: that file alone is fetched and no success template appears after."""
+    document = web_action(ACTION_ID, timeoutSeconds=15)
+    del document["config"]["response"]["successTemplate"]
+    before = seed(emu, document)
+
+    set_timeout(api, ACTION_ID, 30)
+
+    assert set(template_reads(emu)) == {REQUEST_TEMPLATE}
+    after = emu.state.stored_action(ACTION_ID)
+    assert after["config"] == {**before["config"], "timeoutSeconds": 30}
+    assert "successTemplate" not in after["config"]["response"]
