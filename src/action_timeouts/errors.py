@@ -3,7 +3,9 @@
 The tree answers "did the server answer?" by its shape: `TransportError` means no
 usable answer arrived (connection refused, dropped, timed out), `ApiError` means the
 server answered with an error status. Local problems (`UsageError`,
-`ConfigurationError`, `ActionRefusedError`) are raised before anything is sent.
+`ConfigurationError`, `ActionRefusedError`) are raised before anything is sent;
+`ChangedSinceError` is raised before anything more is written, when a re-read shows
+that a planned change is no longer wanted.
 
     ActionTimeoutsError               exit 1
     ├── UsageError                    exit 2   bad local input (timeout, selectors)
