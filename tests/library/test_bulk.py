@@ -30,7 +30,6 @@ from .emulated import (
     make_client,
     requests,
     unexpected_changes,
-    web_action,
 )
 
 ACTION_COUNT = 60
@@ -277,34 +276,6 @@ def test_a_change_recorded_at_another_version_is_refused(
     assert list(report.refused) == [action_id]
     assert "version 2, expected 1" in report.refused[action_id]
     assert current_timeout(emu.state.stored_action(action_id)) != TARGET
-
-
-def test_a_timeout_raised_by_someone_else_is_not_lowered_by_a_below_run(
-    emu: RunningEmulator, api: ActionsApi, journal: Journal
-) -> None:
-    """`below` never lowers: an action whose timeout someone raises above the target
-    between the listing and our write is refused and keeps their timeout, while the
-    rest of the plan goes ahead."""
-    emu.state.load_actions(
-        [web_action(f"order-{n}", timeoutSeconds=5) for n in range(3)]
-    )
-    listing = api.list_all()
-    plan = build_plan(listing.actions, Selector(below=TARGET), TARGET)
-    listed = {item["id"]: item for item in listing.actions}
-    emu.state.concurrent_edit("order-1", change={"config": {"timeoutSeconds": 45}})
-    run_id = journal.start_run(
-        command="set", org="emulator", client_id="c", selectors={}, requested={}
-    )
-
-    report = Runner(api, journal, run_id).run(changes_from_plan(plan, listed))
-
-    assert report.refused == {
-        "order-1": "changed by someone else since the plan (timeout now 45 s)"
-    }
-    assert sorted(report.changed) == ["order-0", "order-2"]
-    assert current_timeout(emu.state.stored_action("order-1")) == 45
-    states = {item.action_id: item.state for item in journal.run(run_id).items}
-    assert states["order-1"] == "refused"
 
 
 def test_an_edit_after_the_write_fails_verification_from_the_listing(
