@@ -15,6 +15,7 @@ from action_timeouts.errors import (
     ActionTimeoutsError,
     AmbiguousWriteError,
     BadResponseError,
+    ChangedSinceError,
     ConflictError,
     NotFoundError,
     ServerError,
@@ -135,6 +136,7 @@ def describe_timeout(seconds: int | None) -> str:
 
 ACTIONS_PATH = "/api/v2/integrations/actions"
 LIST_PAGE_SIZE = 100
+LISTING_ATTEMPTS = 3  # full listings tried while the org changes under the paging
 # (section, inline key, link key, template file name)
 TEMPLATE_SLOTS = (
     ("request", "requestTemplate", "requestTemplateUri", "requesttemplate.vm"),
@@ -212,23 +214,59 @@ class ActionsApi:
         return page
 
     def list_all(self, filters: Mapping[str, Any] | None = None) -> Listing:
-        """Read every page of the listing until an empty or last page."""
+        """Read every page of the listing until an empty or last page.
+
+        Pages are read one after another, so an action created or deleted meanwhile
+        shifts the others across pages: one may be read twice and another never.
+        The `total` each page announces shows it: when it moves between pages, or
+        the actions read do not add up to it, the listing starts again from page 1,
+        up to `LISTING_ATTEMPTS` times. An org still changing after that raises
+        ConflictError; a total that never moved but never adds up either is
+        returned as it is (`Listing.complete` says so).
+        """
+        for attempt in range(1, LISTING_ATTEMPTS + 1):
+            listing, moved = self._list_once(filters)
+            if listing.complete and not moved:
+                return listing
+            logger.info(
+                "the listing changed while it was read (%d actions, total %s); "
+                "listing again (attempt %d of %d)",
+                len(listing.actions),
+                listing.total,
+                attempt,
+                LISTING_ATTEMPTS,
+            )
+        if not moved:
+            return listing
+        message = (
+            f"the org kept changing while its actions were listed ({LISTING_ATTEMPTS} "
+            "attempts, actions created or deleted meanwhile); nothing was done, try "
+            "again when it is quiet"
+        )
+        raise ConflictError(message, status=200)
+
+    def _list_once(self, filters: Mapping[str, Any] | None) -> tuple[Listing, bool]:
+        """Read the pages once; also tell whether the announced total moved."""
         actions: list[dict[str, Any]] = []
         seen: set[str] = set()
-        total: int | None = None
+        totals: set[int] = set()
         page_number = 1
         while True:
             page = self.list_page(page_number, filters)
             entities = [require_action(item, None) for item in page["entities"]]
-            total = page.get("total") if isinstance(page.get("total"), int) else total
+            if isinstance(page.get("total"), int):
+                totals.add(page["total"])
             fresh = [item for item in entities if item["id"] not in seen]
             if entities and not fresh:
                 message = f"the listing repeated page {page_number}; stopping"
                 raise BadResponseError(message, status=200, body=None)
             seen.update(item["id"] for item in fresh)
             actions.extend(fresh)
+            if len(totals) > 1:
+                return Listing(actions, page.get("total"), page_number), True
             if not entities or page_number >= _page_count(page):
-                return Listing(actions, total, page_number)
+                total = next(iter(totals)) if totals else None
+                return Listing(actions, total, page_number), False
             page_number += 1
 
     def inline_templates(self, action: Mapping[str, Any]) -> dict[str, Any]:
@@ -254,9 +292,25 @@ class ActionsApi:
         return config
 
     def patch(self, action_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        """Send a PATCH of the action and return the action it answers."""
-        answer = self.client.patch_json(action_path(action_id), body)
-        return require_action(answer, action_id)
+        """Send a PATCH of the action and return the action it answers.
+
+        A success answer that is not the action (an empty body, a gateway's JSON)
+        does not say whether the write was applied, so it raises AmbiguousWriteError
+        like a lost answer: the caller re-reads before deciding.
+        """
+        try:
+            answer = self.client.patch_json(action_path(action_id), body)
+            return require_action(answer, action_id)
+        except BadResponseError as error:
+            if not 200 <= error.status < 300:
+                raise
+            message = (
+                f"{error}; the change may or may not have been applied: re-read "
+                "before trying again"
+            )
+            raise AmbiguousWriteError(
+                message, status=error.status, correlation_id=error.correlation_id
+            ) from None
 
     def _template_text(self, action_id: str, file_name: str) -> str:
         path = f"{action_path(action_id)}/templates/{file_name}"
@@ -309,6 +363,8 @@ IGNORED_IN_VERIFY = frozenset({"config", "version", "selfUri"})
 # Present or not depending on how the action was read (single GET or listing).
 READ_DEPENDENT = frozenset({"contract"})
 WriteHook = Callable[[dict[str, Any], dict[str, Any]], None]
+StillWanted = Callable[[Mapping[str, Any]], str | None]
+"""Says why a planned change is no longer wanted for an action as just read, or None."""
 
 
 @dataclass
@@ -363,6 +419,52 @@ def differences(before: object, after: object, path: str = "") -> list[str]:
     return []
 
 
+def timeout_unchanged(expected: int | None) -> StillWanted:
+    """Want a change only while the action keeps the timeout it was planned on.
+
+    `expected` is the explicit timeout the plan saw (None: unset). A selection that
+    depends on the timeout (`--below`, `--only-unset`, a policy) was decided on it,
+    and another editor who moved it since has made their own choice.
+    """
+
+    def check(action: Mapping[str, Any]) -> str | None:
+        now = current_timeout(action)
+        if now == expected:
+            return None
+        shown = describe_timeout(now)
+        return f"changed by someone else since the plan (timeout now {shown})"
+
+    return check
+
+
+def version_unchanged(expected: int) -> StillWanted:
+    """Want a change only while the action is at the version it was recorded at."""
+
+    def check(action: Mapping[str, Any]) -> str | None:
+        version = action.get("version")
+        if version == expected:
+            return None
+        return f"changed by someone else since (version {version}, expected {expected})"
+
+    return check
+
+
+def all_wanted(*checks: StillWanted | None) -> StillWanted | None:
+    """Combine checks: the first reason any of them gives, or None when none object."""
+    chosen = [check for check in checks if check is not None]
+    if len(chosen) <= 1:
+        return chosen[0] if chosen else None
+
+    def check(action: Mapping[str, Any]) -> str | None:
+        for one in chosen:
+            reason = one(action)
+            if reason is not None:
+                return reason
+        return None
+
+    return check
+
+
 def set_timeout(
     api: ActionsApi,
     action_id: str,
@@ -372,6 +474,7 @@ def set_timeout(
     before_write: WriteHook | None = None,
     known: Mapping[str, Any] | None = None,
     read_back: bool = True,
+    still_wanted: StillWanted | None = None,
 ) -> ChangeResult:
     """Change one action's timeout and prove nothing else changed.
 
@@ -383,11 +486,20 @@ def set_timeout(
     `known` is an action already read with its config (bulk runs), used for the
     first attempt instead of a fresh read. With `read_back=False` the caller
     verifies later, in bulk, against `ChangeResult.intended`.
+
+    `still_wanted(action)` guards a change decided on an earlier read (a plan, a
+    journal): it is asked before every write, with the action as just read (the
+    first read, or `known`, and every re-read after a version conflict), and returns
+    None to go ahead or the reason the change is no longer wanted. A reason stops
+    the change with ChangedSinceError and nothing more is written. An action already
+    at `seconds` is never refused. `timeout_unchanged`, `version_unchanged` and
+    `all_wanted` build the usual guards.
     """
     seconds = check_request(action_id, seconds)
     action = dict(known) if known is not None else api.get(action_id)
     first_read, conflicts, landed = action, 0, False
     while current_timeout(action) != seconds:
+        _require_still_wanted(action, still_wanted)
         inlined = api.inline_templates(action)
         intended = with_timeout(inlined, seconds)
         body = patch_body(action, intended)
@@ -411,6 +523,19 @@ def set_timeout(
     # write was refused as stale, or a write whose answer was lost landed after all.
     outcome = "changed" if landed else "unchanged"
     return _result(first_read, seconds, outcome, action["version"], conflicts)
+
+
+def _require_still_wanted(
+    action: Mapping[str, Any], still_wanted: StillWanted | None
+) -> None:
+    """Raise ChangedSinceError when the guard says the change is no longer wanted."""
+    reason = None if still_wanted is None else still_wanted(action)
+    if reason is None:
+        return
+    action_id = str(action["id"])
+    logger.info("not changing %s: %s", action_id, reason)
+    message = f"action {action_id} was {reason}; it was left as it is"
+    raise ChangedSinceError(message, action_id=action_id, reason=reason)
 
 
 def _check_conflicts(action_id: str, conflicts: int) -> None:
@@ -464,7 +589,11 @@ def _write(
     try:
         answer = api.patch(action_id, body)
     except ConflictError:
-        return _Stale(may_have_landed=False)
+        if resends == 0:
+            return _Stale(may_have_landed=False)
+        # An earlier send of this write may have landed, which alone makes a resend
+        # stale: only reading the action tells.
+        return _landed_or_stale(api, action, intended)
     except (AmbiguousWriteError, ServerError) as error:
         return _reconcile(api, action, intended, error, resends, read_back=read_back)
     return api.get(action_id) if read_back else answer
@@ -493,9 +622,24 @@ def _reconcile(
         logger.info("write to %s did not happen; sending it again", action_id)
         body = patch_body(action, intended)
         return _write(api, action, body, intended, resends + 1, read_back=read_back)
+    return _landed(fresh, api, intended)
+
+
+def _landed_or_stale(
+    api: ActionsApi, action: Mapping[str, Any], intended: Mapping[str, Any]
+) -> dict[str, Any] | _Stale:
+    """Read an action an earlier send of this write may have changed, and tell."""
+    logger.info("a resend to %s was stale; re-reading", action["id"])
+    return _landed(api.get(str(action["id"])), api, intended)
+
+
+def _landed(
+    fresh: dict[str, Any], api: ActionsApi, intended: Mapping[str, Any]
+) -> dict[str, Any] | _Stale:
+    """Return the action when it holds the intended config, else `_Stale`."""
     if not differences(intended, api.inline_templates(fresh)):
         logger.info(
-            "write to %s had taken effect (version %s)", action_id, fresh["version"]
+            "write to %s had taken effect (version %s)", fresh["id"], fresh["version"]
         )
         return fresh
     return _Stale(may_have_landed=True)

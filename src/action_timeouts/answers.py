@@ -174,11 +174,14 @@ def ambiguous_write(request: httpx.Request, response: httpx.Response) -> Excepti
 
 
 def unreadable_answer(
-    request: httpx.Request, exc: httpx.RequestError, *, write: bool
-) -> Exception:
-    """Build the error for an answer that could not be decoded at the HTTP level."""
+    request: httpx.Request, failure: str, *, write: bool
+) -> TransportError:
+    """Build the error for an answer that could not be decoded at the HTTP level.
+
+    `failure` describes the exception, with any secret it quoted already hidden.
+    """
     method, path = describe(request)
-    message = f"{method} {path}: unreadable answer ({type(exc).__name__}: {exc})"
+    message = f"{method} {path}: unreadable answer ({failure})"
     if write:
         return AmbiguousWriteError(f"{message}; re-read before trying again")
     return TransportError(message)
@@ -204,35 +207,49 @@ def json_body(request: httpx.Request, response: httpx.Response) -> Any:
 def text_body(request: httpx.Request, response: httpx.Response) -> str:
     """Return the template text of a successful answer, exactly as sent.
 
-    An answer with a content type outside `_TEMPLATE_TYPES` is refused; one without
-    a content type is accepted.
+    Only a 200 answer carries a template: any other success (204 No Content, 202,
+    206 Partial Content, a proxy's 203) is refused, since taking its body for the
+    template would write an empty or cut-short template back into the action. The
+    bytes are UTF-8 whatever charset the answer declares, and bytes that are not
+    UTF-8 are refused rather than guessed at. An answer with a content type outside
+    `_TEMPLATE_TYPES` is refused; one without a content type is accepted when it
+    has a body. An empty template is served as an empty 200 with a text content
+    type, so an empty body without one is refused: that is what a proxy or gateway
+    answers, not a template.
     """
-    _require_template_type(request, response)
-    encoding = response.charset_encoding or "utf-8"
+    _require_template_answer(request, response)
     try:
-        return response.content.decode(encoding)
-    except (LookupError, UnicodeDecodeError):
-        method, path = describe(request)
-        message = f"{method} {path}: the text is not valid {encoding}"
-        raise BadResponseError(
-            message,
-            status=response.status_code,
-            correlation_id=correlation_id(response),
-        ) from None
+        return response.content.decode("utf-8")
+    except UnicodeDecodeError:
+        problem = "the template is not valid utf-8 text"
+        raise _not_a_template(request, response, problem) from None
 
 
-def _require_template_type(request: httpx.Request, response: httpx.Response) -> None:
-    """Refuse an answer whose content type no template is served with."""
+def _require_template_answer(request: httpx.Request, response: httpx.Response) -> None:
+    """Refuse an answer that cannot be a template: wrong status, type, or no body."""
     header = response.headers.get("content-type", "")
     content_type = header.split(";")[0].strip().lower()
-    if not content_type or content_type in _TEMPLATE_TYPES:
+    status = response.status_code
+    if status != 200:
+        problem = f"the answer is {status} instead of 200 with the template"
+    elif content_type and content_type not in _TEMPLATE_TYPES:
+        problem = (
+            f"the answer is {content_type}, not a template: a proxy or login page "
+            "answered instead of the template"
+        )
+    elif not content_type and not response.content:
+        problem = "the answer is empty and has no content type, not a template"
+    else:
         return
+    raise _not_a_template(request, response, problem)
 
+
+def _not_a_template(
+    request: httpx.Request, response: httpx.Response, problem: str
+) -> BadResponseError:
+    """Build the error for a template download that did not deliver a template."""
     method, path = describe(request)
-    message = (
-        f"{method} {path}: the answer is {content_type}, not a template: "
-        "a proxy or login page answered instead of the template; nothing was changed"
-    )
-    raise BadResponseError(
+    message = f"{method} {path}: {problem}; it was not taken as the template"
+    return BadResponseError(
         message, status=response.status_code, correlation_id=correlation_id(response)
     )

@@ -13,6 +13,7 @@ import base64
 import json
 import logging
 import math
+import re
 import threading
 import time
 from collections.abc import Callable, Generator
@@ -38,6 +39,9 @@ logger = logging.getLogger(__name__)
 LoginSender = Callable[[httpx.Request], httpx.Response]
 """Sends the token request and returns the final answer (retrying as it sees fit)."""
 
+# What a bearer token may hold to be sent as `Authorization: Bearer <token>`:
+# visible ASCII, no spaces (RFC 6750 allows fewer characters still).
+_TOKEN = re.compile(r"[\x21-\x7e]+")
 _MAX_MARGIN_SECONDS = 60.0
 _MARGIN_FRACTION = 0.1
 _ErrorT = TypeVar("_ErrorT", bound=BaseException)
@@ -194,24 +198,42 @@ class ClientCredentialsAuth(httpx.Auth):
         )
 
     def _read_token(self, response: httpx.Response, started: float) -> _Token:
-        """Read the token and its lifetime from a successful login answer."""
-        body = _json_object(response)
-        value = body.get("access_token")
+        """Read the token and its lifetime from a successful login answer.
+
+        A token is checked when it arrives: one that cannot be sent in a header
+        would otherwise fail every request, in an error that quotes the header.
+        The answer is parsed in helpers, so that no frame an error passes through
+        holds the token.
+        """
         host = httpx.URL(self._endpoint.login_base).host
-        if not isinstance(value, str) or not value:
-            message = f"the login answer from {host} has no access_token"
+        problem = _token_problem(response)
+        if problem is not None:
+            message = f"the login answer from {host} {problem}; try again later"
             raise BadResponseError(message, status=response.status_code)
 
-        lifetime = _lifetime(body.get("expires_in"))
+        lifetime = _lifetime(_json_object(response).get("expires_in"))
         renew_at = started + lifetime - renewal_margin(lifetime)
         logger.info("logged in at %s; token valid for %.0f s", host, lifetime)
-        return _Token(value=value, renew_at=renew_at)
+        return _Token(value=_json_object(response)["access_token"], renew_at=renew_at)
 
 
 def _basic_credentials(client_id: str, client_secret: str) -> str:
     """Build the HTTP Basic header value for the client credentials."""
     pair = f"{client_id}:{client_secret}".encode()
     return f"Basic {base64.b64encode(pair).decode('ascii')}"
+
+
+def _token_problem(response: httpx.Response) -> str | None:
+    """Say what is wrong with the access token of a login answer, or None."""
+    value = _json_object(response).get("access_token")
+    if not isinstance(value, str) or not value:
+        return "has no access_token"
+    if not _TOKEN.fullmatch(value):
+        return (
+            "is malformed: its access_token cannot be sent in a header (it holds "
+            "spaces, control or non-ASCII characters)"
+        )
+    return None
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any]:

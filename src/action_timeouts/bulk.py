@@ -12,14 +12,19 @@ from typing import TYPE_CHECKING, Any
 from action_timeouts.actions import (
     ActionsApi,
     ChangeResult,
+    StillWanted,
+    all_wanted,
     current_timeout,
     set_timeout,
+    timeout_unchanged,
     verify,
     verify_listed,
+    version_unchanged,
 )
 from action_timeouts.errors import (
     ActionTimeoutsError,
     AuthenticationError,
+    ChangedSinceError,
     PermissionDeniedError,
 )
 
@@ -37,12 +42,21 @@ Progress = Callable[[str, str], None]  # (action id, outcome)
 
 @dataclass
 class Change:
-    """One action to change: where it is now and where it should go."""
+    """One action to change: where it is now and where it should go.
+
+    `known` is the action as already read (the listing a plan was made from).
+    `expected_version` and `still_wanted` guard a change decided earlier: each read
+    before a write, the first and every re-read after a version conflict, must still
+    be at `expected_version` and satisfy `still_wanted` (see `set_timeout`), or the
+    action is refused and left as it is. With `expected_version` the action is read
+    afresh rather than taken from `known`.
+    """
 
     action_id: str
     new: int | None
     known: Mapping[str, Any] | None = None
     expected_version: int | None = None
+    still_wanted: StillWanted | None = None
 
 
 @dataclass
@@ -126,17 +140,10 @@ class Runner:
             self._record_result(result)
 
     def _change(self, change: Change) -> ChangeResult:
-        known = change.known
+        known, guard = change.known, change.still_wanted
         if change.expected_version is not None:
-            known = self.api.get(change.action_id)
-            # Already at the value wanted (an undo run twice): nothing to refuse.
-            moved = current_timeout(known) != change.new
-            if moved and known["version"] != change.expected_version:
-                reason = (
-                    f"changed by someone else since (version {known['version']}, "
-                    f"expected {change.expected_version})"
-                )
-                raise _RefusalError(reason)
+            known = None
+            guard = all_wanted(guard, version_unchanged(change.expected_version))
         return set_timeout(
             self.api,
             change.action_id,
@@ -144,6 +151,7 @@ class Runner:
             known=known,
             before_write=self._journal_intent(change),
             read_back=False,
+            still_wanted=guard,
         )
 
     def _journal_intent(
@@ -172,7 +180,8 @@ class Runner:
 
     def _fail(self, action_id: str, error: Exception) -> None:
         reason = str(error)
-        if isinstance(error, _RefusalError):
+        if isinstance(error, ChangedSinceError):
+            reason = error.reason
             self._outcome(action_id, "refused", reason=reason)
             with self._lock:
                 self.report.refused[action_id] = reason
@@ -253,16 +262,22 @@ class Runner:
             self.progress(action_id, outcome)
 
 
-class _RefusalError(ActionTimeoutsError):
-    """An action the run will not touch because it changed since it was recorded."""
-
-
 def changes_from_plan(
     plan: Plan, listed: Mapping[str, Mapping[str, Any]]
 ) -> list[Change]:
-    """Turn the plan's pending items into changes, each with the action as listed."""
+    """Turn the plan's pending items into changes, each with the action as listed.
+
+    Each change goes ahead only while the action keeps the timeout the plan saw:
+    the selection and the new value were decided on it, so an action whose timeout
+    another editor moved meanwhile is refused rather than set over their choice.
+    """
     return [
-        Change(item.action_id, item.new, known=listed.get(item.action_id))
+        Change(
+            item.action_id,
+            item.new,
+            known=listed.get(item.action_id),
+            still_wanted=timeout_unchanged(item.old),
+        )
         for item in plan.items
         if item.status == "change"
     ]

@@ -3,12 +3,15 @@
 The tree answers "did the server answer?" by its shape: `TransportError` means no
 usable answer arrived (connection refused, dropped, timed out), `ApiError` means the
 server answered with an error status. Local problems (`UsageError`,
-`ConfigurationError`, `ActionRefusedError`) are raised before anything is sent.
+`ConfigurationError`, `ActionRefusedError`) are raised before anything is sent;
+`ChangedSinceError` is raised before anything more is written, when a re-read shows
+that a planned change is no longer wanted.
 
     ActionTimeoutsError               exit 1
     ├── UsageError                    exit 2   bad local input (timeout, selectors)
     ├── ConfigurationError            exit 3   settings, region, credentials, .env
     ├── ActionRefusedError            exit 7   custom-auth or built-in action
+    │   └── ChangedSinceError         exit 7   changed by someone else since planned
     ├── VerificationError             exit 12  read back differs from the intent
     ├── TransportError                exit 10  no usable answer from the server
     │   └── AmbiguousWriteError       exit 10  a write may or may not have happened
@@ -34,6 +37,7 @@ __all__ = [
     "ApiError",
     "AuthenticationError",
     "BadResponseError",
+    "ChangedSinceError",
     "ConfigurationError",
     "ConflictError",
     "NotFoundError",
@@ -73,6 +77,14 @@ class ActionRefusedError(ActionTimeoutsError):
         super().__init__(message)
         self.action_id = action_id
         self.reason = reason
+
+
+class ChangedSinceError(ActionRefusedError):
+    """The action changed since its change was planned, so it was left as it is.
+
+    Another editor moved it (its timeout, or its version) after the read the change
+    was decided on; applying the change now could undo their edit.
+    """
 
 
 class VerificationError(ActionTimeoutsError):

@@ -88,6 +88,10 @@ _SAME_PAUSE_SECONDS = 1.0
 # A `Retry-After: 0` loop would never use up the budget; wait at least this long.
 _SHORTEST_RATE_LIMIT_WAIT = 0.5
 _LONGEST_ERROR_CHAIN = 10  # causes followed when looking for a certificate failure
+_REDACTED = "[redacted]"
+# Shorter values (an empty header, a one-letter secret) are not worth hiding: hiding
+# them would garble every message that happens to contain them.
+_SHORTEST_SECRET = 8
 
 
 @dataclass
@@ -235,6 +239,7 @@ class ApiClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.endpoint = endpoint
+        self._secrets = (client_secret,)
         self.policy = policy or RetryPolicy()
         self.stats = ClientStats()
         self._sleep = sleep
@@ -332,12 +337,47 @@ class ApiClient:
             try:
                 response = self._exchange(client, request)
             except httpx.TransportError as exc:
-                self._after_transport_error(request, exc, tries, write=write)
-                continue
+                error = self._after_transport_error(request, exc, tries, write=write)
+                if error is None:
+                    continue
+                raise error from self._cause(request, exc)
             except httpx.RequestError as exc:
-                raise unreadable_answer(request, exc, write=write) from exc
+                failure = self._failure(request, exc)
+                error = unreadable_answer(request, failure, write=write)
+                raise error from self._cause(request, exc)
             if not self._should_retry(request, response, tries, write=write):
                 return response
+
+    def _failure(self, request: httpx.Request, exc: Exception) -> str:
+        """Describe an exception for a message, with every secret it quotes hidden."""
+        return f"{type(exc).__name__}: {self._scrub(request, str(exc))}"
+
+    def _cause(self, request: httpx.Request, exc: Exception) -> Exception | None:
+        """Return the exception to chain, or None when its text quotes a secret.
+
+        The errors raised here are built in the frame that caught the exception, so
+        that a traceback shown with its locals holds no copy of that text either.
+        """
+        text = f"{exc} {exc!r}"
+        return exc if self._scrub(request, text) == text else None
+
+    def _scrub(self, request: httpx.Request, text: str) -> str:
+        """Replace the request's credentials and the client secret in a text.
+
+        Exception texts may quote a header: h11 quotes a header value it refuses,
+        Authorization included. Each secret is hidden as sent, as its credential
+        after the scheme, and as Python would quote it (escapes included).
+        """
+        header = request.headers.get("authorization", "")
+        found = {header, header.partition(" ")[2], *self._secrets}
+        forms: set[str] = set()
+        for secret in found:
+            if len(secret.strip()) >= _SHORTEST_SECRET:
+                forms |= {secret, secret.strip(), repr(secret)[1:-1]}
+                forms.add(repr(secret.encode("utf-8", "replace"))[2:-1])
+        for form in sorted(forms, key=len, reverse=True):
+            text = text.replace(form, _REDACTED)
+        return text
 
     def _wait_for_gate(self) -> None:
         """Wait once for the client-wide pause (rate limit or pacing) in force.
@@ -366,7 +406,8 @@ class ApiClient:
                 response = client.send(request)
             except httpx.TransportError as exc:
                 self.stats.record_transport_error()
-                logger.debug("%s %s -> no answer (%r)", *describe(request), exc)
+                shown = self._scrub(request, repr(exc))
+                logger.debug("%s %s -> no answer (%s)", *describe(request), shown)
                 raise
             self._gate.pace(response.headers)
 
@@ -387,8 +428,9 @@ class ApiClient:
         tries: _Tries,
         *,
         write: bool,
-    ) -> None:
-        """Back off after a lost connection, or raise when that is unsafe or futile."""
+    ) -> TransportError | None:
+        """Back off after a lost connection; return the error when that is unsafe or
+        futile, for the caller to raise."""
         method, path = describe(request)
         refused = _certificate_failure(exc)
         if refused is not None:
@@ -397,18 +439,22 @@ class ApiClient:
                 f"({refused.verify_message or refused}); nothing was sent: check the "
                 "region (and SSL_CERT_FILE or SSL_CERT_DIR, if set)"
             )
-            raise TransportError(message) from exc
+            return TransportError(message)
         if write and not isinstance(exc, _NOT_SENT):
             message = (
                 f"{method} {path} got no answer ({type(exc).__name__}); it may or may "
                 "not have been applied: re-read before trying again"
             )
-            raise AmbiguousWriteError(message) from exc
+            return AmbiguousWriteError(message)
         attempts = self.policy.read_attempts
         if isinstance(exc, httpx.ConnectError):
             attempts = min(attempts, self.policy.connect_attempts)
         if not self._back_off(request, tries, type(exc).__name__, None, attempts):
-            raise _no_answer(request, exc, tries) from exc
+            failure = self._failure(request, exc)
+            return _no_answer(
+                request, failure, connecting=_is_connect(exc), tries=tries
+            )
+        return None
 
     def _should_retry(
         self,
@@ -606,13 +652,20 @@ def _rate_limit_exhausted(
     )
 
 
+def _is_connect(exc: Exception) -> bool:
+    """Tell whether a connection could not be opened at all."""
+    return isinstance(exc, httpx.ConnectError)
+
+
 def _no_answer(
-    request: httpx.Request, exc: httpx.TransportError, tries: _Tries
+    request: httpx.Request, failure: str, *, connecting: bool, tries: _Tries
 ) -> TransportError:
-    """Build the error for a request that got no answer in all its attempts."""
+    """Build the error for a request that got no answer in all its attempts.
+
+    `failure` describes the last exception, secrets already hidden.
+    """
     method, path = describe(request)
-    failure = f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, httpx.ConnectError):
+    if connecting:
         message = (
             f"could not connect to {_base_url(request)} for {method} {path} after "
             f"{tries.attempt} attempts ({failure}): check the region or URL, and that "

@@ -86,6 +86,7 @@ def resolve_region(value: str) -> Endpoint:
     if not text:
         message = f"the region is empty: {_SPELLING_HINT}"
         raise ConfigurationError(message)
+    _refuse_credentials(text)
 
     parts = _split(text, value)
     host = (parts.hostname or "").rstrip(".")
@@ -94,6 +95,26 @@ def resolve_region(value: str) -> Endpoint:
 
     _check_remote_parts(parts, value)
     return _region_endpoint(_region_name(host, value))
+
+
+def _refuse_credentials(text: str) -> None:
+    """Refuse a value with a user name or password, without repeating either.
+
+    The check reads the text itself, before any parsing, so that no later message
+    (a bad scheme, an unreadable port) can quote the value with its credentials.
+    """
+    start = text.find("://") + 3 if "://" in text else 0
+    ends = [at for at in (text.find(mark, start) for mark in "/?#") if at >= 0]
+    authority = text[start : min(ends, default=len(text))]
+    if "@" not in authority:
+        return
+    host = authority.rpartition("@")[2]
+    message = (
+        f"the region ({text[:start]}…@{host}) has a user name or password in it: "
+        "credentials do not belong in the URL; give only the base URL, and the "
+        "client ID and secret as their own settings"
+    )
+    raise ConfigurationError(message)
 
 
 def _split(text: str, value: str) -> SplitResult:
@@ -109,7 +130,7 @@ def _split(text: str, value: str) -> SplitResult:
     if parts.scheme not in ("", "http", "https"):
         message = f"the region {value!r} has scheme {parts.scheme!r}: use https://"
         raise ConfigurationError(message)
-    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
         message = f"the region {value!r} has a path or query: give only the base URL"
         raise ConfigurationError(message)
     return parts

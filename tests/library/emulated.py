@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import httpx
+
 from action_timeouts.actions import ACTIONS_PATH, differences
 from action_timeouts.emulator.seed import load_directory
 from action_timeouts.emulator.server import RunningEmulator
@@ -44,6 +46,7 @@ def make_client(
     credentials: tuple[str, str] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     policy: RetryPolicy | None = None,
+    transport: httpx.BaseTransport | None = None,
 ) -> ApiClient:
     """Return a real API client of the emulator (its own client unless told)."""
     client_id, client_secret = credentials or (emu.client_id, emu.client_secret)
@@ -53,7 +56,45 @@ def make_client(
         client_secret,
         policy=policy or fast_policy(),
         sleep=sleep,
+        transport=transport,
     )
+
+
+AnswerRewrite = Callable[[httpx.Request, httpx.Response], httpx.Response]
+
+
+class RewrittenAnswers(httpx.BaseTransport):
+    """Send every request to the emulator, then replace chosen answers.
+
+    The emulator has processed the request (a PATCH has committed) before its answer
+    is swapped for the one `rewrite` returns: what a gateway that mangles answers
+    does. `rewrite` applies to the next `count` requests with that method whose path
+    ends with `path_suffix`.
+    """
+
+    def __init__(
+        self, method: str, path_suffix: str, rewrite: AnswerRewrite, count: int = 1
+    ) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.method, self.path_suffix = method, path_suffix
+        self.rewrite, self.left = rewrite, count
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Forward the request; rewrite its answer while rewrites are left."""
+        response = self.inner.handle_request(request)
+        chosen = request.method == self.method and request.url.path.endswith(
+            self.path_suffix
+        )
+        if not chosen or self.left <= 0:
+            return response
+        self.left -= 1
+        response.read()
+        response.close()
+        return self.rewrite(request, response)
+
+    def close(self) -> None:
+        """Close the connections to the emulator."""
+        self.inner.close()
 
 
 @functools.cache

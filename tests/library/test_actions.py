@@ -7,13 +7,19 @@ from typing import Any
 
 import pytest
 
-from action_timeouts.actions import ActionsApi, set_timeout
+from action_timeouts.actions import (
+    ActionsApi,
+    set_timeout,
+    timeout_unchanged,
+    version_unchanged,
+)
 from action_timeouts.emulator.server import RunningEmulator
 from action_timeouts.emulator.state import EmulatorState
 from action_timeouts.errors import (
     ActionRefusedError,
     ActionTimeoutsError,
     BadResponseError,
+    ChangedSinceError,
     ServerError,
     UsageError,
     VerificationError,
@@ -385,6 +391,52 @@ def test_a_rejected_write_is_not_reported_as_a_change(
     assert (after["config"]["timeoutSeconds"], after["version"]) == (30, 2)
     assert (result.outcome, result.conflicts) == ("unchanged", 1)
     assert patches(emu) == 1
+
+
+def test_a_timeout_moved_by_someone_else_during_a_conflict_is_kept(
+    emu: RunningEmulator, api: ActionsApi
+) -> None:
+    """A change guarded by the timeout it was planned on is refused, not re-applied,
+    when a version conflict shows that someone else has moved the timeout since."""
+    seed(emu, web_action(ACTION_ID, timeoutSeconds=5))
+    emu.state.concurrent_edit(ACTION_ID, change={"config": {"timeoutSeconds": 45}})
+
+    with pytest.raises(ChangedSinceError) as caught:
+        set_timeout(api, ACTION_ID, 10, still_wanted=timeout_unchanged(5))
+
+    assert caught.value.reason == (
+        "changed by someone else since the plan (timeout now 45 s)"
+    )
+    assert caught.value.exit_code == 7
+    after = emu.state.stored_action(ACTION_ID)
+    assert (after["config"]["timeoutSeconds"], after["version"]) == (45, 2)
+    assert patches(emu) == 1
+
+
+def test_a_guard_is_asked_before_the_first_write(
+    emu: RunningEmulator, api: ActionsApi
+) -> None:
+    """A change whose guard objects to the action as first read sends nothing."""
+    before = seed(emu, web_action(ACTION_ID, timeoutSeconds=5))
+
+    with pytest.raises(ChangedSinceError, match="version 1, expected 3"):
+        set_timeout(api, ACTION_ID, 10, still_wanted=version_unchanged(3))
+
+    assert patches(emu) == 0
+    assert emu.state.stored_action(ACTION_ID) == before
+
+
+def test_a_guard_never_refuses_an_action_already_at_the_value(
+    emu: RunningEmulator, api: ActionsApi
+) -> None:
+    """An action already at the requested timeout is unchanged, whatever its guard
+    says: there is nothing to write, so nothing to refuse."""
+    seed(emu, web_action(ACTION_ID, timeoutSeconds=10))
+
+    result = set_timeout(api, ACTION_ID, 10, still_wanted=version_unchanged(3))
+
+    assert result.outcome == "unchanged"
+    assert patches(emu) == 0
 
 
 def test_errors_keep_their_documented_base(

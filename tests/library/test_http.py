@@ -177,7 +177,7 @@ def test_get_text_returns_the_exact_text(text: str, fake: FakeGenesys) -> None:
 
 
 def test_get_text_refuses_undecodable_text(fake: FakeGenesys) -> None:
-    """Bytes that are not valid in the announced charset are a bad response."""
+    """Bytes that are not valid UTF-8 are a bad response."""
     fake.script(
         "GET",
         PATH,
@@ -237,7 +237,7 @@ def test_get_text_refuses_an_answer_that_is_not_a_template(
     shown = content_type.partition(";")[0]
     assert str(caught.value) == (
         f"GET {TEMPLATE}: the answer is {shown}, not a template: a proxy or login "
-        "page answered instead of the template; nothing was changed"
+        "page answered instead of the template; it was not taken as the template"
     )
 
 

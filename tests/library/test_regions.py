@@ -162,6 +162,40 @@ def test_malformed_values_are_refused_with_a_reason(value: str, fragment: str) -
         resolve_region(value)
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://u:CANARY-REGION-SECRET@api.mypurecloud.ie",
+        "https://CANARY-REGION-SECRET@api.mypurecloud.ie",
+        "u:CANARY-REGION-SECRET@mypurecloud.ie",
+        "ftp://u:CANARY-REGION-SECRET@api.mypurecloud.ie",
+        "https://u:CANARY-REGION-SECRET@api.mypurecloud.ie:99999",
+        "http://u:CANARY-REGION-SECRET@127.0.0.1:8080",
+        "https://u:CANARY-REGION-SECRET@[::1",
+    ],
+    ids=[
+        "user-and-password",
+        "user",
+        "no-scheme",
+        "ftp",
+        "bad-port",
+        "loopback",
+        "ipv6",
+    ],
+)
+def test_credentials_in_the_region_are_refused_without_being_repeated(
+    value: str,
+) -> None:
+    """A region URL with a user name or password is refused, saying credentials do
+    not belong there, and the error never repeats them, whatever else is wrong."""
+    with pytest.raises(ConfigurationError) as caught:
+        resolve_region(value)
+
+    message = str(caught.value)
+    assert "credentials do not belong in the URL" in message
+    assert "CANARY-REGION-SECRET" not in message
+
+
 def test_endpoint_is_frozen() -> None:
     """An endpoint cannot be changed after it is built."""
     endpoint = resolve_region("eu-west-1")

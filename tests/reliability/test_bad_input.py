@@ -25,6 +25,7 @@ from cli.helpers import run_subprocess
 pytestmark = pytest.mark.usefixtures("credentials", "no_backoff")
 
 ONE = "/api/v2/integrations/actions/order-lookup"
+TEMPLATE = f"{ONE}/templates/requesttemplate.vm"
 HTML_PAGE = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
 ELSEWHERE = "http://example.invalid/api/v2/integrations/actions/order-lookup"
 LONGEST_ERROR_LINE = 600
@@ -140,6 +141,18 @@ def raw_answer(
     return prepare
 
 
+def latin1_template(arrange: Arrange) -> None:
+    """Answer the request template with bytes in ISO-8859-1, which is not UTF-8."""
+    arrange.emulator.state.inject_raw_response(
+        20,
+        200,
+        "café".encode("latin-1"),
+        content_type="text/plain; charset=ISO-8859-1",
+        methods=("GET",),
+        path_prefix=TEMPLATE,
+    )
+
+
 def view_only_client(arrange: Arrange) -> None:
     """Log in as a client that may read actions but not edit them."""
     arrange.emulator.state.add_client(
@@ -211,6 +224,12 @@ CASES = [
         3,
         "use https://",
         variable("GENESYSCLOUD_REGION", "http://login.mypurecloud.de"),
+    ),
+    Case(
+        "region-with-password",
+        set_to("10", "--region", "https://u:hunter2-0123456789@api.mypurecloud.ie"),
+        3,
+        "credentials do not belong in the URL",
     ),
     Case(
         "region-with-path",
@@ -461,6 +480,52 @@ CASES = [
         11,
         "the answer was empty",
         raw_answer(200, "", content_type="application/json"),
+        local=False,
+    ),
+    Case(
+        "template-204",
+        set_to("10"),
+        11,
+        "the answer is 204 instead of 200 with the template",
+        raw_answer(204, "", path=TEMPLATE),
+        local=False,
+    ),
+    Case(
+        "template-206-partial",
+        set_to("10"),
+        11,
+        "the answer is 206 instead of 200 with the template",
+        raw_answer(206, "{\r\n", content_type="text/plain", path=TEMPLATE),
+        local=False,
+    ),
+    Case(
+        "template-empty-without-type",
+        set_to("10"),
+        11,
+        "the answer is empty and has no content type",
+        raw_answer(200, "", path=TEMPLATE),
+        local=False,
+    ),
+    Case(
+        "template-not-utf8",
+        set_to("10"),
+        11,
+        "not valid utf-8",
+        latin1_template,
+        local=False,
+    ),
+    Case(
+        "login-token-not-a-header",
+        set_to("10"),
+        11,
+        "is malformed",
+        raw_answer(
+            200,
+            '{"access_token": "abc def", "expires_in": 86400}',
+            content_type="application/json",
+            methods=None,
+            path="/oauth",
+        ),
         local=False,
     ),
     Case(

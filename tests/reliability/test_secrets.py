@@ -10,6 +10,7 @@ are searched for the secret, its HTTP Basic form and each token.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import os
 import re
@@ -34,7 +35,11 @@ from action_timeouts.cli import COMMANDS, cli
 from action_timeouts.cli import common as cli_common
 from action_timeouts.emulator.server import RunningEmulator
 from action_timeouts.emulator.state import ALL_PERMISSIONS
-from action_timeouts.errors import ActionTimeoutsError, ConfigurationError
+from action_timeouts.errors import (
+    ActionTimeoutsError,
+    BadResponseError,
+    ConfigurationError,
+)
 from action_timeouts.http import ApiClient
 from action_timeouts.regions import Endpoint, resolve_region
 from action_timeouts.settings import describe_settings, load_settings
@@ -333,6 +338,101 @@ def test_library_errors_never_carry_the_secret(
     canary.assert_absent("the error's attributes", repr(vars(error)))
     chain = traceback.TracebackException.from_exception(error, capture_locals=True)
     canary.assert_absent("the traceback with locals", "".join(chain.format()))
+
+
+CANARY_TOKEN = "canary-TOKEN-0b5e2d91"
+
+
+def assert_error_holds_no_secret(canary: Canary, error: ActionTimeoutsError) -> None:
+    """Fail when an error's text, repr, attributes or traceback show a secret."""
+    canary.assert_absent("str(error)", str(error))
+    canary.assert_absent("repr(error)", repr(error))
+    canary.assert_absent("the error's attributes", repr(vars(error)))
+    chain = traceback.TracebackException.from_exception(error, capture_locals=True)
+    canary.assert_absent("the traceback with locals", "".join(chain.format()))
+
+
+def test_a_token_that_cannot_be_a_header_is_refused_at_login(
+    emulator: RunningEmulator, canary: Canary, log_records: RecordingHandler
+) -> None:
+    """A login answer whose token cannot be sent in a header (it ends in a newline)
+    is a malformed answer: no API request is sent with it, and neither the error
+    nor any log line shows it."""
+    login_answer = {"access_token": CANARY_TOKEN + "\n", "expires_in": 86400}
+    emulator.state.inject_raw_response(
+        1,
+        200,
+        json.dumps(login_answer),
+        content_type="application/json",
+        path_prefix="/oauth",
+    )
+    canary.tokens.append(CANARY_TOKEN)
+    start = len(emulator.state.request_log())
+
+    with ApiClient(resolve_region(emulator.base_url), CANARY_CLIENT, CANARY) as client:
+        error = failure_of_a_read(client)
+
+    assert isinstance(error, BadResponseError)
+    assert "login answer" in str(error)
+    assert "malformed" in str(error)
+    sent = [entry["path"] for entry in emulator.state.request_log()[start:]]
+    assert sent == ["/oauth/token"]
+    assert_error_holds_no_secret(canary, error)
+    canary.assert_absent("the log records", "\n".join(log_records.texts))
+
+
+def quoting_credentials(
+    failing_path: str, error_class: type[httpx.RequestError]
+) -> httpx.MockTransport:
+    """Answer logins with the canary token; fail requests to `failing_path` with an
+    exception whose text quotes their Authorization header, as h11 does."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == failing_path:
+            header = request.headers["authorization"].encode()
+            raise error_class(f"Illegal header value {header!r}", request=request)
+        answer = {"access_token": CANARY_TOKEN, "expires_in": 86400}
+        return httpx.Response(200, json=answer)
+
+    return httpx.MockTransport(handle)
+
+
+@pytest.mark.parametrize(
+    ("failing_path", "error_class"),
+    [
+        pytest.param(
+            "/api/v2/integrations/actions/order-lookup",
+            httpx.LocalProtocolError,
+            id="api-no-answer",
+        ),
+        pytest.param(
+            "/api/v2/integrations/actions/order-lookup",
+            httpx.DecodingError,
+            id="api-unreadable",
+        ),
+        pytest.param("/oauth/token", httpx.LocalProtocolError, id="login-no-answer"),
+    ],
+)
+def test_exception_texts_that_quote_credentials_are_scrubbed(
+    canary: Canary,
+    log_records: RecordingHandler,
+    failing_path: str,
+    error_class: type[httpx.RequestError],
+) -> None:
+    """An HTTP-library exception that quotes the Authorization header (the token,
+    or the login's HTTP Basic credentials) reaches no error text, chained cause,
+    traceback or log line with the credential in it."""
+    canary.tokens.append(CANARY_TOKEN)
+    transport = quoting_credentials(failing_path, error_class)
+    endpoint = resolve_region("http://127.0.0.1:9")
+
+    with ApiClient(endpoint, CANARY_CLIENT, CANARY, transport=transport) as client:
+        error = failure_of_a_read(client)
+
+    assert "[redacted]" in str(error)
+    assert_error_holds_no_secret(canary, error)
+    assert log_records.texts
+    canary.assert_absent("the log records", "\n".join(log_records.texts))
 
 
 def test_settings_and_clients_never_show_the_secret(emulator: RunningEmulator) -> None:
