@@ -50,7 +50,7 @@ def test_plan_shows_each_change_and_sends_nothing(
     assert result.exit_code == 0, result.stderr
     plan = json.loads(result.stdout)
     changes = {
-        item["action_id"]: (item["new"], item["rule"])
+        item["id"]: (item["new"], item["rule"])
         for item in plan["items"]
         if item["status"] == "change"
     }
@@ -59,7 +59,7 @@ def test_plan_shows_each_change_and_sends_nothing(
         "order-lookup": (10, "rule 2"),
         "customer-lookup": (10, "rule 2"),
     }
-    statuses = {item["action_id"]: item["status"] for item in plan["items"]}
+    statuses = {item["id"]: item["status"] for item in plan["items"]}
     assert statuses["ticket-create"] == "unchanged"
     assert "weather-get" not in statuses
     assert patches(emulator.state.request_log()) == []
@@ -87,7 +87,7 @@ def test_check_exits_2_and_lists_the_drift(
     assert result.exit_code == 2
     drift = {row["id"]: row for row in json.loads(result.stdout)}
     assert set(drift) == set(DRIFTED)
-    assert drift["customer-lookup"]["old"] == "unset (60 s)"
+    assert drift["customer-lookup"]["old"] is None
     assert "drift: 3 actions" in result.stderr
     assert patches(emulator.state.request_log()) == []
 
@@ -161,7 +161,7 @@ def test_default_applies_to_actions_no_rule_selects(
 
     result = invoke("plan", "-f", str(policy), "-o", "json")
 
-    items = {item["action_id"]: item for item in json.loads(result.stdout)["items"]}
+    items = {item["id"]: item for item in json.loads(result.stdout)["items"]}
     assert items["weather-get"]["rule"] == "default"
     assert items["weather-get"]["new"] is None
     assert items["weather-get"]["status"] == "change"

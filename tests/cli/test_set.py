@@ -40,7 +40,7 @@ def plan_of(*args: str) -> dict[str, Any]:
 
 def statuses(plan: dict[str, Any]) -> dict[str, str]:
     """Map each planned action id to its status."""
-    return {item["action_id"]: item["status"] for item in plan["items"]}
+    return {item["id"]: item["status"] for item in plan["items"]}
 
 
 def test_set_one_action_changes_and_verifies(emulator: RunningEmulator) -> None:
@@ -288,9 +288,9 @@ def test_plan_json_has_counts_and_items(emulator: RunningEmulator) -> None:
         "change": 4,
         "unchanged": 1,
         "skip": 3,
-        "missing": 0,
+        "not found": 0,
     }
-    items = {item["action_id"]: item for item in plan["items"]}
+    items = {item["id"]: item for item in plan["items"]}
     assert items["customer-lookup"]["old"] is None
     assert items["customer-lookup"]["new"] == 20
     assert items["order-lookup"]["old"] == 5
@@ -301,8 +301,8 @@ def test_plan_marks_missing_ids_and_would_lower(emulator: RunningEmulator) -> No
     """A requested id the org lacks is "not found"; --below never lowers a timeout."""
     plan = plan_of("3", "--below", "25", "--id", "order-lookup", "--id", "gone")
 
-    items = {item["action_id"]: item for item in plan["items"]}
-    assert items["gone"]["reason"] == "not found"
+    items = {item["id"]: item for item in plan["items"]}
+    assert items["gone"]["status"] == "not found"
     assert items["order-lookup"]["status"] == "skip"
     assert items["order-lookup"]["reason"] == "would lower"
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 import functools
 import io
-import json
 import logging
 import os
 import sys
@@ -158,11 +156,12 @@ def fail(message: str, code: int) -> None:
 
 def say(message: str) -> None:
     """Print a progress or status message on stderr, unless -q was given."""
-    if not _quiet():
+    if not is_quiet():
         click.echo(message, err=True)
 
 
-def _quiet() -> bool:
+def is_quiet() -> bool:
+    """Tell whether -q was given."""
     context = click.get_current_context(silent=True)
     root = context.find_root() if context else None
     return bool(root and root.meta.get("quiet"))
@@ -195,55 +194,10 @@ def use_colour() -> bool:
 def print_rows(
     rows: Sequence[dict[str, Any]], columns: Sequence[str], output_format: str
 ) -> None:
-    """Print rows on stdout as a table, JSON, NDJSON or CSV."""
-    if output_format == "json":
-        click.echo(json.dumps(list(rows), indent=2, ensure_ascii=False))
-    elif output_format == "ndjson":
-        for row in rows:
-            click.echo(json.dumps(row, ensure_ascii=False))
-    elif output_format == "csv":
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-        click.echo(buffer.getvalue(), nl=False)
-    else:
-        print_table(rows, columns)
+    """Print rows on stdout as a table, JSON, NDJSON or CSV, values as they are."""
+    from action_timeouts.cli.output import emit
 
-
-def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
-    """Print rows as a table on stdout, plain when stdout is not a terminal."""
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    terminal = sys.stdout.isatty()
-    console = Console(
-        no_color=not terminal or "NO_COLOR" in os.environ,
-        width=None if terminal else 10_000,
-    )
-    table = Table(box=_box() if terminal else None)
-    for column in columns:
-        # Ids stay on one line so they can be copied from a narrow terminal.
-        table.add_column(column, overflow="fold", no_wrap=column == "id")
-    for row in rows:
-        # Text, not str: names like "Lookup [v2]" or "[/]" are data, not markup.
-        table.add_row(*[Text(_cell(row.get(column))) for column in columns])
-    console.print(table)
-
-
-def _box() -> Any:
-    from rich import box
-
-    return box.SIMPLE
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
+    emit(rows, columns, output_format, people=False)
 
 
 def confirm_or_refuse(question: str, assume_yes: bool) -> None:

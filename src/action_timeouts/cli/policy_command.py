@@ -15,10 +15,10 @@ from action_timeouts.cli.common import (
     output_option,
     say,
 )
+from action_timeouts.cli.output import PLAN_FIELDS, PLAN_TABLE, emit, plan_row
 from action_timeouts.cli.runs_command import (
     EXIT_PENDING,
     execute_plan,
-    plan_row,
     run_options,
     show_plan,
 )
@@ -89,13 +89,12 @@ def check(policy_file: str, output_format: str, **kwargs: Any) -> None:
     policy_plan = plan_for_policy(listing.actions, policy, total=listing.total)
     warn_unused_rules(policy, policy_plan)
     drifted = drift(policy_plan)
+    if drifted or output_format != "table":
+        rows = [plan_row(item) for item in drifted]
+        emit(rows, PLAN_FIELDS, output_format, table=PLAN_TABLE)
     if not drifted:
         say(f"in line with {policy_file}: {policy_plan.found} actions checked")
         return
-    from action_timeouts.cli.common import print_rows
-    from action_timeouts.cli.runs_command import PLAN_COLUMNS
-
-    print_rows([plan_row(item) for item in drifted], PLAN_COLUMNS, output_format)
     say(f"drift: {len(drifted)} actions differ from {policy_file}")
     raise SystemExit(EXIT_PENDING)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -27,10 +26,24 @@ from action_timeouts.cli.common import (
     connection_from,
     connection_options,
     handle_errors,
+    is_quiet,
     open_api,
     output_option,
-    print_rows,
     say,
+)
+from action_timeouts.cli.output import (
+    OUTCOME_FIELDS,
+    OUTCOME_TABLE,
+    PLAN_FIELDS,
+    PLAN_TABLE,
+    emit,
+    outcome_document,
+    outcome_rows,
+    people_cells,
+    plan_document,
+    plan_row,
+    print_table,
+    result_row,
 )
 from action_timeouts.errors import (
     EXIT_CODES,
@@ -46,7 +59,6 @@ if TYPE_CHECKING:
     from action_timeouts.journal import Journal
     from action_timeouts.plan import Plan, Selector
 
-PLAN_COLUMNS = ("id", "name", "old", "new", "status", "reason")
 EXIT_PENDING = 2
 
 
@@ -213,11 +225,13 @@ def set_one(
     with open_api(connection) as (api, client):
         if options["dry_run"]:
             result = set_timeout(api, action_id, seconds, dry_run=True)
+            pending = result.outcome == "planned"
             say(
                 f"{action_id}: {describe_timeout(result.old)} -> "
                 f"{describe_timeout(seconds)} ({result.outcome}; nothing sent)"
             )
-            _exit_for_plan(options, pending=result.outcome == "planned")
+            show_plan(single_plan(result, pending=pending), options["output_format"])
+            _exit_for_plan(options, pending=pending)
             return
         journal = open_journal()
         run_id = journal.start_run(
@@ -236,8 +250,34 @@ def set_one(
             "note: a function action also stops at its function's own timeout "
             "(1-15 s), which this tool does not change"
         )
-    if options["output_format"] in ("json", "ndjson"):
-        click.echo(json.dumps(result_json(result, run_id), ensure_ascii=False))
+    rows = [result_row(result)]
+    emit(
+        rows,
+        OUTCOME_FIELDS,
+        options["output_format"],
+        table=OUTCOME_TABLE,
+        document=outcome_document(run_id, rows),
+    )
+
+
+def single_plan(result: ChangeResult, *, pending: bool) -> Plan:
+    """The plan of a single-action dry run: one item, changed or unchanged."""
+    from action_timeouts.plan import Plan, PlanItem
+
+    before = result.before
+    item = PlanItem(
+        action_id=result.action_id,
+        name=result.name,
+        category=before.get("category"),
+        integration_id=before.get("integrationId"),
+        version=result.version_before,
+        old=result.old,
+        new=result.new,
+        status="change" if pending else "unchanged",
+    )
+    mode: Any = "unset" if result.new is None else "set"
+    selection = {"ids": [result.action_id]}
+    return Plan([item], 1, None, result.new, mode, selection)
 
 
 def _set_journaled(
@@ -261,20 +301,6 @@ def _set_journaled(
     journal.record_outcome(run_id, action_id, state, after_version=result.version_after)
     journal.finish_run(run_id, "finished")
     return result
-
-
-def result_json(result: ChangeResult, run_id: str) -> dict[str, Any]:
-    """The outcome of a single-action change as printed with `-o json`."""
-    return {
-        "id": result.action_id,
-        "name": result.name,
-        "old": result.old,
-        "new": result.new,
-        "outcome": result.outcome,
-        "version_before": result.version_before,
-        "version_after": result.version_after,
-        "run": run_id,
-    }
 
 
 def intent_recorder(journal: Journal, run_id: str) -> Any:
@@ -348,13 +374,19 @@ def apply_planned(
 
     `refused` names actions the plan already refuses (undo); any makes the exit 1.
     """
-    json_output = options["output_format"] in ("json", "ndjson")
-    dry_run = options["dry_run"] or not plan.to_change
-    show_plan(plan, options["output_format"] if dry_run or not json_output else None)
-    if dry_run:
+    output_format = options["output_format"]
+    if options["dry_run"]:
+        show_plan(plan, output_format)
         _exit_for_plan(options, pending=bool(plan.to_change))
         _exit_if_refused(refused)
         return
+    say_plan_counts(plan)
+    if not plan.to_change:
+        print_outcome(plan, None, output_format)
+        _exit_if_refused(refused)
+        return
+    if not options["assume_yes"]:
+        show_plan_to_confirm(plan)
     confirm_or_refuse(f"Change {len(plan.to_change)} actions?", options["assume_yes"])
     journal = open_journal()
     facts = run_facts(client, command, selector_summary(selector), plan.requested)
@@ -362,9 +394,21 @@ def apply_planned(
     journal.record_plan(run_id, plan.items)
     report = run_changes(api, journal, run_id, changes, options)
     report.refused.update(refused or {})
-    if json_output:
-        click.echo(json.dumps(run_result(plan, report), indent=2, ensure_ascii=False))
+    print_outcome(plan, report, output_format)
     summarise(plan, report)
+
+
+def print_outcome(plan: Plan, report: RunReport | None, output_format: str) -> None:
+    """Print what a run did to each action on stdout (no report: nothing to do)."""
+    rows = outcome_rows(plan, report)
+    run_id = None if report is None else report.run_id
+    emit(
+        rows,
+        OUTCOME_FIELDS,
+        output_format,
+        table=OUTCOME_TABLE,
+        document=outcome_document(run_id, rows),
+    )
 
 
 def _exit_if_refused(refused: Mapping[str, str] | None) -> None:
@@ -372,28 +416,6 @@ def _exit_if_refused(refused: Mapping[str, str] | None) -> None:
         for action_id, reason in sorted(refused.items()):
             say(f"  refused {action_id}: {reason}")
         raise SystemExit(1)
-
-
-def run_result(plan: Plan, report: RunReport) -> dict[str, Any]:
-    """What a run did, for `-o json`: the run id, counts and each action's outcome."""
-    outcomes = report.outcomes()
-    items = [
-        {
-            "id": item.action_id,
-            "name": item.name,
-            "old": item.old,
-            "new": item.new,
-            "outcome": outcomes.get(item.action_id, item.status),
-            "reason": report.failed.get(item.action_id)
-            or report.refused.get(item.action_id)
-            or item.reason,
-        }
-        for item in plan.items
-    ]
-    counts: dict[str, int] = {}
-    for entry in items:
-        counts[str(entry["outcome"])] = counts.get(str(entry["outcome"]), 0) + 1
-    return {"run": report.run_id, "counts": counts, "items": items}
 
 
 def run_changes(
@@ -510,31 +532,38 @@ def summarise(plan: Plan, report: RunReport) -> None:
         raise SystemExit(1)
 
 
-def show_plan(plan: Plan, output_format: str | None) -> None:
-    """Print the plan on stdout (None: no plan) and its counts on stderr."""
-    if output_format in ("json", "ndjson"):
-        click.echo(json.dumps(plan.to_json(), indent=2, ensure_ascii=False))
-    elif output_format is not None:
-        rows = [plan_row(item) for item in plan.items]
-        print_rows(rows, PLAN_COLUMNS, output_format)
+def show_plan(plan: Plan, output_format: str) -> None:
+    """Print the plan on stdout and its counts on stderr."""
+    rows = [plan_row(item) for item in plan.items]
+    emit(
+        rows,
+        PLAN_FIELDS,
+        output_format,
+        table=PLAN_TABLE,
+        document=plan_document(plan, rows),
+    )
+    say_plan_counts(plan)
+
+
+def show_plan_to_confirm(plan: Plan) -> None:
+    """Print the plan as a table on stderr, beside the question it is asked for."""
+    if is_quiet():
+        return
+    rows = [people_cells(plan_row(item)) for item in plan.items]
+    print_table(rows, PLAN_TABLE, stream=sys.stderr)
+
+
+def say_plan_counts(plan: Plan) -> None:
+    """Say on stderr what the plan found and what it would do."""
     total = "" if plan.total is None else f" (API total {plan.total})"
+    missing = len(plan.missing)
+    skipped = len(plan.skipped) - missing
+    not_found = f", {missing} not found" if missing else ""
     say(
         f"found {plan.found}{total}, selected {len(plan.selected)}: "
         f"{len(plan.to_change)} to change, {len(plan.unchanged)} unchanged, "
-        f"{len(plan.skipped)} skipped"
+        f"{skipped} skipped{not_found}"
     )
-
-
-def plan_row(item: Any) -> dict[str, Any]:
-    """One plan row for people."""
-    return {
-        "id": item.action_id,
-        "name": item.name,
-        "old": describe_timeout(item.old),
-        "new": describe_timeout(item.new) if item.status == "change" else "",
-        "status": item.status,
-        "reason": item.reason or "",
-    }
 
 
 def _exit_for_plan(options: Mapping[str, Any], *, pending: bool) -> None:
