@@ -299,12 +299,61 @@ def test_plan_json_has_counts_and_items(emulator: RunningEmulator) -> None:
 
 def test_plan_marks_missing_ids_and_would_lower(emulator: RunningEmulator) -> None:
     """A requested id the org lacks is "not found"; --below never lowers a timeout."""
-    plan = plan_of("3", "--below", "25", "--id", "order-lookup", "--id", "gone")
+    result = invoke(
+        "set", "3", "--below", "25", "--id", "order-lookup", "--id", "gone",
+        "--dry-run", "-o", "json",
+    )  # fmt: skip
 
-    items = {item["id"]: item for item in plan["items"]}
+    assert result.exit_code == 6
+    items = {item["id"]: item for item in json.loads(result.stdout)["items"]}
     assert items["gone"]["status"] == "not found"
+    assert items["gone"]["old"] is None
     assert items["order-lookup"]["status"] == "skip"
     assert items["order-lookup"]["reason"] == "would lower"
+
+
+UNKNOWN = "00000000-0000-0000-0000-000000000000"
+
+
+def test_unknown_id_in_a_selection_exits_6_naming_it(
+    emulator: RunningEmulator,
+) -> None:
+    """`set 20 --id UNKNOWN --yes` exits 6, names the id and sends no PATCH."""
+    result = invoke("set", "20", "--id", UNKNOWN, "--yes")
+
+    assert result.exit_code == 6
+    assert f"not in the org: {UNKNOWN}" in result.stderr
+    assert "categories" not in result.stderr
+    assert patches(emulator.state.request_log()) == []
+
+
+def test_ids_file_with_an_unknown_id_changes_nothing(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    """One unknown id in an ids file refuses the whole run: the known one stays."""
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_text(f"order-lookup\n{UNKNOWN}\n")
+    before = stored_timeouts(emulator)
+
+    result = invoke("set", "20", "--ids-file", str(ids_file), "--yes")
+
+    assert result.exit_code == 6
+    assert UNKNOWN in result.stderr.splitlines()[-1]
+    assert "1 to change, 0 unchanged, 0 skipped, 1 not found" in result.stderr
+    assert patches(emulator.state.request_log()) == []
+    assert stored_timeouts(emulator) == before
+
+
+def test_unknown_id_is_shown_as_not_found_not_as_a_timeout(
+    emulator: RunningEmulator,
+) -> None:
+    """The plan table shows an unknown id as "not found", with no timeout."""
+    result = invoke("set", "20", "--id", UNKNOWN, "--id", "order-lookup", "--dry-run")
+
+    assert result.exit_code == 6
+    row = next(line for line in result.stdout.splitlines() if UNKNOWN in line)
+    assert "not found" in row
+    assert " s" not in row.replace(UNKNOWN, "")
 
 
 def test_dry_run_sends_no_patch(emulator: RunningEmulator) -> None:

@@ -25,6 +25,7 @@ from action_timeouts.cli.common import (
     confirm_or_refuse,
     connection_from,
     connection_options,
+    fail,
     handle_errors,
     is_quiet,
     open_api,
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
     from action_timeouts.plan import Plan, Selector
 
 EXIT_PENDING = 2
+MISSING_SHOWN = 5
 
 
 def selector_options(function: Any) -> Any:
@@ -328,6 +330,8 @@ def run_selection(
     with open_api(connection) as (api, client):
         listing = complete_listing(api, api_filters(selector))
         plan = build_plan(listing.actions, selector, seconds, total=listing.total)
+        if plan.missing:
+            refuse_missing(plan, options["output_format"])
         if not plan.selected:
             say(
                 "warning: no action matches these selectors (categories are "
@@ -337,6 +341,28 @@ def run_selection(
         execute_plan(
             api, client, plan, listed, options, command="set", selector=selector
         )
+
+
+def refuse_missing(plan: Plan, output_format: str) -> NoReturn:
+    """Stop before any write when requested ids are not in the org, naming them.
+
+    A mistyped id or a stale ids file must not half-apply: the ids found are left
+    alone too. The plan is printed with the missing ids marked "not found".
+    """
+    show_plan(plan, output_format)
+    missing = [item.action_id for item in plan.missing]
+    shown = ", ".join(missing[:MISSING_SHOWN])
+    more = (
+        f" and {len(missing) - MISSING_SHOWN} more"
+        if len(missing) > MISSING_SHOWN
+        else ""
+    )
+    noun = "id is" if len(missing) == 1 else "ids are"
+    message = (
+        f"{len(missing)} requested {noun} not in the org: {shown}{more}; nothing was "
+        "changed (check --id and --ids-file; `action-timeouts list` shows the ids)"
+    )
+    fail(message, EXIT_CODES["not-found"])
 
 
 def execute_plan(
