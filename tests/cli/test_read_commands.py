@@ -296,3 +296,22 @@ def test_config_show_without_settings_says_not_set(
 
     assert result.exit_code == 0, result.stderr
     assert {row["source"] for row in json.loads(result.stdout)} == {"not set"}
+
+
+def test_list_category_in_the_wrong_case_warns_with_near_matches(
+    emulator: RunningEmulator,
+) -> None:
+    """`list --category` matching nothing by case alone warns, naming the category."""
+    result = invoke("list", "--category", ACME.lower(), "-o", "json")
+
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == []
+    assert f"did you mean '{ACME}'?" in result.stderr
+
+
+def test_list_unknown_category_warns(emulator: RunningEmulator) -> None:
+    """`list --category` of a category no action has warns that nothing is in it."""
+    result = invoke("list", "--category", "Nowhere")
+
+    assert result.exit_code == 0, result.stderr
+    assert "no action is in category 'Nowhere'" in result.stderr

@@ -459,3 +459,43 @@ def test_selection_leaves_other_fields_alone(emulator: RunningEmulator) -> None:
         assert action["version"] == old["version"] + 1
         assert timeout_of(action) == 45
         assert all_but_timeout(action) == all_but_timeout(old)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        pytest.param(
+            ["--category", "acme web services"],
+            "did you mean 'Acme Web Services'?",
+            id="category-case",
+        ),
+        pytest.param(
+            ["--category", "Nowhere"], "`action-timeouts list`", id="category-unknown"
+        ),
+        pytest.param(
+            ["--category", "Acme Web Services", "--below", "2"],
+            "timeout below 2 s",
+            id="below",
+        ),
+        pytest.param(
+            ["--integration", "Acme REST"], "takes integration ids", id="integration"
+        ),
+        pytest.param(["--name", "lookup"], "'lookup*' takes names", id="name"),
+        pytest.param(
+            ["--category", "Web Services Data Actions", "--secure"],
+            "is secure",
+            id="secure",
+        ),
+    ],
+)
+def test_empty_selection_names_the_selector_that_emptied_it(
+    emulator: RunningEmulator, arguments: list[str], says: str
+) -> None:
+    """The no-match warning explains the selector that left nothing, and only it."""
+    result = invoke("set", "20", *arguments, "--dry-run")
+
+    assert result.exit_code == 0, result.stderr
+    warning = next(line for line in result.stderr.splitlines() if "warning" in line)
+    assert says in warning
+    if "below" in says or "integration" in says or "names" in says:
+        assert "categories" not in warning

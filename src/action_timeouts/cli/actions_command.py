@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import click
@@ -24,6 +24,7 @@ from action_timeouts.cli.common import (
     open_api,
     output_option,
     print_rows,
+    say,
 )
 from action_timeouts.cli.output import emit
 from action_timeouts.errors import BadResponseError, UsageError
@@ -135,15 +136,40 @@ def list_actions(
     filters = {"category": category} if category else {}
     with open_api(connection_from(kwargs)) as (api, _client):
         listing = complete_listing(api, filters)
-    actions = [
-        action
-        for action in listing.actions
-        if name_glob is None
-        or fnmatch.fnmatchcase(
-            str(action.get("name", "")).casefold(), name_glob.casefold()
-        )
-    ]
+        actions = [
+            action
+            for action in listing.actions
+            if name_glob is None
+            or fnmatch.fnmatchcase(
+                str(action.get("name", "")).casefold(), name_glob.casefold()
+            )
+        ]
+        if not actions and (category or name_glob):
+            warn_empty_list(api, listing.actions, category, name_glob)
     emit([list_row(action) for action in actions], LIST_COLUMNS, output_format)
+
+
+def warn_empty_list(
+    api: ActionsApi,
+    listed: Sequence[Mapping[str, Any]],
+    category: str | None,
+    name_glob: str | None,
+) -> None:
+    """Warn that `list` found nothing, saying which option emptied it."""
+    from action_timeouts.cli.hints import explain_empty_selection
+    from action_timeouts.plan import Selector
+
+    selector = Selector(
+        categories=(category,) if category else (),
+        name_globs=(name_glob,) if name_glob else (),
+    )
+    hint = explain_empty_selection(
+        listed,
+        selector,
+        filtered=bool(category),
+        list_all=lambda: complete_listing(api, {}).actions,
+    )
+    say(f"warning: {hint}")
 
 
 def complete_listing(api: ActionsApi, filters: Mapping[str, Any]) -> Listing:

@@ -325,18 +325,23 @@ def run_selection(
     options: dict[str, Any],
 ) -> None:
     """Plan a change over the selected actions, show it, confirm, apply, report."""
+    from action_timeouts.cli.hints import explain_empty_selection
     from action_timeouts.plan import api_filters, build_plan
 
     with open_api(connection) as (api, client):
-        listing = complete_listing(api, api_filters(selector))
+        filters = api_filters(selector)
+        listing = complete_listing(api, filters)
         plan = build_plan(listing.actions, selector, seconds, total=listing.total)
         if plan.missing:
             refuse_missing(plan, options["output_format"])
         if not plan.selected:
-            say(
-                "warning: no action matches these selectors (categories are "
-                "compared exactly, case included; `action-timeouts list` shows them)"
+            hint = explain_empty_selection(
+                listing.actions,
+                selector,
+                filtered=bool(filters),
+                list_all=lambda: complete_listing(api, {}).actions,
             )
+            say(f"warning: nothing selected: {hint}")
         listed = {str(action["id"]): action for action in listing.actions}
         execute_plan(
             api, client, plan, listed, options, command="set", selector=selector
