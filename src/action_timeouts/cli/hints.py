@@ -48,6 +48,7 @@ def _criteria(selector: Selector) -> Iterable[tuple[str, Selector]]:
     """Yield each kind of criterion the selector sets, as a selector of its own."""
     none = Selector()
     kinds: list[tuple[str, object, Selector]] = [
+        ("ids", selector.ids, replace(none, ids=selector.ids)),
         (
             "category",
             selector.categories,
@@ -68,6 +69,8 @@ def _criteria(selector: Selector) -> Iterable[tuple[str, Selector]]:
 
 def _hint(kind: str, selector: Selector, actions: Actions, among: str) -> str:
     """Explain one kind of criterion that matched nothing."""
+    if kind == "ids":
+        return f"none of the ids {', '.join(_quoted(selector.ids))} is in the org"
     if kind == "category":
         return category_hint(selector.categories, actions)
     if kind == "name":
@@ -79,6 +82,11 @@ def _hint(kind: str, selector: Selector, actions: Actions, among: str) -> str:
             "ids, as `action-timeouts list` shows them (the data-actions API gives "
             "no integration names)"
         )
+    return _timeout_hint(kind, selector, among)
+
+
+def _timeout_hint(kind: str, selector: Selector, among: str) -> str:
+    """Explain a secure, below or unset criterion that matched nothing."""
     if kind == "secure":
         flag = "secure" if selector.secure else "not secure"
         return f"no action{among} is {flag}"
