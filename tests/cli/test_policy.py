@@ -136,10 +136,10 @@ def test_apply_is_journaled_and_undoable(
 def test_apply_without_yes_or_terminal_refuses(
     emulator: RunningEmulator, policy_file: Path
 ) -> None:
-    """`apply -f` with no terminal and no --yes exits 2 and changes nothing."""
+    """`apply -f` with no terminal and no --yes exits 1 and changes nothing."""
     result = invoke("apply", "-f", str(policy_file))
 
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert patches(emulator.state.request_log()) == []
 
 

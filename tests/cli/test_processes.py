@@ -138,3 +138,32 @@ def test_terminal_answer_no_cancels(
     assert "cancelled" in stderr
     assert emulator.state.stored_actions() == before
     assert patches(emulator.state.request_log()) == []
+
+
+def test_no_terminal_and_no_yes_exits_1(
+    emulator: RunningEmulator, process_env: dict[str, str]
+) -> None:
+    """With stdin not a terminal and no --yes, a selection run exits 1 unchanged."""
+    before = emulator.state.stored_actions()
+
+    completed = subprocess.run(
+        [
+            *command_line(),
+            "set",
+            "15",
+            "--below",
+            "15",
+            "--category",
+            "Acme Web Services",
+        ],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=process_env,
+        timeout=30,
+        check=False,
+    )
+
+    assert completed.returncode == 1
+    assert "use --yes to confirm without a terminal" in completed.stderr
+    assert emulator.state.stored_actions() == before

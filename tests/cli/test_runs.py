@@ -213,7 +213,7 @@ def test_undo_without_yes_and_terminal_refuses(emulator: RunningEmulator) -> Non
 
     result = invoke("undo", run_id)
 
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert stored_timeouts(emulator) == after_run
 
 

@@ -400,13 +400,13 @@ def test_detailed_exitcode(
 
 
 def test_without_terminal_or_yes_it_refuses(emulator: RunningEmulator) -> None:
-    """A selection run with no terminal and no --yes exits 2 and changes nothing."""
+    """A selection run with no terminal and no --yes exits 1 and changes nothing."""
     before = stored_timeouts(emulator)
 
     result = invoke("set", "20", "--all")
 
-    assert result.exit_code == 2
-    assert "--yes" in result.stderr
+    assert result.exit_code == 1
+    assert "use --yes to confirm without a terminal" in result.stderr
     assert patches(emulator.state.request_log()) == []
     assert stored_timeouts(emulator) == before
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from action_timeouts.errors import EXIT_CODES, ActionTimeoutsError, UsageError
+from action_timeouts.errors import EXIT_CODES, ActionTimeoutsError
 
 if TYPE_CHECKING:
     from action_timeouts.actions import ActionsApi
@@ -205,7 +205,10 @@ def confirm_or_refuse(question: str, assume_yes: bool) -> None:
     if assume_yes:
         return
     if not sys.stdin.isatty():
-        message = "not a terminal and no --yes: refusing to change anything"
-        raise UsageError(message)
+        message = (
+            "no terminal to ask for confirmation, so nothing was changed; use --yes "
+            "to confirm without a terminal"
+        )
+        raise ActionTimeoutsError(message)
     if not click.confirm(question, default=False, err=True):
         raise ActionTimeoutsError("cancelled: nothing was changed")
