@@ -461,15 +461,42 @@ def run_changes(
 
     with ProgressBar(len(changes)) as advance:
         runner = Runner(
-            api, journal, run_id, workers=options["workers"], progress=advance
+            api,
+            journal,
+            run_id,
+            workers=options["workers"],
+            progress=advance,
+            first_alone=True,
         )
         try:
             report = runner.run(changes)
         except KeyboardInterrupt:
             journal.finish_run(run_id, "interrupted")
             interrupted(run_id)
-    journal.finish_run(run_id, "finished" if report.ok else "failed")
+    journal.finish_run(run_id, run_status(report))
     return report
+
+
+def run_status(report: RunReport) -> str:
+    """How a run ended: stopped with changes left pending is interrupted."""
+    if report.stopped_by is not None and not report.failed:
+        return "interrupted"
+    return "finished" if report.ok else "failed"
+
+
+def stop_message(report: RunReport) -> str:
+    """Say why a run stopped early and what to fix before resuming it."""
+    from action_timeouts.errors import PermissionDeniedError
+
+    error = report.stopped_by
+    if isinstance(error, PermissionDeniedError):
+        fix = "give the client integrations:action:edit"
+    else:
+        fix = "check the client id, secret and region"
+    return (
+        f"{error}; the run stopped there and sent nothing more: {fix}, then "
+        f"`action-timeouts resume {report.run_id}`"
+    )
 
 
 def interrupted(run_id: str) -> NoReturn:
@@ -542,7 +569,10 @@ def rate_column() -> Any:
 
 
 def summarise(plan: Plan, report: RunReport) -> None:
-    """Print the run's counts on stderr; exit 1 if any action failed or was refused."""
+    """Print the run's counts on stderr; exit 1 if any action failed or was refused.
+
+    A run stopped by an error every change would meet exits with that error's code.
+    """
     say(
         f"run {report.run_id}: found {plan.found}, selected {len(plan.selected)}, "
         f"changed {len(report.changed)}, "
@@ -554,6 +584,8 @@ def summarise(plan: Plan, report: RunReport) -> None:
         say(f"  failed {action_id}: {reason}")
     for action_id, reason in sorted(report.refused.items()):
         say(f"  refused {action_id}: {reason}")
+    if report.stopped_by is not None:
+        fail(stop_message(report), report.stopped_by.exit_code)
     if report.not_attempted:
         say(
             f"  {len(report.not_attempted)} not attempted: `action-timeouts resume "
