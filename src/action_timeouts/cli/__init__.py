@@ -129,7 +129,8 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     Data goes to stdout, messages to stderr. Exit codes: 0 success, 1 some actions
     failed, 2 bad input, 3 configuration, 4 authentication, 5 permission, 6 not
     found, 7 action refused, 8 version conflict, 9 rate limited, 10 network,
-    11 server error, 12 verification failed, 130 interrupted.
+    11 server error, 12 verification failed, 130 interrupted (Ctrl-C),
+    143 terminated (SIGTERM).
     """
     from action_timeouts.cli.common import configure_logging
 
@@ -139,4 +140,7 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     """Run the command line (the console-script entry point)."""
+    from action_timeouts.cli.interrupts import install
+
+    install()
     return cli.main(args=argv, prog_name="action-timeouts")

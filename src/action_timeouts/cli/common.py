@@ -132,8 +132,10 @@ def handle_errors(function: F) -> F:
             return function(*args, **kwargs)
         except ActionTimeoutsError as error:
             fail(str(error), error.exit_code)
-        except KeyboardInterrupt:
-            fail("interrupted", EXIT_CODES["interrupted"])
+        except KeyboardInterrupt as interrupt:
+            from action_timeouts.cli.interrupts import exit_code
+
+            fail("interrupted", exit_code(interrupt))
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as error:

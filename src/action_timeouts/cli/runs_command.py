@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import os
 import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -32,6 +31,7 @@ from action_timeouts.cli.common import (
     output_option,
     say,
 )
+from action_timeouts.cli.interrupts import interrupts_end_run, journaled_run
 from action_timeouts.cli.output import (
     OUTCOME_FIELDS,
     OUTCOME_TABLE,
@@ -236,10 +236,9 @@ def set_one(
             _exit_for_plan(options, pending=pending)
             return
         journal = open_journal()
-        run_id = journal.start_run(
-            **run_facts(client, "set", {"ids": [action_id]}, seconds)
-        )
-        result = _set_journaled(api, journal, run_id, action_id, seconds)
+        facts = run_facts(client, "set", {"ids": [action_id]}, seconds)
+        with journaled_run(journal, lambda: journal.start_run(**facts)) as run_id:
+            result = _set_journaled(api, journal, run_id, action_id, seconds)
     outcome = (
         f"{result.outcome}, verified" if result.outcome == "changed" else "unchanged"
     )
@@ -421,9 +420,11 @@ def apply_planned(
     confirm_or_refuse(f"Change {len(plan.to_change)} actions?", options["assume_yes"])
     journal = open_journal()
     facts = run_facts(client, command, selector_summary(selector), plan.requested)
-    run_id = journal.start_run(**facts, undo_of=undo_of)
-    journal.record_plan(run_id, plan.items)
-    report = run_changes(api, journal, run_id, changes, options)
+    with journaled_run(
+        journal, lambda: journal.start_run(**facts, undo_of=undo_of)
+    ) as run_id:
+        journal.record_plan(run_id, plan.items)
+        report = run_changes(api, journal, run_id, changes, options)
     report.refused.update(refused or {})
     print_outcome(plan, report, output_format)
     summarise(plan, report)
@@ -459,7 +460,9 @@ def run_changes(
     """Apply changes with a progress bar on a terminal; journal the run's end."""
     from action_timeouts.bulk import Runner
 
-    with ProgressBar(len(changes)) as advance:
+    # The progress bar stops before an interrupt ends the run, so the terminal
+    # is left as it was.
+    with interrupts_end_run(journal, run_id), ProgressBar(len(changes)) as advance:
         runner = Runner(
             api,
             journal,
@@ -468,11 +471,7 @@ def run_changes(
             progress=advance,
             first_alone=True,
         )
-        try:
-            report = runner.run(changes)
-        except KeyboardInterrupt:
-            journal.finish_run(run_id, "interrupted")
-            interrupted(run_id)
+        report = runner.run(changes)
     journal.finish_run(run_id, run_status(report))
     return report
 
@@ -497,21 +496,6 @@ def stop_message(report: RunReport) -> str:
         f"{error}; the run stopped there and sent nothing more: {fix}, then "
         f"`action-timeouts resume {report.run_id}`"
     )
-
-
-def interrupted(run_id: str) -> NoReturn:
-    """Stop at once on Ctrl-C, saying how to finish the run.
-
-    Workers may be waiting out a rate-limit pause; the journal already holds every
-    intent, so leaving without them is as safe as a crash, and `resume` finishes.
-    """
-    click.echo(
-        f"error: interrupted; `action-timeouts resume {run_id}` finishes the run",
-        err=True,
-    )
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(EXIT_CODES["interrupted"])
 
 
 class ProgressBar:
