@@ -52,7 +52,7 @@ def parsed(output_format: str, text: str) -> list[Any]:
         value = json.loads(text)
         if isinstance(value, list):
             return value
-        return value["items"] if "items" in value else [value]
+        return value.get("items", [value])
     if output_format == "ndjson":
         return [json.loads(line) for line in text.splitlines()]
     return list(csv.DictReader(io.StringIO(text)))

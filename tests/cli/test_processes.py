@@ -13,7 +13,14 @@ import pytest
 
 from action_timeouts.emulator.server import RunningEmulator
 
-from .helpers import STANDARD_IDS, command_line, patches, run_subprocess, timeout_of
+from .helpers import (
+    STANDARD_IDS,
+    command_line,
+    many_actions,
+    patches,
+    run_subprocess,
+    timeout_of,
+)
 
 PROMPT = "[y/N]"
 
@@ -167,3 +174,68 @@ def test_no_terminal_and_no_yes_exits_1(
     assert completed.returncode == 1
     assert "use --yes to confirm without a terminal" in completed.stderr
     assert emulator.state.stored_actions() == before
+
+
+def run_into_a_closed_pipe(
+    arguments: list[str], env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """Run the command with stdout a pipe whose reader has already gone."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        return subprocess.run(
+            [*command_line(), *arguments],
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            timeout=30,
+            check=False,
+        )
+    finally:
+        os.close(writer)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        pytest.param(["list", "-o", "ndjson"], id="list"),
+        pytest.param(["history", "-o", "ndjson"], id="history"),
+        pytest.param(["set", "20", "--all", "--dry-run"], id="plan"),
+        pytest.param(["--help"], id="help"),
+    ],
+)
+def test_closed_stdout_ends_quietly(
+    emulator: RunningEmulator, process_env: dict[str, str], arguments: list[str]
+) -> None:
+    """Output into a pipe closed early (`| head -1`) ends with 141 and no message."""
+    assert (
+        run_subprocess(["set", "10", "order-lookup"], env=process_env).returncode == 0
+    )
+
+    completed = run_into_a_closed_pipe(arguments, process_env)
+
+    assert completed.returncode == 141
+    assert completed.stderr == ""
+
+
+def test_head_of_a_long_listing_is_quiet(
+    emulator: RunningEmulator, process_env: dict[str, str]
+) -> None:
+    """`list -o ndjson | head -1` prints one action and nothing on stderr."""
+    emulator.state.reset()
+    emulator.state.load_actions(many_actions(600))
+    command = " ".join([*command_line(), "list", "-o", "ndjson"])
+
+    completed = subprocess.run(
+        ["bash", "-c", f"set -o pipefail; {command} | head -1"],
+        capture_output=True,
+        text=True,
+        env=process_env,
+        timeout=60,
+        check=False,
+    )
+
+    assert completed.returncode == 141
+    assert len(completed.stdout.splitlines()) == 1
+    assert completed.stderr == ""

@@ -67,13 +67,20 @@ _LEFT_AS_THEY_ARE: tuple[type[click.UsageError], ...] = (
 
 @contextmanager
 def one_line_usage_errors() -> Iterator[None]:
-    """Turn click's usage errors (unknown option, bad value) into one-line errors."""
+    """Turn click's usage errors (unknown option, bad value) into one-line errors.
+
+    A closed stdout (help piped into `head -1`) ends the command quietly.
+    """
     try:
         yield
     except _LEFT_AS_THEY_ARE:
         raise
     except click.UsageError as error:
         raise OneLineUsageError(error.format_message(), error.ctx) from None
+    except BrokenPipeError:
+        from action_timeouts.cli.common import leave_quietly
+
+        leave_quietly()
 
 
 class LazyGroup(click.Group):

@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 OUTPUT_FORMATS = ("table", "json", "ndjson", "csv")
+EXIT_CLOSED_STDOUT = 141  # as a process ended by SIGPIPE: 128 + 13
 
 
 @dataclass
@@ -130,6 +131,8 @@ def handle_errors(function: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return function(*args, **kwargs)
+        except BrokenPipeError:
+            leave_quietly()
         except ActionTimeoutsError as error:
             fail(str(error), error.exit_code)
         except KeyboardInterrupt as interrupt:
@@ -147,6 +150,18 @@ def handle_errors(function: F) -> F:
         return None
 
     return wrapper  # type: ignore[return-value]
+
+
+def leave_quietly() -> NoReturn:
+    """End at once, silently, when whoever read stdout went away (`| head -1`).
+
+    Python flushes stdout again on its way out; pointing stdout at the null device
+    keeps that flush from failing and printing a message.
+    """
+    with suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    raise SystemExit(EXIT_CLOSED_STDOUT)
 
 
 def fail(message: str, code: int) -> NoReturn:

@@ -149,9 +149,17 @@ def print_table(
     from rich.table import Table
     from rich.text import Text
 
+    from action_timeouts.cli.common import leave_quietly
+
+    class TableConsole(Console):
+        def on_broken_pipe(self) -> None:
+            """End as every command does when its reader went away."""
+            self.quiet = True
+            leave_quietly()
+
     stream = sys.stdout if stream is None else stream
     terminal = stream.isatty()
-    console = Console(
+    console = TableConsole(
         file=stream,
         no_color=not terminal or "NO_COLOR" in os.environ,
         width=None if terminal else 10_000,
