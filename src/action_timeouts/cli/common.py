@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
@@ -37,9 +37,19 @@ class Connection:
     client_secret_file: str | None = None
     client_secret_stdin: bool = False
     profile: str | None = None
+    resolved: Settings | None = field(default=None, repr=False)
 
     def settings(self) -> Settings:
-        """Resolve settings from these options, the environment, .env and profiles."""
+        """Resolve settings from these options, the environment, .env and profiles.
+
+        They are resolved once per command: the secret is read from standard input
+        once, and a warning about the settings is given once.
+        """
+        if self.resolved is None:
+            self.resolved = self._load()
+        return self.resolved
+
+    def _load(self) -> Settings:
         from action_timeouts.settings import (
             load_settings,
             read_secret_file,
