@@ -164,3 +164,23 @@ def test_python_dash_m_runs_the_command() -> None:
 
     assert completed.returncode == 0, completed.stderr
     assert "0.1.0" in completed.stdout
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        pytest.param(["completion"], id="missing-choice"),
+        pytest.param(["completion", "powershell"], id="bad-choice"),
+        pytest.param(["plan"], id="missing-option"),
+        pytest.param(["list", "--bogus"], id="unknown-option"),
+        pytest.param(["history", "a", "b"], id="extra-argument"),
+        pytest.param(["set", "10", "--all", "--below", "ten"], id="bad-number"),
+    ],
+)
+def test_usage_errors_are_one_line(arguments: list[str]) -> None:
+    """Every click usage error is one `error:` line on stderr, exit 2."""
+    result = invoke(*arguments)
+
+    assert result.exit_code == 2
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith("error: ")

@@ -56,7 +56,8 @@ class OneLineUsageError(click.UsageError):
     def show(self, file: IO[Any] | None = None) -> None:
         """Print `error: ...` and where to read the usage, on one line."""
         where = f" (see `{self.ctx.command_path} --help`)" if self.ctx else ""
-        click.echo(f"error: {self.format_message()}{where}", file=file, err=True)
+        message = " ".join(self.format_message().split())
+        click.echo(f"error: {message}{where}", file=file, err=True)
 
 
 _LEFT_AS_THEY_ARE: tuple[type[click.UsageError], ...] = (
