@@ -184,3 +184,22 @@ def test_usage_errors_are_one_line(arguments: list[str]) -> None:
     assert result.exit_code == 2
     assert len(result.stderr.splitlines()) == 1, result.stderr
     assert result.stderr.startswith("error: ")
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        pytest.param(["set", "12", "order-lookup", "-v"], id="set"),
+        pytest.param(["list", "-v"], id="list"),
+        pytest.param(["history", "--quiet"], id="history"),
+    ],
+)
+def test_global_option_after_the_command_says_where_it_goes(
+    arguments: list[str],
+) -> None:
+    """-v or -q after the command exits 2 saying global options go before it."""
+    result = invoke(*arguments)
+
+    assert result.exit_code == 2
+    assert "global options such as" in result.stderr
+    assert f"go before the command: `action-timeouts {arguments[-1]} " in result.stderr

@@ -7,6 +7,7 @@ Sub-commands live in their own modules and are imported only when they run, so
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
@@ -18,6 +19,7 @@ RUNS = "action_timeouts.cli.runs_command"
 JOURNAL = "action_timeouts.cli.journal_command"
 POLICY = "action_timeouts.cli.policy_command"
 MISC = "action_timeouts.cli.misc_command"
+GLOBAL_OPTION = re.compile(r"-v+|-q|--verbose|--quiet")
 
 # name -> (module, attribute, one-line help shown by --help without importing it)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -77,11 +79,27 @@ def one_line_usage_errors() -> Iterator[None]:
     except _LEFT_AS_THEY_ARE:
         raise
     except click.UsageError as error:
-        raise OneLineUsageError(error.format_message(), error.ctx) from None
+        message = error.format_message()
+        hint = ""
+        if isinstance(error, click.NoSuchOption):
+            hint = global_option_hint(error.option_name, error.ctx)
+        if hint:
+            message = message.rstrip(".") + hint
+        raise OneLineUsageError(message, error.ctx) from None
     except BrokenPipeError:
         from action_timeouts.cli.common import leave_quietly
 
         leave_quietly()
+
+
+def global_option_hint(option: str, ctx: click.Context | None) -> str:
+    """Say where a global option such as -v goes, when one was given too late."""
+    if not GLOBAL_OPTION.fullmatch(option) or ctx is None or ctx.parent is None:
+        return ""
+    return (
+        f"; global options such as {option} go before the command: "
+        f"`action-timeouts {option} {ctx.info_name} ...`"
+    )
 
 
 class LazyGroup(click.Group):

@@ -171,11 +171,18 @@ def refuse_unknown_options(arguments: Sequence[str]) -> None:
     `set` keeps unknown options as arguments so that `-1` reaches the timeout
     check; anything else that starts with `-` is an option `set` does not have.
     """
+    from action_timeouts.cli import GLOBAL_OPTION
+
     for argument in arguments:
         if argument.startswith("-") and not _looks_numeric(argument):
             known = [name for param in set_command.params for name in param.opts]
             close = difflib.get_close_matches(argument, known, n=1)
             hint = f"did you mean {close[0]}? " if close else ""
+            if GLOBAL_OPTION.fullmatch(argument):
+                hint = (
+                    f"global options such as {argument} go before the command: "
+                    f"`action-timeouts {argument} set ...`; "
+                )
             message = (
                 f"no such option: {argument} ({hint}see `action-timeouts set --help`)"
             )
