@@ -499,3 +499,13 @@ def test_empty_selection_names_the_selector_that_emptied_it(
     assert says in warning
     if "below" in says or "integration" in says or "names" in says:
         assert "categories" not in warning
+
+
+def test_id_before_seconds_says_seconds_come_first(emulator: RunningEmulator) -> None:
+    """`set ID 10` exits 2 saying SECONDS comes first, with the command to type."""
+    result = invoke("set", "order-lookup", "10")
+
+    assert result.exit_code == 2
+    assert "SECONDS comes first" in result.stderr
+    assert "`action-timeouts set 10 order-lookup`" in result.stderr
+    assert emulator.state.request_log() == []

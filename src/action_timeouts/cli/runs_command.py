@@ -161,8 +161,28 @@ def parse_set_arguments(
         return None, arguments[0] if arguments else None
     if not arguments:
         raise UsageError("give the new timeout in SECONDS (1-60), or --unset")
+    if len(arguments) == 2 and _swapped(*arguments):
+        first, second = arguments
+        message = (
+            f"SECONDS comes first, then the ACTION_ID: "
+            f"`action-timeouts set {second} {first}`"
+        )
+        raise UsageError(message)
     seconds = validate_timeout(arguments[0])
     return seconds, arguments[1] if len(arguments) == 2 else None
+
+
+def _swapped(first: str, second: str) -> bool:
+    """Tell whether `set ID SECONDS` was typed for `set SECONDS ID`."""
+    from action_timeouts.plan import ACTION_ID_PATTERN
+
+    if _looks_numeric(first) or not ACTION_ID_PATTERN.fullmatch(first):
+        return False
+    try:
+        validate_timeout(second)
+    except UsageError:
+        return False
+    return True
 
 
 def refuse_unknown_options(arguments: Sequence[str]) -> None:
