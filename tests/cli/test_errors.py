@@ -129,3 +129,33 @@ def test_quiet_keeps_stderr_for_errors_only(emulator: RunningEmulator) -> None:
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
     assert json.loads(result.stdout)["counts"]["changed"] == 4
+
+
+DISAGREEING_REGIONS = {
+    "GENESYSCLOUD_REGION": "eu-west-1",
+    "GENESYSCLOUD_API_REGION": "https://api.mypurecloud.com",
+}
+
+
+def test_library_warnings_look_like_the_cli_warnings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A warning logged by the library is printed as `warning: ...`, one line."""
+    for name, value in DISAGREEING_REGIONS.items():
+        monkeypatch.setenv(name, value)
+
+    result = invoke("config", "show")
+
+    assert result.exit_code == 0, result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("warning: environment: GENESYSCLOUD_API_REGION and ")
+
+
+def test_debug_output_keeps_the_logger_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With -vv a warning keeps its level and logger name, as debug lines do."""
+    for name, value in DISAGREEING_REGIONS.items():
+        monkeypatch.setenv(name, value)
+
+    result = invoke("-vv", "config", "show")
+
+    assert "WARNING action_timeouts.settings: environment: " in result.stderr

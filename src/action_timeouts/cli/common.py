@@ -204,13 +204,24 @@ def configure_logging(verbosity: int, quiet: bool) -> None:
     if quiet:
         level = logging.ERROR
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    if verbosity >= 2:
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    else:
+        handler.setFormatter(MessageFormatter())
     package_logger = logging.getLogger("action_timeouts")
     package_logger.handlers[:] = [handler]
     package_logger.setLevel(level)
     package_logger.propagate = False
     for noisy in ("httpx", "httpcore"):  # their request lines would repeat ours
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class MessageFormatter(logging.Formatter):
+    """Write a log record as the CLI writes its own messages: `warning: ...`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Return `level: message`, the level in lower case."""
+        return f"{record.levelname.lower()}: {record.getMessage()}"
 
 
 def use_colour() -> bool:
