@@ -308,7 +308,10 @@ def _read_dotenv(path: Path) -> dict[str, str | None]:
             statement = binding.original.string
             blank = statement[: len(statement) - len(statement.lstrip())]
             line = binding.original.line + blank.count("\n")
-            message = f"{path}, line {line}: cannot parse this line"
+            message = (
+                f"{path}, line {line}: cannot parse this line; each line must be "
+                "KEY=VALUE, a # comment, or blank"
+            )
             raise ConfigurationError(message)
     return dict(dotenv_values(stream=io.StringIO(text), interpolate=False))
 

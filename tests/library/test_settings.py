@@ -361,6 +361,7 @@ def test_malformed_dotenv_names_file_and_line(
         load(cwd, config_file)
 
     assert f"{cwd / '.env'}, line {line}" in str(caught.value)
+    assert "must be KEY=VALUE" in str(caught.value)
 
 
 def test_dotenv_that_is_not_utf8_is_an_error(cwd: Path, config_file: Path) -> None:
