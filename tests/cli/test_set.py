@@ -368,11 +368,11 @@ def test_dry_run_sends_no_patch(emulator: RunningEmulator) -> None:
 
 
 def test_dry_run_of_one_action_sends_no_patch(emulator: RunningEmulator) -> None:
-    """`set 10 ID --dry-run` says what would change and sends no PATCH."""
+    """`set 10 ID --dry-run` names the action and what would change; nothing sent."""
     result = invoke("set", "10", "order-lookup", "--dry-run")
 
     assert result.exit_code == 0, result.stderr
-    assert "5 s -> 10 s" in result.stderr
+    assert "order-lookup (Lookup Order): 5 s -> 10 s: would change" in result.stderr
     assert "nothing sent" in result.stderr
     assert patches(emulator.state.request_log()) == []
 

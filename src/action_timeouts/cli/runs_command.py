@@ -255,9 +255,10 @@ def set_one(
         if options["dry_run"]:
             result = set_timeout(api, action_id, seconds, dry_run=True)
             pending = result.outcome == "planned"
+            verdict = "would change" if pending else "unchanged"
             say(
-                f"{action_id}: {describe_timeout(result.old)} -> "
-                f"{describe_timeout(seconds)} ({result.outcome}; nothing sent)"
+                f"{action_id} ({result.name}): {describe_timeout(result.old)} -> "
+                f"{describe_timeout(seconds)}: {verdict}; nothing sent (dry run)"
             )
             show_plan(single_plan(result, pending=pending), options["output_format"])
             _exit_for_plan(options, pending=pending)
