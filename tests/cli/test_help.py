@@ -203,3 +203,17 @@ def test_global_option_after_the_command_says_where_it_goes(
     assert result.exit_code == 2
     assert "global options such as" in result.stderr
     assert f"go before the command: `action-timeouts {arguments[-1]} " in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "says"),
+    [
+        pytest.param("demo", "A number that seeds the generated org", id="demo"),
+        pytest.param("emulator serve", "A directory: serve the actions", id="serve"),
+    ],
+)
+def test_seed_options_say_what_they_take(command: str, says: str) -> None:
+    """`--seed` is a number for demo and a directory for serve; each help says so."""
+    result = invoke(*command.split(), "--help")
+
+    assert says in " ".join(result.stdout.split())
