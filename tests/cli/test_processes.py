@@ -20,6 +20,7 @@ from .helpers import (
     patches,
     run_subprocess,
     timeout_of,
+    web_action,
 )
 
 PROMPT = "[y/N]"
@@ -239,3 +240,76 @@ def test_head_of_a_long_listing_is_quiet(
     assert completed.returncode == 141
     assert len(completed.stdout.splitlines()) == 1
     assert completed.stderr == ""
+
+
+def realistic_org() -> list[dict[str, object]]:
+    """Return actions with uuid ids and long names, as a real org has."""
+    names = [
+        "Register Estimated Wait Time for Callback",
+        "Vérifier le solde du compte client",
+        "Acme Web Services Custom Auth",
+        "Search Contact by Phone Number",
+    ]
+    actions = [
+        web_action(f"{number:08d}-d8f1-4adf-91b7-584a2265b1f5", name)
+        for number, name in enumerate(names)
+    ]
+    actions[2]["id"] = "customAuth_-_4787f546-1826-4134-87c3-1af77bac28bf"
+    return actions
+
+
+def read_terminal(arguments: list[str], env: dict[str, str], answer: str) -> str:
+    """Run the command on an 80-column terminal, answer any prompt, return all text."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [*command_line(), *arguments],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env={**env, "COLUMNS": "80"},
+    )
+    os.close(terminal)
+    seen = b""
+    try:
+        deadline = time.monotonic() + 20
+        while process.poll() is None or select.select([controller], [], [], 0)[0]:
+            assert time.monotonic() < deadline, seen
+            if not select.select([controller], [], [], 0.1)[0]:
+                continue
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # the terminal closed with the process
+                break
+            seen += chunk
+            if PROMPT.encode() in chunk:
+                os.write(controller, f"{answer}\n".encode())
+    finally:
+        os.close(controller)
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+    return seen.decode().replace("\r\n", "\n")
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        pytest.param(["set", "20", "--all"], id="confirmation"),
+        pytest.param(["set", "20", "--all", "--dry-run"], id="dry-run"),
+        pytest.param(["list"], id="list"),
+    ],
+)
+def test_tables_are_readable_at_80_columns(
+    emulator: RunningEmulator, process_env: dict[str, str], arguments: list[str]
+) -> None:
+    """On an 80-column terminal no line is wider and no name is cut mid-word."""
+    emulator.state.reset()
+    emulator.state.load_actions(realistic_org())
+
+    text = read_terminal(arguments, process_env, answer="n")
+
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert all(len(line) <= 80 for line in lines), text
+    for action in realistic_org():
+        assert any(str(action["name"]) in line for line in lines), text
+        assert any(str(action["id"]) in line for line in lines), text

@@ -20,7 +20,7 @@ import io
 import json
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 import click
@@ -73,7 +73,7 @@ OUTCOMES = (
 # empty, and a missing action has no `old` either.
 _NO_NEW = frozenset({"unchanged", "skip", "skipped", MISSING})
 
-Cells = Callable[[Mapping[str, Any]], Mapping[str, Any]]
+UNBOUNDED_WIDTH = 10_000
 
 
 def emit(
@@ -162,17 +162,75 @@ def print_table(
     console = TableConsole(
         file=stream,
         no_color=not terminal or "NO_COLOR" in os.environ,
-        width=None if terminal else 10_000,
+        width=None if terminal else UNBOUNDED_WIDTH,
     )
     table = Table(box=_box() if terminal else None)
     for column in columns:
-        # Ids stay on one line so they can be copied from a narrow terminal; other
-        # text wraps between words.
+        # Ids stay on one line so they can be copied from a narrow terminal.
         table.add_column(column, no_wrap=column == "id")
     for row in rows:
         # Text, not str: names like "Lookup [v2]" or "[/]" are data, not markup.
         table.add_row(*[Text(cell_text(row.get(column))) for column in columns])
+    if terminal and _too_wide(console, table):
+        stream.write(records_text(rows, columns, console.width))
+        return
     console.print(table)
+
+
+def _too_wide(console: Any, table: Any) -> bool:
+    """Tell whether the table would have to wrap its cells to fit the terminal."""
+    from rich.measure import Measurement
+
+    unbounded = console.options.update(max_width=UNBOUNDED_WIDTH)
+    return bool(Measurement.get(console, unbounded, table).maximum > console.width)
+
+
+def records_text(
+    rows: Sequence[Mapping[str, Any]], columns: Sequence[str], width: int
+) -> str:
+    """Write rows for a narrow terminal: the first column, then `column: value` pairs.
+
+    Pairs are packed on indented lines and never split unless one alone is wider
+    than the terminal, and then only between words, so names stay readable.
+    """
+    lines: list[str] = []
+    for row in rows:
+        lines.append(cell_text(row.get(columns[0])))
+        pairs = [
+            f"{column}: {cell_text(row.get(column))}"
+            for column in columns[1:]
+            if cell_text(row.get(column))
+        ]
+        lines.extend(_packed(pairs, width))
+    return "".join(f"{line}\n" for line in lines)
+
+
+def _packed(pairs: Sequence[str], width: int, indent: str = "  ") -> list[str]:
+    """Pack `pairs` on lines of at most `width` characters, each indented."""
+    import textwrap
+
+    lines: list[str] = []
+    current = ""
+    for pair in pairs:
+        joined = f"{current}   {pair}" if current else pair
+        if len(indent + joined) <= width:
+            current = joined
+            continue
+        if current:
+            lines.append(indent + current)
+        current = pair
+        if len(indent + pair) > width:
+            wrapped = textwrap.wrap(
+                pair,
+                width - len(indent),
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            lines.extend(indent + part for part in wrapped[:-1])
+            current = wrapped[-1]
+    if current:
+        lines.append(indent + current)
+    return lines
 
 
 def _box() -> Any:
