@@ -173,3 +173,22 @@ def test_rows_share_the_field_names(
     assert set(first) >= SHARED_FIELDS
     assert "action_id" not in first
     assert "integration" not in first
+
+
+def test_undo_with_only_refusals_prints_them_as_refused(
+    emulator: RunningEmulator,
+) -> None:
+    """An undo left nothing to change by refusals prints each as outcome "refused"."""
+    assert invoke("set", "25", "ticket-create").exit_code == 0
+    run_id = json.loads(invoke("history", "-o", "json").stdout)[0]["id"]
+    action = emulator.state.stored_action("ticket-create")
+    action["config"]["timeoutSeconds"] = 45
+    action["version"] += 1
+    emulator.state.load_actions([action])
+
+    result = invoke("undo", run_id, "--yes", "-o", "json")
+
+    assert result.exit_code == 1
+    [row] = json.loads(result.stdout)["items"]
+    assert (row["id"], row["outcome"]) == ("ticket-create", "refused")
+    assert "changed by someone else" in row["reason"]

@@ -278,10 +278,21 @@ def plan_document(plan: Plan, rows: Sequence[Mapping[str, Any]]) -> dict[str, An
     }
 
 
-def outcome_rows(plan: Plan, report: RunReport | None) -> list[dict[str, Any]]:
-    """What a run did to each planned action (no report: nothing was sent)."""
-    outcomes = {} if report is None else report.outcomes()
-    reasons = {} if report is None else {**report.refused, **report.failed}
+def outcome_rows(
+    plan: Plan,
+    report: RunReport | None,
+    *,
+    refused: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """What a run did to each planned action (no report: nothing was sent).
+
+    `refused` names actions refused before the run, with the reason.
+    """
+    outcomes = dict.fromkeys(refused or {}, "refused")
+    reasons = dict(refused or {})
+    if report is not None:
+        outcomes.update(report.outcomes())
+        reasons.update({**report.refused, **report.failed})
     rows = []
     for item in plan.items:
         row = plan_row(item)

@@ -440,7 +440,7 @@ def apply_planned(
         return
     say_plan_counts(plan)
     if not plan.to_change:
-        print_outcome(plan, None, output_format)
+        print_outcome(plan, None, output_format, refused=refused)
         _exit_if_refused(refused)
         return
     if not options["assume_yes"]:
@@ -458,9 +458,18 @@ def apply_planned(
     summarise(plan, report)
 
 
-def print_outcome(plan: Plan, report: RunReport | None, output_format: str) -> None:
-    """Print what a run did to each action on stdout (no report: nothing to do)."""
-    rows = outcome_rows(plan, report)
+def print_outcome(
+    plan: Plan,
+    report: RunReport | None,
+    output_format: str,
+    *,
+    refused: Mapping[str, str] | None = None,
+) -> None:
+    """Print what a run did to each action on stdout (no report: nothing to do).
+
+    `refused` names actions the plan refused before any run (undo).
+    """
+    rows = outcome_rows(plan, report, refused=refused)
     run_id = None if report is None else report.run_id
     emit(
         rows,
