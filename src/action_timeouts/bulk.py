@@ -69,6 +69,8 @@ class RunReport:
     failed: dict[str, str] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)
     not_attempted: list[str] = field(default_factory=list)
+    stopped_by: ActionTimeoutsError | None = None
+    """The error that stopped the run (one of `FATAL_ERRORS`), or None."""
 
     @property
     def ok(self) -> bool:
@@ -96,12 +98,14 @@ class Runner:
         *,
         workers: int = DEFAULT_WORKERS,
         progress: Progress | None = None,
+        first_alone: bool = False,
     ) -> None:
         self.api = api
         self.journal = journal
         self.run_id = run_id
         self.workers = max(1, workers)
         self.progress = progress
+        self.first_alone = first_alone
         self.report = RunReport(run_id)
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -113,10 +117,20 @@ class Runner:
         An exception in the calling thread (Ctrl-C) stops the run at once: changes
         not started are dropped and workers are not waited for, since one may be
         waiting out a long rate-limit pause. Every intent is already journaled.
+
+        An error of `FATAL_ERRORS` stops the run too; it is in `stopped_by`, and the
+        refused change stays pending in the journal, with the ones not started, for
+        `resume` once the cause is fixed. With `first_alone` the first change is
+        made before any other starts, so such an error costs one write, not one per
+        worker.
         """
+        pending = iter(changes)
+        first = next(pending, None) if self.first_alone else None
+        if first is not None:
+            self._apply_one(first)
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix="apply")
         try:
-            list(pool.map(self._apply_one, changes))
+            list(pool.map(self._apply_one, pending))
         except BaseException:
             self._stop.set()
             pool.shutdown(wait=False, cancel_futures=True)
@@ -132,8 +146,12 @@ class Runner:
         try:
             result = self._change(change)
         except FATAL_ERRORS as error:
+            # Left pending, not failed: `resume` reads the action and decides.
             self._stop.set()
-            self._fail(change.action_id, error)
+            with self._lock:
+                self.report.stopped_by = self.report.stopped_by or error
+            logger.info("run stopped at %s: %s", change.action_id, error)
+            self._note(change.action_id, "not attempted", self.report.not_attempted)
         except ActionTimeoutsError as error:
             self._fail(change.action_id, error)
         else:

@@ -8,6 +8,10 @@ Each field is resolved on its own, first match wins:
 4. a profile of the config file (`config.toml` in the user config directory, or in
    `$ACTION_TIMEOUTS_CONFIG_DIR`).
 
+A profile chosen with the `profile` argument (`--profile`) moves up to second
+place: what it sets wins over the environment and `.env`, which still supply what
+it leaves unset, and a warning names the values it beat.
+
 At one level the newer variable names win over the older ones:
 `GENESYSCLOUD_OAUTHCLIENT_ID` over `GENESYS_CLIENT_ID`,
 `GENESYSCLOUD_OAUTHCLIENT_SECRET` over `GENESYS_CLIENT_SECRET`, and for the region
@@ -76,6 +80,8 @@ _PROFILE_KEYS = {
     "region",
     "action_id",
 }
+_FIELDS = ("client_id", "client_secret", "region", "action_id")
+_CHOSEN_PROFILE = "option --profile (its values win over the environment and .env)"
 _NOT_SET = "not set"
 _SHORTEST_HINTED_SECRET = 16
 
@@ -147,8 +153,15 @@ def load_settings(
     settings = Settings()
     _choose_profile(settings, profile, layers[1:], config, config_path)
     if settings.profile is not None:
-        layers.append(_profile_layer(settings.profile, config, config_path))
-    for name in ("client_id", "client_secret", "region", "action_id"):
+        profile_layer = _profile_layer(settings.profile, config, config_path)
+        if profile:
+            # Chosen on the command line: the profile is what was asked for, so it
+            # wins over the environment and .env (options still win over it).
+            _warn_of_ignored(profile, profile_layer, layers[1:])
+            layers.insert(1, profile_layer)
+        else:
+            layers.append(profile_layer)
+    for name in _FIELDS:
         value, source = _first(name, layers)
         _apply(settings, name, value, source)
     return settings
@@ -295,9 +308,28 @@ def _read_dotenv(path: Path) -> dict[str, str | None]:
             statement = binding.original.string
             blank = statement[: len(statement) - len(statement.lstrip())]
             line = binding.original.line + blank.count("\n")
-            message = f"{path}, line {line}: cannot parse this line"
+            message = (
+                f"{path}, line {line}: cannot parse this line; each line must be "
+                "KEY=VALUE, a # comment, or blank"
+            )
             raise ConfigurationError(message)
     return dict(dotenv_values(stream=io.StringIO(text), interpolate=False))
+
+
+def _warn_of_ignored(profile: str, chosen: _Layer, lower: list[_Layer]) -> None:
+    """Warn, in one line, of environment and .env values the chosen profile beats."""
+    ignored = [
+        layer[name][1]
+        for layer in lower
+        for name in _FIELDS
+        if name in chosen and name in layer
+    ]
+    if ignored:
+        logger.warning(
+            "--profile %s wins over %s: those values are ignored",
+            profile,
+            ", ".join(ignored),
+        )
 
 
 def _choose_profile(
@@ -309,7 +341,7 @@ def _choose_profile(
 ) -> None:
     """Pick the profile: option, then environment, then `.env`, then the default."""
     if profile:
-        settings.profile, settings.sources["profile"] = profile, "option --profile"
+        settings.profile, settings.sources["profile"] = profile, _CHOSEN_PROFILE
         return
     value, source = _first("profile", layers)
     default = config.get("default_profile")

@@ -73,20 +73,52 @@ def test_missing_permission_exits_5(
     assert timeout_of(emulator.state.stored_action("order-lookup")) == 5
 
 
-@pytest.mark.usefixtures("credentials")
-def test_bulk_run_without_permission_stops_and_exits_1(
+def use_view_only_client(
     emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A bulk run whose writes are forbidden stops early and exits 1."""
+    """Log in as a client that may view actions but not edit them."""
     emulator.state.add_client("viewer", "viewer-secret-0123456789", VIEW)
     monkeypatch.setenv("GENESYSCLOUD_OAUTHCLIENT_ID", "viewer")
     monkeypatch.setenv("GENESYSCLOUD_OAUTHCLIENT_SECRET", "viewer-secret-0123456789")
 
-    result = invoke("set", "20", "--all", "--yes", "--workers", "1")
 
-    assert result.exit_code == 1
+@pytest.mark.usefixtures("credentials")
+@pytest.mark.parametrize("workers", ["1", "8"])
+def test_bulk_run_without_permission_stops_at_the_first_write(
+    emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch, workers: str
+) -> None:
+    """A forbidden bulk write stops the run after one PATCH, exit 5, one error line."""
+    use_view_only_client(emulator, monkeypatch)
+
+    result = invoke("set", "20", "--all", "--yes", "--workers", workers)
+
+    assert result.exit_code == 5
     assert len(patches(emulator.state.request_log())) == 1
-    assert "not attempted" in result.stderr
+    errors = [line for line in result.stderr.splitlines() if "permission" in line]
+    assert len(errors) == 1
+    assert errors[0].startswith("error: ")
+    assert "give the client integrations:action:edit, then" in errors[0]
+    assert "not attempted" not in result.stderr
+
+
+@pytest.mark.usefixtures("credentials")
+def test_run_stopped_by_permission_resumes_once_fixed(
+    emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stopped run is interrupted with its changes pending; resume finishes it."""
+    use_view_only_client(emulator, monkeypatch)
+    invoke("set", "20", "--all", "--yes")
+    run = json.loads(invoke("history", "-o", "json").stdout)[0]
+    monkeypatch.setenv("GENESYSCLOUD_OAUTHCLIENT_ID", emulator.client_id)
+    monkeypatch.setenv("GENESYSCLOUD_OAUTHCLIENT_SECRET", emulator.client_secret)
+
+    resumed = invoke("resume", run["id"])
+
+    assert run["status"] == "interrupted"
+    assert "failed" not in run["counts"]
+    assert resumed.exit_code == 0, resumed.stderr
+    for action_id in ("order-lookup", "customer-lookup", "ticket-create", "sms-send"):
+        assert timeout_of(emulator.state.stored_action(action_id)) == 20
 
 
 @pytest.mark.usefixtures("credentials")
@@ -97,3 +129,33 @@ def test_quiet_keeps_stderr_for_errors_only(emulator: RunningEmulator) -> None:
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
     assert json.loads(result.stdout)["counts"]["changed"] == 4
+
+
+DISAGREEING_REGIONS = {
+    "GENESYSCLOUD_REGION": "eu-west-1",
+    "GENESYSCLOUD_API_REGION": "https://api.mypurecloud.com",
+}
+
+
+def test_library_warnings_look_like_the_cli_warnings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A warning logged by the library is printed as `warning: ...`, one line."""
+    for name, value in DISAGREEING_REGIONS.items():
+        monkeypatch.setenv(name, value)
+
+    result = invoke("config", "show")
+
+    assert result.exit_code == 0, result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("warning: environment: GENESYSCLOUD_API_REGION and ")
+
+
+def test_debug_output_keeps_the_logger_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With -vv a warning keeps its level and logger name, as debug lines do."""
+    for name, value in DISAGREEING_REGIONS.items():
+        monkeypatch.setenv(name, value)
+
+    result = invoke("-vv", "config", "show")
+
+    assert "WARNING action_timeouts.settings: environment: " in result.stderr

@@ -164,3 +164,56 @@ def test_python_dash_m_runs_the_command() -> None:
 
     assert completed.returncode == 0, completed.stderr
     assert "0.1.0" in completed.stdout
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        pytest.param(["completion"], id="missing-choice"),
+        pytest.param(["completion", "powershell"], id="bad-choice"),
+        pytest.param(["plan"], id="missing-option"),
+        pytest.param(["list", "--bogus"], id="unknown-option"),
+        pytest.param(["history", "a", "b"], id="extra-argument"),
+        pytest.param(["set", "10", "--all", "--below", "ten"], id="bad-number"),
+    ],
+)
+def test_usage_errors_are_one_line(arguments: list[str]) -> None:
+    """Every click usage error is one `error:` line on stderr, exit 2."""
+    result = invoke(*arguments)
+
+    assert result.exit_code == 2
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith("error: ")
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        pytest.param(["set", "12", "order-lookup", "-v"], id="set"),
+        pytest.param(["list", "-v"], id="list"),
+        pytest.param(["history", "--quiet"], id="history"),
+    ],
+)
+def test_global_option_after_the_command_says_where_it_goes(
+    arguments: list[str],
+) -> None:
+    """-v or -q after the command exits 2 saying global options go before it."""
+    result = invoke(*arguments)
+
+    assert result.exit_code == 2
+    assert "global options such as" in result.stderr
+    assert f"go before the command: `action-timeouts {arguments[-1]} " in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "says"),
+    [
+        pytest.param("demo", "A number that seeds the generated org", id="demo"),
+        pytest.param("emulator serve", "A directory: serve the actions", id="serve"),
+    ],
+)
+def test_seed_options_say_what_they_take(command: str, says: str) -> None:
+    """`--seed` is a number for demo and a directory for serve; each help says so."""
+    result = invoke(*command.split(), "--help")
+
+    assert says in " ".join(result.stdout.split())

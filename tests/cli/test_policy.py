@@ -50,7 +50,7 @@ def test_plan_shows_each_change_and_sends_nothing(
     assert result.exit_code == 0, result.stderr
     plan = json.loads(result.stdout)
     changes = {
-        item["action_id"]: (item["new"], item["rule"])
+        item["id"]: (item["new"], item["rule"])
         for item in plan["items"]
         if item["status"] == "change"
     }
@@ -59,7 +59,7 @@ def test_plan_shows_each_change_and_sends_nothing(
         "order-lookup": (10, "rule 2"),
         "customer-lookup": (10, "rule 2"),
     }
-    statuses = {item["action_id"]: item["status"] for item in plan["items"]}
+    statuses = {item["id"]: item["status"] for item in plan["items"]}
     assert statuses["ticket-create"] == "unchanged"
     assert "weather-get" not in statuses
     assert patches(emulator.state.request_log()) == []
@@ -87,7 +87,7 @@ def test_check_exits_2_and_lists_the_drift(
     assert result.exit_code == 2
     drift = {row["id"]: row for row in json.loads(result.stdout)}
     assert set(drift) == set(DRIFTED)
-    assert drift["customer-lookup"]["old"] == "unset (60 s)"
+    assert drift["customer-lookup"]["old"] is None
     assert "drift: 3 actions" in result.stderr
     assert patches(emulator.state.request_log()) == []
 
@@ -136,10 +136,10 @@ def test_apply_is_journaled_and_undoable(
 def test_apply_without_yes_or_terminal_refuses(
     emulator: RunningEmulator, policy_file: Path
 ) -> None:
-    """`apply -f` with no terminal and no --yes exits 2 and changes nothing."""
+    """`apply -f` with no terminal and no --yes exits 1 and changes nothing."""
     result = invoke("apply", "-f", str(policy_file))
 
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert patches(emulator.state.request_log()) == []
 
 
@@ -161,7 +161,7 @@ def test_default_applies_to_actions_no_rule_selects(
 
     result = invoke("plan", "-f", str(policy), "-o", "json")
 
-    items = {item["action_id"]: item for item in json.loads(result.stdout)["items"]}
+    items = {item["id"]: item for item in json.loads(result.stdout)["items"]}
     assert items["weather-get"]["rule"] == "default"
     assert items["weather-get"]["new"] is None
     assert items["weather-get"]["status"] == "change"
@@ -205,3 +205,65 @@ def test_missing_policy_file_exits_2(emulator: RunningEmulator, tmp_path: Path) 
 
     assert result.exit_code == 2
     assert emulator.state.request_log() == []
+
+
+UNUSED_RULE = '[[rule]]\ncategory = "acme web services"\ntimeout = 30\n'
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        pytest.param(["plan"], id="plan"),
+        pytest.param(["apply", "--dry-run"], id="apply"),
+        pytest.param(["check"], id="check"),
+    ],
+)
+def test_rule_deciding_no_action_is_warned_about(
+    emulator: RunningEmulator, tmp_path: Path, arguments: list[str]
+) -> None:
+    """plan, apply and check all warn about a rule that decides no action."""
+    policy = write_policy(tmp_path, UNUSED_RULE)
+
+    result = invoke(arguments[0], "-f", str(policy), *arguments[1:])
+
+    assert result.exit_code == 0, result.stderr
+    warning = next(line for line in result.stderr.splitlines() if "rule 1" in line)
+    assert "decides no action" in warning
+    assert "did you mean 'Acme Web Services'?" in warning
+
+
+def test_check_strict_exits_2_for_a_rule_deciding_no_action(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    """`check --strict` exits 2 when a rule decides no action, the org in line."""
+    policy = write_policy(tmp_path, UNUSED_RULE)
+
+    result = invoke("check", "-f", str(policy), "--strict")
+
+    assert result.exit_code == 2
+    assert "rule 1" in result.stderr.splitlines()[-1]
+    assert patches(emulator.state.request_log()) == []
+
+
+def test_check_strict_passes_when_every_rule_decides(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    """`check --strict` exits 0 when the org is in line and every rule decides."""
+    policy = write_policy(tmp_path, '[[rule]]\nids = ["weather-get"]\ntimeout = 20\n')
+
+    result = invoke("check", "-f", str(policy), "--strict")
+
+    assert result.exit_code == 0, result.stderr
+    assert "warning" not in result.stderr
+
+
+def test_rule_naming_only_missing_ids_decides_no_action(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    """A rule whose only ids are not in the org is warned about as deciding none."""
+    policy = write_policy(tmp_path, '[[rule]]\nids = ["gone"]\ntimeout = 20\n')
+
+    result = invoke("check", "-f", str(policy), "--strict")
+
+    assert result.exit_code == 2
+    assert "none of the ids 'gone' is in the org" in result.stderr

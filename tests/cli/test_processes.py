@@ -13,7 +13,15 @@ import pytest
 
 from action_timeouts.emulator.server import RunningEmulator
 
-from .helpers import STANDARD_IDS, command_line, patches, run_subprocess, timeout_of
+from .helpers import (
+    STANDARD_IDS,
+    command_line,
+    many_actions,
+    patches,
+    run_subprocess,
+    timeout_of,
+    web_action,
+)
 
 PROMPT = "[y/N]"
 
@@ -138,3 +146,170 @@ def test_terminal_answer_no_cancels(
     assert "cancelled" in stderr
     assert emulator.state.stored_actions() == before
     assert patches(emulator.state.request_log()) == []
+
+
+def test_no_terminal_and_no_yes_exits_1(
+    emulator: RunningEmulator, process_env: dict[str, str]
+) -> None:
+    """With stdin not a terminal and no --yes, a selection run exits 1 unchanged."""
+    before = emulator.state.stored_actions()
+
+    completed = subprocess.run(
+        [
+            *command_line(),
+            "set",
+            "15",
+            "--below",
+            "15",
+            "--category",
+            "Acme Web Services",
+        ],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=process_env,
+        timeout=30,
+        check=False,
+    )
+
+    assert completed.returncode == 1
+    assert "use --yes to confirm without a terminal" in completed.stderr
+    assert emulator.state.stored_actions() == before
+
+
+def run_into_a_closed_pipe(
+    arguments: list[str], env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """Run the command with stdout a pipe whose reader has already gone."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        return subprocess.run(
+            [*command_line(), *arguments],
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            timeout=30,
+            check=False,
+        )
+    finally:
+        os.close(writer)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        pytest.param(["list", "-o", "ndjson"], id="list"),
+        pytest.param(["history", "-o", "ndjson"], id="history"),
+        pytest.param(["set", "20", "--all", "--dry-run"], id="plan"),
+        pytest.param(["--help"], id="help"),
+    ],
+)
+def test_closed_stdout_ends_quietly(
+    emulator: RunningEmulator, process_env: dict[str, str], arguments: list[str]
+) -> None:
+    """Output into a pipe closed early (`| head -1`) ends with 141 and no message."""
+    assert (
+        run_subprocess(["set", "10", "order-lookup"], env=process_env).returncode == 0
+    )
+
+    completed = run_into_a_closed_pipe(arguments, process_env)
+
+    assert completed.returncode == 141
+    assert completed.stderr == ""
+
+
+def test_head_of_a_long_listing_is_quiet(
+    emulator: RunningEmulator, process_env: dict[str, str]
+) -> None:
+    """`list -o ndjson | head -1` prints one action and nothing on stderr."""
+    emulator.state.reset()
+    emulator.state.load_actions(many_actions(600))
+    command = " ".join([*command_line(), "list", "-o", "ndjson"])
+
+    completed = subprocess.run(
+        ["bash", "-c", f"set -o pipefail; {command} | head -1"],
+        capture_output=True,
+        text=True,
+        env=process_env,
+        timeout=60,
+        check=False,
+    )
+
+    assert completed.returncode == 141
+    assert len(completed.stdout.splitlines()) == 1
+    assert completed.stderr == ""
+
+
+def realistic_org() -> list[dict[str, object]]:
+    """Return actions with uuid ids and long names, as a real org has."""
+    names = [
+        "Register Estimated Wait Time for Callback",
+        "Vérifier le solde du compte client",
+        "Acme Web Services Custom Auth",
+        "Search Contact by Phone Number",
+    ]
+    actions = [
+        web_action(f"{number:08d}-d8f1-4adf-91b7-584a2265b1f5", name)
+        for number, name in enumerate(names)
+    ]
+    actions[2]["id"] = "customAuth_-_4787f546-1826-4134-87c3-1af77bac28bf"
+    return actions
+
+
+def read_terminal(arguments: list[str], env: dict[str, str], answer: str) -> str:
+    """Run the command on an 80-column terminal, answer any prompt, return all text."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [*command_line(), *arguments],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env={**env, "COLUMNS": "80"},
+    )
+    os.close(terminal)
+    seen = b""
+    try:
+        deadline = time.monotonic() + 20
+        while process.poll() is None or select.select([controller], [], [], 0)[0]:
+            assert time.monotonic() < deadline, seen
+            if not select.select([controller], [], [], 0.1)[0]:
+                continue
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # the terminal closed with the process
+                break
+            seen += chunk
+            if PROMPT.encode() in chunk:
+                os.write(controller, f"{answer}\n".encode())
+    finally:
+        os.close(controller)
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+    return seen.decode().replace("\r\n", "\n")
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        pytest.param(["set", "20", "--all"], id="confirmation"),
+        pytest.param(["set", "20", "--all", "--dry-run"], id="dry-run"),
+        pytest.param(["list"], id="list"),
+    ],
+)
+def test_tables_are_readable_at_80_columns(
+    emulator: RunningEmulator, process_env: dict[str, str], arguments: list[str]
+) -> None:
+    """On an 80-column terminal no line is wider and no name is cut mid-word."""
+    emulator.state.reset()
+    emulator.state.load_actions(realistic_org())
+
+    text = read_terminal(arguments, process_env, answer="n")
+
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert all(len(line) <= 80 for line in lines), text
+    for action in realistic_org():
+        assert any(str(action["name"]) in line for line in lines), text
+        assert any(str(action["id"]) in line for line in lines), text

@@ -296,3 +296,47 @@ def test_config_show_without_settings_says_not_set(
 
     assert result.exit_code == 0, result.stderr
     assert {row["source"] for row in json.loads(result.stdout)} == {"not set"}
+
+
+def test_list_category_in_the_wrong_case_warns_with_near_matches(
+    emulator: RunningEmulator,
+) -> None:
+    """`list --category` matching nothing by case alone warns, naming the category."""
+    result = invoke("list", "--category", ACME.lower(), "-o", "json")
+
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == []
+    assert f"did you mean '{ACME}'?" in result.stderr
+
+
+def test_list_unknown_category_warns(emulator: RunningEmulator) -> None:
+    """`list --category` of a category no action has warns that nothing is in it."""
+    result = invoke("list", "--category", "Nowhere")
+
+    assert result.exit_code == 0, result.stderr
+    assert "no action is in category 'Nowhere'" in result.stderr
+
+
+def test_config_show_profile_option_wins_over_the_environment(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    """`config show --profile` takes the profile's values over GENESYSCLOUD_*."""
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    (config_dir / "config.toml").write_text(
+        '[profiles.emu2]\nclient_id = "emu2-client"\n'
+        'client_secret = "emu2-secret-0123456789abcdef"\nregion = "localhost:9"\n'
+    )
+
+    result = invoke("config", "show", "--profile", "emu2", "-o", "json")
+
+    assert result.exit_code == 0, result.stderr
+    rows = {row["setting"]: row for row in json.loads(result.stdout)}
+    assert rows["client_id"]["value"] == "emu2-client"
+    assert "localhost:9" in rows["region"]["value"]
+    for name in ("client_id", "client_secret", "region"):
+        assert rows[name]["source"].startswith("profile emu2 (")
+    assert "win over the environment" in rows["profile"]["source"]
+    [warning] = [line for line in result.stderr.splitlines() if "--profile" in line]
+    assert "environment GENESYSCLOUD_OAUTHCLIENT_ID" in warning
+    assert "environment GENESYSCLOUD_REGION" in warning

@@ -213,7 +213,7 @@ def test_undo_without_yes_and_terminal_refuses(emulator: RunningEmulator) -> Non
 
     result = invoke("undo", run_id)
 
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert stored_timeouts(emulator) == after_run
 
 
@@ -226,7 +226,7 @@ def test_undo_dry_run_shows_the_plan_only(emulator: RunningEmulator) -> None:
     result = invoke("undo", run_id, "--dry-run", "-o", "json")
 
     assert result.exit_code == 0, result.stderr
-    items = {item["action_id"]: item for item in json.loads(result.stdout)["items"]}
+    items = {item["id"]: item for item in json.loads(result.stdout)["items"]}
     assert items["customer-lookup"]["new"] is None
     assert items["order-lookup"]["new"] == 5
     assert len(patches(emulator.state.request_log())) == patches_before

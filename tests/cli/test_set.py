@@ -40,7 +40,7 @@ def plan_of(*args: str) -> dict[str, Any]:
 
 def statuses(plan: dict[str, Any]) -> dict[str, str]:
     """Map each planned action id to its status."""
-    return {item["action_id"]: item["status"] for item in plan["items"]}
+    return {item["id"]: item["status"] for item in plan["items"]}
 
 
 def test_set_one_action_changes_and_verifies(emulator: RunningEmulator) -> None:
@@ -288,9 +288,9 @@ def test_plan_json_has_counts_and_items(emulator: RunningEmulator) -> None:
         "change": 4,
         "unchanged": 1,
         "skip": 3,
-        "missing": 0,
+        "not found": 0,
     }
-    items = {item["action_id"]: item for item in plan["items"]}
+    items = {item["id"]: item for item in plan["items"]}
     assert items["customer-lookup"]["old"] is None
     assert items["customer-lookup"]["new"] == 20
     assert items["order-lookup"]["old"] == 5
@@ -299,12 +299,61 @@ def test_plan_json_has_counts_and_items(emulator: RunningEmulator) -> None:
 
 def test_plan_marks_missing_ids_and_would_lower(emulator: RunningEmulator) -> None:
     """A requested id the org lacks is "not found"; --below never lowers a timeout."""
-    plan = plan_of("3", "--below", "25", "--id", "order-lookup", "--id", "gone")
+    result = invoke(
+        "set", "3", "--below", "25", "--id", "order-lookup", "--id", "gone",
+        "--dry-run", "-o", "json",
+    )  # fmt: skip
 
-    items = {item["action_id"]: item for item in plan["items"]}
-    assert items["gone"]["reason"] == "not found"
+    assert result.exit_code == 6
+    items = {item["id"]: item for item in json.loads(result.stdout)["items"]}
+    assert items["gone"]["status"] == "not found"
+    assert items["gone"]["old"] is None
     assert items["order-lookup"]["status"] == "skip"
     assert items["order-lookup"]["reason"] == "would lower"
+
+
+UNKNOWN = "00000000-0000-0000-0000-000000000000"
+
+
+def test_unknown_id_in_a_selection_exits_6_naming_it(
+    emulator: RunningEmulator,
+) -> None:
+    """`set 20 --id UNKNOWN --yes` exits 6, names the id and sends no PATCH."""
+    result = invoke("set", "20", "--id", UNKNOWN, "--yes")
+
+    assert result.exit_code == 6
+    assert f"not in the org: {UNKNOWN}" in result.stderr
+    assert "categories" not in result.stderr
+    assert patches(emulator.state.request_log()) == []
+
+
+def test_ids_file_with_an_unknown_id_changes_nothing(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    """One unknown id in an ids file refuses the whole run: the known one stays."""
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_text(f"order-lookup\n{UNKNOWN}\n")
+    before = stored_timeouts(emulator)
+
+    result = invoke("set", "20", "--ids-file", str(ids_file), "--yes")
+
+    assert result.exit_code == 6
+    assert UNKNOWN in result.stderr.splitlines()[-1]
+    assert "1 to change, 0 unchanged, 0 skipped, 1 not found" in result.stderr
+    assert patches(emulator.state.request_log()) == []
+    assert stored_timeouts(emulator) == before
+
+
+def test_unknown_id_is_shown_as_not_found_not_as_a_timeout(
+    emulator: RunningEmulator,
+) -> None:
+    """The plan table shows an unknown id as "not found", with no timeout."""
+    result = invoke("set", "20", "--id", UNKNOWN, "--id", "order-lookup", "--dry-run")
+
+    assert result.exit_code == 6
+    row = next(line for line in result.stdout.splitlines() if UNKNOWN in line)
+    assert "not found" in row
+    assert " s" not in row.replace(UNKNOWN, "")
 
 
 def test_dry_run_sends_no_patch(emulator: RunningEmulator) -> None:
@@ -319,11 +368,11 @@ def test_dry_run_sends_no_patch(emulator: RunningEmulator) -> None:
 
 
 def test_dry_run_of_one_action_sends_no_patch(emulator: RunningEmulator) -> None:
-    """`set 10 ID --dry-run` says what would change and sends no PATCH."""
+    """`set 10 ID --dry-run` names the action and what would change; nothing sent."""
     result = invoke("set", "10", "order-lookup", "--dry-run")
 
     assert result.exit_code == 0, result.stderr
-    assert "5 s -> 10 s" in result.stderr
+    assert "order-lookup (Lookup Order): 5 s -> 10 s: would change" in result.stderr
     assert "nothing sent" in result.stderr
     assert patches(emulator.state.request_log()) == []
 
@@ -351,13 +400,13 @@ def test_detailed_exitcode(
 
 
 def test_without_terminal_or_yes_it_refuses(emulator: RunningEmulator) -> None:
-    """A selection run with no terminal and no --yes exits 2 and changes nothing."""
+    """A selection run with no terminal and no --yes exits 1 and changes nothing."""
     before = stored_timeouts(emulator)
 
     result = invoke("set", "20", "--all")
 
-    assert result.exit_code == 2
-    assert "--yes" in result.stderr
+    assert result.exit_code == 1
+    assert "use --yes to confirm without a terminal" in result.stderr
     assert patches(emulator.state.request_log()) == []
     assert stored_timeouts(emulator) == before
 
@@ -410,3 +459,53 @@ def test_selection_leaves_other_fields_alone(emulator: RunningEmulator) -> None:
         assert action["version"] == old["version"] + 1
         assert timeout_of(action) == 45
         assert all_but_timeout(action) == all_but_timeout(old)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        pytest.param(
+            ["--category", "acme web services"],
+            "did you mean 'Acme Web Services'?",
+            id="category-case",
+        ),
+        pytest.param(
+            ["--category", "Nowhere"], "`action-timeouts list`", id="category-unknown"
+        ),
+        pytest.param(
+            ["--category", "Acme Web Services", "--below", "2"],
+            "timeout below 2 s",
+            id="below",
+        ),
+        pytest.param(
+            ["--integration", "Acme REST"], "takes integration ids", id="integration"
+        ),
+        pytest.param(["--name", "lookup"], "'lookup*' takes names", id="name"),
+        pytest.param(
+            ["--category", "Web Services Data Actions", "--secure"],
+            "is secure",
+            id="secure",
+        ),
+    ],
+)
+def test_empty_selection_names_the_selector_that_emptied_it(
+    emulator: RunningEmulator, arguments: list[str], says: str
+) -> None:
+    """The no-match warning explains the selector that left nothing, and only it."""
+    result = invoke("set", "20", *arguments, "--dry-run")
+
+    assert result.exit_code == 0, result.stderr
+    warning = next(line for line in result.stderr.splitlines() if "warning" in line)
+    assert says in warning
+    if "below" in says or "integration" in says or "names" in says:
+        assert "categories" not in warning
+
+
+def test_id_before_seconds_says_seconds_come_first(emulator: RunningEmulator) -> None:
+    """`set ID 10` exits 2 saying SECONDS comes first, with the command to type."""
+    result = invoke("set", "order-lookup", "10")
+
+    assert result.exit_code == 2
+    assert "SECONDS comes first" in result.stderr
+    assert "`action-timeouts set 10 order-lookup`" in result.stderr
+    assert emulator.state.request_log() == []

@@ -173,7 +173,7 @@ def test_sources_name_the_variable_and_file(cwd: Path, config_file: Path) -> Non
     )
 
     assert settings.sources == {
-        "profile": "option --profile",
+        "profile": "option --profile (its values win over the environment and .env)",
         "client_id": f"profile prod ({config_file})",
         "client_secret": "environment GENESYSCLOUD_OAUTHCLIENT_SECRET",
         "endpoint": f".env ({cwd / '.env'}) GENESYS_ENV_NAME",
@@ -361,6 +361,7 @@ def test_malformed_dotenv_names_file_and_line(
         load(cwd, config_file)
 
     assert f"{cwd / '.env'}, line {line}" in str(caught.value)
+    assert "must be KEY=VALUE" in str(caught.value)
 
 
 def test_dotenv_that_is_not_utf8_is_an_error(cwd: Path, config_file: Path) -> None:
@@ -471,14 +472,26 @@ def test_profile_secret_file_is_relative_to_the_config_file(
 def test_profile_secret_file_is_not_read_when_a_higher_level_has_the_secret(
     cwd: Path, config_file: Path
 ) -> None:
-    """A secret from the environment makes the profile's secret file irrelevant."""
-    config_file.write_text('[profiles.prod]\nclient_secret_file = "missing.secret"\n')
-
-    settings = load(
-        cwd, config_file, {"GENESYSCLOUD_OAUTHCLIENT_SECRET": "env"}, profile="prod"
+    """A secret from the environment makes the default profile's secret file moot."""
+    config_file.write_text(
+        'default_profile = "prod"\n'
+        '[profiles.prod]\nclient_secret_file = "missing.secret"\n'
     )
 
+    settings = load(cwd, config_file, {"GENESYSCLOUD_OAUTHCLIENT_SECRET": "env"})
+
     assert settings.client_secret == "env"
+
+
+def test_chosen_profile_secret_file_is_not_read_under_an_option(
+    cwd: Path, config_file: Path
+) -> None:
+    """A secret given as an option makes even a chosen profile's secret file moot."""
+    config_file.write_text('[profiles.prod]\nclient_secret_file = "missing.secret"\n')
+
+    settings = load(cwd, config_file, client_secret="option", profile="prod")
+
+    assert settings.client_secret == "option"
 
 
 @pytest.mark.parametrize(
@@ -678,3 +691,75 @@ def test_read_secret_stream_refuses_nothing() -> None:
     """An empty standard input is an error."""
     with pytest.raises(ConfigurationError, match="standard input"):
         read_secret_stream(io.StringIO(""))
+
+
+CHOSEN = (
+    '[profiles.emu2]\nclient_id = "id-profile"\nclient_secret = "secret-profile"\n'
+    'region = "eu-central-1"\n'
+)
+
+
+def test_chosen_profile_wins_over_the_environment_and_dotenv(
+    cwd: Path, config_file: Path
+) -> None:
+    """A profile chosen by name beats the environment and .env, field by field."""
+    config_file.write_text(CHOSEN)
+    (cwd / ".env").write_text("GENESYSCLOUD_OAUTHCLIENT_ID=id-dotenv\n")
+    environ = {
+        "GENESYSCLOUD_OAUTHCLIENT_SECRET": "secret-env",
+        "GENESYSCLOUD_REGION": "us-east-1",
+        "GENESYS_ACTION_ID": "action-env",
+    }
+
+    settings = load(cwd, config_file, environ, profile="emu2")
+
+    assert (settings.client_id, settings.client_secret) == (
+        "id-profile",
+        "secret-profile",
+    )
+    assert settings.endpoint == resolve_region("eu-central-1")
+    assert settings.sources["endpoint"].startswith("profile emu2 (")
+    assert settings.action_id == "action-env"
+
+
+def test_options_still_win_over_a_chosen_profile(cwd: Path, config_file: Path) -> None:
+    """Command-line options beat a profile chosen by name."""
+    config_file.write_text(CHOSEN)
+
+    settings = load(cwd, config_file, region="eu-west-1", profile="emu2")
+
+    assert settings.endpoint == resolve_region("eu-west-1")
+    assert settings.client_id == "id-profile"
+
+
+def test_chosen_profile_warns_of_the_values_it_beats(
+    cwd: Path, config_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One warning names every environment and .env value the profile overrides."""
+    config_file.write_text(CHOSEN)
+    (cwd / ".env").write_text("GENESYS_CLIENT_ID=id-dotenv\n")
+    environ = {"GENESYSCLOUD_REGION": "us-east-1", "GENESYS_ACTION_ID": "a"}
+
+    with caplog.at_level(logging.WARNING, logger="action_timeouts.settings"):
+        load(cwd, config_file, environ, profile="emu2")
+
+    [record] = caplog.records
+    message = record.getMessage()
+    assert message.startswith("--profile emu2 wins over ")
+    assert "environment GENESYSCLOUD_REGION" in message
+    assert "GENESYS_CLIENT_ID" in message
+    assert "GENESYS_ACTION_ID" not in message
+
+
+def test_default_profile_stays_below_the_environment(
+    cwd: Path, config_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A profile not chosen on the command line still loses to the environment."""
+    config_file.write_text(f'default_profile = "emu2"\n{CHOSEN}')
+
+    with caplog.at_level(logging.WARNING):
+        settings = load(cwd, config_file, {"GENESYSCLOUD_REGION": "us-east-1"})
+
+    assert settings.endpoint == resolve_region("us-east-1")
+    assert settings.client_id == "id-profile"
+    assert caplog.records == []

@@ -7,6 +7,7 @@ Sub-commands live in their own modules and are imported only when they run, so
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
@@ -18,6 +19,7 @@ RUNS = "action_timeouts.cli.runs_command"
 JOURNAL = "action_timeouts.cli.journal_command"
 POLICY = "action_timeouts.cli.policy_command"
 MISC = "action_timeouts.cli.misc_command"
+GLOBAL_OPTION = re.compile(r"-v+|-q|--verbose|--quiet")
 
 # name -> (module, attribute, one-line help shown by --help without importing it)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -56,7 +58,8 @@ class OneLineUsageError(click.UsageError):
     def show(self, file: IO[Any] | None = None) -> None:
         """Print `error: ...` and where to read the usage, on one line."""
         where = f" (see `{self.ctx.command_path} --help`)" if self.ctx else ""
-        click.echo(f"error: {self.format_message()}{where}", file=file, err=True)
+        message = " ".join(self.format_message().split())
+        click.echo(f"error: {message}{where}", file=file, err=True)
 
 
 _LEFT_AS_THEY_ARE: tuple[type[click.UsageError], ...] = (
@@ -67,13 +70,36 @@ _LEFT_AS_THEY_ARE: tuple[type[click.UsageError], ...] = (
 
 @contextmanager
 def one_line_usage_errors() -> Iterator[None]:
-    """Turn click's usage errors (unknown option, bad value) into one-line errors."""
+    """Turn click's usage errors (unknown option, bad value) into one-line errors.
+
+    A closed stdout (help piped into `head -1`) ends the command quietly.
+    """
     try:
         yield
     except _LEFT_AS_THEY_ARE:
         raise
     except click.UsageError as error:
-        raise OneLineUsageError(error.format_message(), error.ctx) from None
+        message = error.format_message()
+        hint = ""
+        if isinstance(error, click.NoSuchOption):
+            hint = global_option_hint(error.option_name, error.ctx)
+        if hint:
+            message = message.rstrip(".") + hint
+        raise OneLineUsageError(message, error.ctx) from None
+    except BrokenPipeError:
+        from action_timeouts.cli.common import leave_quietly
+
+        leave_quietly()
+
+
+def global_option_hint(option: str, ctx: click.Context | None) -> str:
+    """Say where a global option such as -v goes, when one was given too late."""
+    if not GLOBAL_OPTION.fullmatch(option) or ctx is None or ctx.parent is None:
+        return ""
+    return (
+        f"; global options such as {option} go before the command: "
+        f"`action-timeouts {option} {ctx.info_name} ...`"
+    )
 
 
 class LazyGroup(click.Group):
@@ -129,7 +155,8 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     Data goes to stdout, messages to stderr. Exit codes: 0 success, 1 some actions
     failed, 2 bad input, 3 configuration, 4 authentication, 5 permission, 6 not
     found, 7 action refused, 8 version conflict, 9 rate limited, 10 network,
-    11 server error, 12 verification failed, 130 interrupted.
+    11 server error, 12 verification failed, 130 interrupted (Ctrl-C), 141 stdout
+    closed early, 143 terminated (SIGTERM).
     """
     from action_timeouts.cli.common import configure_logging
 
@@ -139,4 +166,7 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     """Run the command line (the console-script entry point)."""
+    from action_timeouts.cli.interrupts import install
+
+    install()
     return cli.main(args=argv, prog_name="action-timeouts")

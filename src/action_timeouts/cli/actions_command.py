@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import click
@@ -24,14 +24,16 @@ from action_timeouts.cli.common import (
     open_api,
     output_option,
     print_rows,
+    say,
 )
+from action_timeouts.cli.output import emit
 from action_timeouts.errors import BadResponseError, UsageError
 
 LIST_COLUMNS = (
     "id",
     "name",
     "category",
-    "integration",
+    "integration_id",
     "timeout",
     "version",
     "secure",
@@ -66,25 +68,30 @@ def show(
         config = api.inline_templates(action)
     shown = {**action, "config": config if reveal else mask_config(config)}
     if output_format in ("json", "ndjson"):
-        click.echo(json.dumps(shown, indent=None if output_format == "ndjson" else 2))
+        indent = None if output_format == "ndjson" else 2
+        click.echo(json.dumps(shown, indent=indent, ensure_ascii=False))
         return
-    print_rows(describe_action(shown), ("field", "value"), output_format)
+    rows = describe_action(shown, for_people=output_format == "table")
+    print_rows(rows, ("field", "value"), output_format)
 
 
-def describe_action(action: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Flatten an action into field/value rows for people."""
+def describe_action(
+    action: Mapping[str, Any], *, for_people: bool = True
+) -> list[dict[str, Any]]:
+    """Flatten an action into field/value rows (timeout in words for people)."""
     config = action.get("config") or {}
     request = config.get("request") or {}
     response = config.get("response") or {}
+    timeout = current_timeout(action)
     rows = {
         "id": action.get("id"),
         "name": action.get("name"),
         "category": action.get("category"),
-        "integration": action.get("integrationId"),
+        "integration_id": action.get("integrationId"),
         "kind": action_kind(action).value,
         "version": action.get("version"),
         "secure": action.get("secure"),
-        "timeout": describe_timeout(current_timeout(action)),
+        "timeout": describe_timeout(timeout) if for_people else timeout,
         "method": request.get("requestType"),
         "url": request.get("requestUrlTemplate"),
     }
@@ -129,18 +136,40 @@ def list_actions(
     filters = {"category": category} if category else {}
     with open_api(connection_from(kwargs)) as (api, _client):
         listing = complete_listing(api, filters)
-    actions = [
-        action
-        for action in listing.actions
-        if name_glob is None
-        or fnmatch.fnmatchcase(
-            str(action.get("name", "")).casefold(), name_glob.casefold()
-        )
-    ]
-    rows = [list_row(action) for action in actions]
-    if output_format == "table":
-        rows = [{**row, "timeout": row["timeout_text"]} for row in rows]
-    print_rows(rows, LIST_COLUMNS, output_format)
+        actions = [
+            action
+            for action in listing.actions
+            if name_glob is None
+            or fnmatch.fnmatchcase(
+                str(action.get("name", "")).casefold(), name_glob.casefold()
+            )
+        ]
+        if not actions and (category or name_glob):
+            warn_empty_list(api, listing.actions, category, name_glob)
+    emit([list_row(action) for action in actions], LIST_COLUMNS, output_format)
+
+
+def warn_empty_list(
+    api: ActionsApi,
+    listed: Sequence[Mapping[str, Any]],
+    category: str | None,
+    name_glob: str | None,
+) -> None:
+    """Warn that `list` found nothing, saying which option emptied it."""
+    from action_timeouts.cli.hints import explain_empty_selection
+    from action_timeouts.plan import Selector
+
+    selector = Selector(
+        categories=(category,) if category else (),
+        name_globs=(name_glob,) if name_glob else (),
+    )
+    hint = explain_empty_selection(
+        listed,
+        selector,
+        filtered=bool(category),
+        list_all=lambda: complete_listing(api, {}).actions,
+    )
+    say(f"warning: {hint}")
 
 
 def complete_listing(api: ActionsApi, filters: Mapping[str, Any]) -> Listing:
@@ -156,15 +185,13 @@ def complete_listing(api: ActionsApi, filters: Mapping[str, Any]) -> Listing:
 
 
 def list_row(action: Mapping[str, Any]) -> dict[str, Any]:
-    """One row of `list` output: JSON gets null for an unset timeout."""
-    timeout = current_timeout(action)
+    """One row of `list` output: the timeout a number, or None when unset."""
     return {
         "id": action.get("id"),
         "name": action.get("name"),
         "category": action.get("category"),
-        "integration": action.get("integrationId"),
-        "timeout": timeout,
-        "timeout_text": describe_timeout(timeout),
+        "integration_id": action.get("integrationId"),
+        "timeout": current_timeout(action),
         "version": action.get("version"),
         "secure": action.get("secure"),
     }

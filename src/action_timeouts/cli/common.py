@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import csv
 import functools
 import io
-import json
 import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from action_timeouts.errors import EXIT_CODES, ActionTimeoutsError, UsageError
+from action_timeouts.errors import EXIT_CODES, ActionTimeoutsError
 
 if TYPE_CHECKING:
     from action_timeouts.actions import ActionsApi
@@ -27,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 OUTPUT_FORMATS = ("table", "json", "ndjson", "csv")
+EXIT_CLOSED_STDOUT = 141  # as a process ended by SIGPIPE: 128 + 13
 
 
 @dataclass
@@ -38,9 +37,19 @@ class Connection:
     client_secret_file: str | None = None
     client_secret_stdin: bool = False
     profile: str | None = None
+    resolved: Settings | None = field(default=None, repr=False)
 
     def settings(self) -> Settings:
-        """Resolve settings from these options, the environment, .env and profiles."""
+        """Resolve settings from these options, the environment, .env and profiles.
+
+        They are resolved once per command: the secret is read from standard input
+        once, and a warning about the settings is given once.
+        """
+        if self.resolved is None:
+            self.resolved = self._load()
+        return self.resolved
+
+    def _load(self) -> Settings:
         from action_timeouts.settings import (
             load_settings,
             read_secret_file,
@@ -132,10 +141,14 @@ def handle_errors(function: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return function(*args, **kwargs)
+        except BrokenPipeError:
+            leave_quietly()
         except ActionTimeoutsError as error:
             fail(str(error), error.exit_code)
-        except KeyboardInterrupt:
-            fail("interrupted", EXIT_CODES["interrupted"])
+        except KeyboardInterrupt as interrupt:
+            from action_timeouts.cli.interrupts import exit_code
+
+            fail("interrupted", exit_code(interrupt))
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as error:
@@ -149,7 +162,19 @@ def handle_errors(function: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def fail(message: str, code: int) -> None:
+def leave_quietly() -> NoReturn:
+    """End at once, silently, when whoever read stdout went away (`| head -1`).
+
+    Python flushes stdout again on its way out; pointing stdout at the null device
+    keeps that flush from failing and printing a message.
+    """
+    with suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    raise SystemExit(EXIT_CLOSED_STDOUT)
+
+
+def fail(message: str, code: int) -> NoReturn:
     """Print an error on stderr and exit with `code`."""
     first_line = message.strip().splitlines()[0] if message.strip() else "failed"
     click.echo(f"error: {first_line}", err=True)
@@ -158,11 +183,12 @@ def fail(message: str, code: int) -> None:
 
 def say(message: str) -> None:
     """Print a progress or status message on stderr, unless -q was given."""
-    if not _quiet():
+    if not is_quiet():
         click.echo(message, err=True)
 
 
-def _quiet() -> bool:
+def is_quiet() -> bool:
+    """Tell whether -q was given."""
     context = click.get_current_context(silent=True)
     root = context.find_root() if context else None
     return bool(root and root.meta.get("quiet"))
@@ -178,13 +204,24 @@ def configure_logging(verbosity: int, quiet: bool) -> None:
     if quiet:
         level = logging.ERROR
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    if verbosity >= 2:
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    else:
+        handler.setFormatter(MessageFormatter())
     package_logger = logging.getLogger("action_timeouts")
     package_logger.handlers[:] = [handler]
     package_logger.setLevel(level)
     package_logger.propagate = False
     for noisy in ("httpx", "httpcore"):  # their request lines would repeat ours
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class MessageFormatter(logging.Formatter):
+    """Write a log record as the CLI writes its own messages: `warning: ...`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Return `level: message`, the level in lower case."""
+        return f"{record.levelname.lower()}: {record.getMessage()}"
 
 
 def use_colour() -> bool:
@@ -195,55 +232,10 @@ def use_colour() -> bool:
 def print_rows(
     rows: Sequence[dict[str, Any]], columns: Sequence[str], output_format: str
 ) -> None:
-    """Print rows on stdout as a table, JSON, NDJSON or CSV."""
-    if output_format == "json":
-        click.echo(json.dumps(list(rows), indent=2, ensure_ascii=False))
-    elif output_format == "ndjson":
-        for row in rows:
-            click.echo(json.dumps(row, ensure_ascii=False))
-    elif output_format == "csv":
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-        click.echo(buffer.getvalue(), nl=False)
-    else:
-        print_table(rows, columns)
+    """Print rows on stdout as a table, JSON, NDJSON or CSV, values as they are."""
+    from action_timeouts.cli.output import emit
 
-
-def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
-    """Print rows as a table on stdout, plain when stdout is not a terminal."""
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    terminal = sys.stdout.isatty()
-    console = Console(
-        no_color=not terminal or "NO_COLOR" in os.environ,
-        width=None if terminal else 10_000,
-    )
-    table = Table(box=_box() if terminal else None)
-    for column in columns:
-        # Ids stay on one line so they can be copied from a narrow terminal.
-        table.add_column(column, overflow="fold", no_wrap=column == "id")
-    for row in rows:
-        # Text, not str: names like "Lookup [v2]" or "[/]" are data, not markup.
-        table.add_row(*[Text(_cell(row.get(column))) for column in columns])
-    console.print(table)
-
-
-def _box() -> Any:
-    from rich import box
-
-    return box.SIMPLE
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
+    emit(rows, columns, output_format, people=False)
 
 
 def confirm_or_refuse(question: str, assume_yes: bool) -> None:
@@ -251,7 +243,10 @@ def confirm_or_refuse(question: str, assume_yes: bool) -> None:
     if assume_yes:
         return
     if not sys.stdin.isatty():
-        message = "not a terminal and no --yes: refusing to change anything"
-        raise UsageError(message)
+        message = (
+            "no terminal to ask for confirmation, so nothing was changed; use --yes "
+            "to confirm without a terminal"
+        )
+        raise ActionTimeoutsError(message)
     if not click.confirm(question, default=False, err=True):
         raise ActionTimeoutsError("cancelled: nothing was changed")

@@ -17,7 +17,7 @@ from action_timeouts.actions import (
     set_timeout,
 )
 from action_timeouts.cli.actions_command import LIST_COLUMNS, list_row
-from action_timeouts.cli.common import print_table
+from action_timeouts.cli.output import print_table
 
 SHORT_TIMEOUT = 5
 DEMO_TARGET = 10
@@ -98,7 +98,7 @@ def walk_through(api: ActionsApi, state: Any) -> None:
 def demo_row(action: Mapping[str, Any]) -> dict[str, Any]:
     """A list row with the timeout written for people."""
     row = list_row(action)
-    return {**row, "timeout": row["timeout_text"]}
+    return {**row, "timeout": describe_timeout(row["timeout"])}
 
 
 def pick_target(actions: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -153,14 +153,15 @@ def modelling_options(function: F) -> F:
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     metavar="DIR",
-    help="Load the actions from the *.json files of DIR instead.",
+    help="A directory: serve the actions of its *.json files instead of a "
+    "generated org (the generator's number is --random-seed).",
 )
 @click.option(
     "--random-seed",
     type=int,
     default=1,
     show_default=True,
-    help="Seed of the demo org generator (same seed, same org).",
+    help="A number that seeds the generated org (same number, same org).",
 )
 @click.option(
     "--rate-limit",

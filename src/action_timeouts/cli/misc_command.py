@@ -67,7 +67,8 @@ def completion(shell: str) -> None:
     "random_seed",
     default=7,
     show_default=True,
-    help="Seed of the generated org (same seed, same org).",
+    help="A number that seeds the generated org: the same number, the same org "
+    "(not a directory, unlike `emulator serve --seed DIR`).",
 )
 @handle_errors
 def demo(action_count: int, random_seed: int) -> None:

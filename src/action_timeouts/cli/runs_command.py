@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import json
-import os
 import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -26,11 +24,27 @@ from action_timeouts.cli.common import (
     confirm_or_refuse,
     connection_from,
     connection_options,
+    fail,
     handle_errors,
+    is_quiet,
     open_api,
     output_option,
-    print_rows,
     say,
+)
+from action_timeouts.cli.interrupts import interrupts_end_run, journaled_run
+from action_timeouts.cli.output import (
+    OUTCOME_FIELDS,
+    OUTCOME_TABLE,
+    PLAN_FIELDS,
+    PLAN_TABLE,
+    emit,
+    outcome_document,
+    outcome_rows,
+    people_cells,
+    plan_document,
+    plan_row,
+    print_table,
+    result_row,
 )
 from action_timeouts.errors import (
     EXIT_CODES,
@@ -46,8 +60,8 @@ if TYPE_CHECKING:
     from action_timeouts.journal import Journal
     from action_timeouts.plan import Plan, Selector
 
-PLAN_COLUMNS = ("id", "name", "old", "new", "status", "reason")
 EXIT_PENDING = 2
+MISSING_SHOWN = 5
 
 
 def selector_options(function: Any) -> Any:
@@ -147,8 +161,28 @@ def parse_set_arguments(
         return None, arguments[0] if arguments else None
     if not arguments:
         raise UsageError("give the new timeout in SECONDS (1-60), or --unset")
+    if len(arguments) == 2 and _swapped(*arguments):
+        first, second = arguments
+        message = (
+            f"SECONDS comes first, then the ACTION_ID: "
+            f"`action-timeouts set {second} {first}`"
+        )
+        raise UsageError(message)
     seconds = validate_timeout(arguments[0])
     return seconds, arguments[1] if len(arguments) == 2 else None
+
+
+def _swapped(first: str, second: str) -> bool:
+    """Tell whether `set ID SECONDS` was typed for `set SECONDS ID`."""
+    from action_timeouts.plan import ACTION_ID_PATTERN
+
+    if _looks_numeric(first) or not ACTION_ID_PATTERN.fullmatch(first):
+        return False
+    try:
+        validate_timeout(second)
+    except UsageError:
+        return False
+    return True
 
 
 def refuse_unknown_options(arguments: Sequence[str]) -> None:
@@ -157,11 +191,18 @@ def refuse_unknown_options(arguments: Sequence[str]) -> None:
     `set` keeps unknown options as arguments so that `-1` reaches the timeout
     check; anything else that starts with `-` is an option `set` does not have.
     """
+    from action_timeouts.cli import GLOBAL_OPTION
+
     for argument in arguments:
         if argument.startswith("-") and not _looks_numeric(argument):
             known = [name for param in set_command.params for name in param.opts]
             close = difflib.get_close_matches(argument, known, n=1)
             hint = f"did you mean {close[0]}? " if close else ""
+            if GLOBAL_OPTION.fullmatch(argument):
+                hint = (
+                    f"global options such as {argument} go before the command: "
+                    f"`action-timeouts {argument} set ...`; "
+                )
             message = (
                 f"no such option: {argument} ({hint}see `action-timeouts set --help`)"
             )
@@ -213,17 +254,19 @@ def set_one(
     with open_api(connection) as (api, client):
         if options["dry_run"]:
             result = set_timeout(api, action_id, seconds, dry_run=True)
+            pending = result.outcome == "planned"
+            verdict = "would change" if pending else "unchanged"
             say(
-                f"{action_id}: {describe_timeout(result.old)} -> "
-                f"{describe_timeout(seconds)} ({result.outcome}; nothing sent)"
+                f"{action_id} ({result.name}): {describe_timeout(result.old)} -> "
+                f"{describe_timeout(seconds)}: {verdict}; nothing sent (dry run)"
             )
-            _exit_for_plan(options, pending=result.outcome == "planned")
+            show_plan(single_plan(result, pending=pending), options["output_format"])
+            _exit_for_plan(options, pending=pending)
             return
         journal = open_journal()
-        run_id = journal.start_run(
-            **run_facts(client, "set", {"ids": [action_id]}, seconds)
-        )
-        result = _set_journaled(api, journal, run_id, action_id, seconds)
+        facts = run_facts(client, "set", {"ids": [action_id]}, seconds)
+        with journaled_run(journal, lambda: journal.start_run(**facts)) as run_id:
+            result = _set_journaled(api, journal, run_id, action_id, seconds)
     outcome = (
         f"{result.outcome}, verified" if result.outcome == "changed" else "unchanged"
     )
@@ -236,8 +279,34 @@ def set_one(
             "note: a function action also stops at its function's own timeout "
             "(1-15 s), which this tool does not change"
         )
-    if options["output_format"] in ("json", "ndjson"):
-        click.echo(json.dumps(result_json(result, run_id), ensure_ascii=False))
+    rows = [result_row(result)]
+    emit(
+        rows,
+        OUTCOME_FIELDS,
+        options["output_format"],
+        table=OUTCOME_TABLE,
+        document=outcome_document(run_id, rows),
+    )
+
+
+def single_plan(result: ChangeResult, *, pending: bool) -> Plan:
+    """The plan of a single-action dry run: one item, changed or unchanged."""
+    from action_timeouts.plan import Plan, PlanItem
+
+    before = result.before
+    item = PlanItem(
+        action_id=result.action_id,
+        name=result.name,
+        category=before.get("category"),
+        integration_id=before.get("integrationId"),
+        version=result.version_before,
+        old=result.old,
+        new=result.new,
+        status="change" if pending else "unchanged",
+    )
+    mode: Any = "unset" if result.new is None else "set"
+    selection = {"ids": [result.action_id]}
+    return Plan([item], 1, None, result.new, mode, selection)
 
 
 def _set_journaled(
@@ -263,20 +332,6 @@ def _set_journaled(
     return result
 
 
-def result_json(result: ChangeResult, run_id: str) -> dict[str, Any]:
-    """The outcome of a single-action change as printed with `-o json`."""
-    return {
-        "id": result.action_id,
-        "name": result.name,
-        "old": result.old,
-        "new": result.new,
-        "outcome": result.outcome,
-        "version_before": result.version_before,
-        "version_after": result.version_after,
-        "run": run_id,
-    }
-
-
 def intent_recorder(journal: Journal, run_id: str) -> Any:
     """Return the hook that journals each write before it is sent."""
     from action_timeouts.actions import current_timeout
@@ -297,20 +352,49 @@ def run_selection(
     options: dict[str, Any],
 ) -> None:
     """Plan a change over the selected actions, show it, confirm, apply, report."""
+    from action_timeouts.cli.hints import explain_empty_selection
     from action_timeouts.plan import api_filters, build_plan
 
     with open_api(connection) as (api, client):
-        listing = complete_listing(api, api_filters(selector))
+        filters = api_filters(selector)
+        listing = complete_listing(api, filters)
         plan = build_plan(listing.actions, selector, seconds, total=listing.total)
+        if plan.missing:
+            refuse_missing(plan, options["output_format"])
         if not plan.selected:
-            say(
-                "warning: no action matches these selectors (categories are "
-                "compared exactly, case included; `action-timeouts list` shows them)"
+            hint = explain_empty_selection(
+                listing.actions,
+                selector,
+                filtered=bool(filters),
+                list_all=lambda: complete_listing(api, {}).actions,
             )
+            say(f"warning: nothing selected: {hint}")
         listed = {str(action["id"]): action for action in listing.actions}
         execute_plan(
             api, client, plan, listed, options, command="set", selector=selector
         )
+
+
+def refuse_missing(plan: Plan, output_format: str) -> NoReturn:
+    """Stop before any write when requested ids are not in the org, naming them.
+
+    A mistyped id or a stale ids file must not half-apply: the ids found are left
+    alone too. The plan is printed with the missing ids marked "not found".
+    """
+    show_plan(plan, output_format)
+    missing = [item.action_id for item in plan.missing]
+    shown = ", ".join(missing[:MISSING_SHOWN])
+    more = (
+        f" and {len(missing) - MISSING_SHOWN} more"
+        if len(missing) > MISSING_SHOWN
+        else ""
+    )
+    noun = "id is" if len(missing) == 1 else "ids are"
+    message = (
+        f"{len(missing)} requested {noun} not in the org: {shown}{more}; nothing was "
+        "changed (check --id and --ids-file; `action-timeouts list` shows the ids)"
+    )
+    fail(message, EXIT_CODES["not-found"])
 
 
 def execute_plan(
@@ -348,23 +432,52 @@ def apply_planned(
 
     `refused` names actions the plan already refuses (undo); any makes the exit 1.
     """
-    json_output = options["output_format"] in ("json", "ndjson")
-    dry_run = options["dry_run"] or not plan.to_change
-    show_plan(plan, options["output_format"] if dry_run or not json_output else None)
-    if dry_run:
+    output_format = options["output_format"]
+    if options["dry_run"]:
+        show_plan(plan, output_format)
         _exit_for_plan(options, pending=bool(plan.to_change))
         _exit_if_refused(refused)
         return
+    say_plan_counts(plan)
+    if not plan.to_change:
+        print_outcome(plan, None, output_format, refused=refused)
+        _exit_if_refused(refused)
+        return
+    if not options["assume_yes"]:
+        show_plan_to_confirm(plan)
     confirm_or_refuse(f"Change {len(plan.to_change)} actions?", options["assume_yes"])
     journal = open_journal()
     facts = run_facts(client, command, selector_summary(selector), plan.requested)
-    run_id = journal.start_run(**facts, undo_of=undo_of)
-    journal.record_plan(run_id, plan.items)
-    report = run_changes(api, journal, run_id, changes, options)
+    with journaled_run(
+        journal, lambda: journal.start_run(**facts, undo_of=undo_of)
+    ) as run_id:
+        journal.record_plan(run_id, plan.items)
+        report = run_changes(api, journal, run_id, changes, options)
     report.refused.update(refused or {})
-    if json_output:
-        click.echo(json.dumps(run_result(plan, report), indent=2, ensure_ascii=False))
+    print_outcome(plan, report, output_format)
     summarise(plan, report)
+
+
+def print_outcome(
+    plan: Plan,
+    report: RunReport | None,
+    output_format: str,
+    *,
+    refused: Mapping[str, str] | None = None,
+) -> None:
+    """Print what a run did to each action on stdout (no report: nothing to do).
+
+    `refused` names actions the plan refused before any run (undo).
+    """
+    rows = outcome_rows(plan, report, refused=refused)
+    run_id = None if report is None else report.run_id
+    emit(
+        rows,
+        OUTCOME_FIELDS,
+        output_format,
+        table=OUTCOME_TABLE,
+        document=outcome_document(run_id, rows),
+    )
 
 
 def _exit_if_refused(refused: Mapping[str, str] | None) -> None:
@@ -372,28 +485,6 @@ def _exit_if_refused(refused: Mapping[str, str] | None) -> None:
         for action_id, reason in sorted(refused.items()):
             say(f"  refused {action_id}: {reason}")
         raise SystemExit(1)
-
-
-def run_result(plan: Plan, report: RunReport) -> dict[str, Any]:
-    """What a run did, for `-o json`: the run id, counts and each action's outcome."""
-    outcomes = report.outcomes()
-    items = [
-        {
-            "id": item.action_id,
-            "name": item.name,
-            "old": item.old,
-            "new": item.new,
-            "outcome": outcomes.get(item.action_id, item.status),
-            "reason": report.failed.get(item.action_id)
-            or report.refused.get(item.action_id)
-            or item.reason,
-        }
-        for item in plan.items
-    ]
-    counts: dict[str, int] = {}
-    for entry in items:
-        counts[str(entry["outcome"])] = counts.get(str(entry["outcome"]), 0) + 1
-    return {"run": report.run_id, "counts": counts, "items": items}
 
 
 def run_changes(
@@ -406,32 +497,42 @@ def run_changes(
     """Apply changes with a progress bar on a terminal; journal the run's end."""
     from action_timeouts.bulk import Runner
 
-    with ProgressBar(len(changes)) as advance:
+    # The progress bar stops before an interrupt ends the run, so the terminal
+    # is left as it was.
+    with interrupts_end_run(journal, run_id), ProgressBar(len(changes)) as advance:
         runner = Runner(
-            api, journal, run_id, workers=options["workers"], progress=advance
+            api,
+            journal,
+            run_id,
+            workers=options["workers"],
+            progress=advance,
+            first_alone=True,
         )
-        try:
-            report = runner.run(changes)
-        except KeyboardInterrupt:
-            journal.finish_run(run_id, "interrupted")
-            interrupted(run_id)
-    journal.finish_run(run_id, "finished" if report.ok else "failed")
+        report = runner.run(changes)
+    journal.finish_run(run_id, run_status(report))
     return report
 
 
-def interrupted(run_id: str) -> NoReturn:
-    """Stop at once on Ctrl-C, saying how to finish the run.
+def run_status(report: RunReport) -> str:
+    """How a run ended: stopped with changes left pending is interrupted."""
+    if report.stopped_by is not None and not report.failed:
+        return "interrupted"
+    return "finished" if report.ok else "failed"
 
-    Workers may be waiting out a rate-limit pause; the journal already holds every
-    intent, so leaving without them is as safe as a crash, and `resume` finishes.
-    """
-    click.echo(
-        f"error: interrupted; `action-timeouts resume {run_id}` finishes the run",
-        err=True,
+
+def stop_message(report: RunReport) -> str:
+    """Say why a run stopped early and what to fix before resuming it."""
+    from action_timeouts.errors import PermissionDeniedError
+
+    error = report.stopped_by
+    if isinstance(error, PermissionDeniedError):
+        fix = "give the client integrations:action:edit"
+    else:
+        fix = "check the client id, secret and region"
+    return (
+        f"{error}; the run stopped there and sent nothing more: {fix}, then "
+        f"`action-timeouts resume {report.run_id}`"
     )
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(EXIT_CODES["interrupted"])
 
 
 class ProgressBar:
@@ -489,7 +590,10 @@ def rate_column() -> Any:
 
 
 def summarise(plan: Plan, report: RunReport) -> None:
-    """Print the run's counts on stderr; exit 1 if any action failed or was refused."""
+    """Print the run's counts on stderr; exit 1 if any action failed or was refused.
+
+    A run stopped by an error every change would meet exits with that error's code.
+    """
     say(
         f"run {report.run_id}: found {plan.found}, selected {len(plan.selected)}, "
         f"changed {len(report.changed)}, "
@@ -501,6 +605,8 @@ def summarise(plan: Plan, report: RunReport) -> None:
         say(f"  failed {action_id}: {reason}")
     for action_id, reason in sorted(report.refused.items()):
         say(f"  refused {action_id}: {reason}")
+    if report.stopped_by is not None:
+        fail(stop_message(report), report.stopped_by.exit_code)
     if report.not_attempted:
         say(
             f"  {len(report.not_attempted)} not attempted: `action-timeouts resume "
@@ -510,31 +616,38 @@ def summarise(plan: Plan, report: RunReport) -> None:
         raise SystemExit(1)
 
 
-def show_plan(plan: Plan, output_format: str | None) -> None:
-    """Print the plan on stdout (None: no plan) and its counts on stderr."""
-    if output_format in ("json", "ndjson"):
-        click.echo(json.dumps(plan.to_json(), indent=2, ensure_ascii=False))
-    elif output_format is not None:
-        rows = [plan_row(item) for item in plan.items]
-        print_rows(rows, PLAN_COLUMNS, output_format)
+def show_plan(plan: Plan, output_format: str) -> None:
+    """Print the plan on stdout and its counts on stderr."""
+    rows = [plan_row(item) for item in plan.items]
+    emit(
+        rows,
+        PLAN_FIELDS,
+        output_format,
+        table=PLAN_TABLE,
+        document=plan_document(plan, rows),
+    )
+    say_plan_counts(plan)
+
+
+def show_plan_to_confirm(plan: Plan) -> None:
+    """Print the plan as a table on stderr, beside the question it is asked for."""
+    if is_quiet():
+        return
+    rows = [people_cells(plan_row(item)) for item in plan.items]
+    print_table(rows, PLAN_TABLE, stream=sys.stderr)
+
+
+def say_plan_counts(plan: Plan) -> None:
+    """Say on stderr what the plan found and what it would do."""
     total = "" if plan.total is None else f" (API total {plan.total})"
+    missing = len(plan.missing)
+    skipped = len(plan.skipped) - missing
+    not_found = f", {missing} not found" if missing else ""
     say(
         f"found {plan.found}{total}, selected {len(plan.selected)}: "
         f"{len(plan.to_change)} to change, {len(plan.unchanged)} unchanged, "
-        f"{len(plan.skipped)} skipped"
+        f"{skipped} skipped{not_found}"
     )
-
-
-def plan_row(item: Any) -> dict[str, Any]:
-    """One plan row for people."""
-    return {
-        "id": item.action_id,
-        "name": item.name,
-        "old": describe_timeout(item.old),
-        "new": describe_timeout(item.new) if item.status == "change" else "",
-        "status": item.status,
-        "reason": item.reason or "",
-    }
 
 
 def _exit_for_plan(options: Mapping[str, Any], *, pending: bool) -> None:

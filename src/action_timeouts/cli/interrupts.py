@@ -1,0 +1,122 @@
+"""Ctrl-C and SIGTERM: the same exception, and the same end for a journaled run.
+
+`install` makes SIGINT and SIGTERM raise `Interrupted` (a KeyboardInterrupt, so
+every cleanup that handles Ctrl-C handles a cancelled CI job too). A journaled run
+is wrapped in `journaled_run` or `interrupts_end_run`: an interrupt there marks the
+run interrupted, prints one line with the run id and the resume command, and exits
+130 (SIGINT) or 143 (SIGTERM) at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from types import FrameType
+from typing import TYPE_CHECKING, NoReturn
+
+import click
+
+if TYPE_CHECKING:
+    from action_timeouts.journal import Journal
+
+logger = logging.getLogger(__name__)
+
+SIGNAL_BASE = 128
+INTERRUPTED = SIGNAL_BASE + signal.SIGINT
+TERMINATED = SIGNAL_BASE + signal.SIGTERM
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived; `exit_code` is 128 plus the signal number."""
+
+    def __init__(self, number: int) -> None:
+        super().__init__(signal.Signals(number).name)
+        self.exit_code = SIGNAL_BASE + number
+
+
+class _Held:
+    """Whether interrupts are held off, and the one that arrived meanwhile."""
+
+    active = False
+    pending: int | None = None
+
+
+def install() -> None:
+    """Make SIGINT and SIGTERM raise `Interrupted` in the main thread."""
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, _on_signal)
+
+
+def _on_signal(number: int, _frame: FrameType | None) -> None:
+    if _Held.active:
+        _Held.pending = _Held.pending or number
+        return
+    raise Interrupted(number)
+
+
+def exit_code(interrupt: KeyboardInterrupt) -> int:
+    """Return the exit code of an interrupt: 143 for SIGTERM, else 130."""
+    return getattr(interrupt, "exit_code", INTERRUPTED)
+
+
+@contextmanager
+def journaled_run(journal: Journal, start: Callable[[], str]) -> Iterator[str]:
+    """Start a run with `start()` and end it as interrupted on Ctrl-C or SIGTERM.
+
+    Interrupts are held off while the run is recorded, so one arriving at any
+    moment after the run exists finds the run id and ends it properly.
+    """
+    _hold()
+    try:
+        run_id = start()
+    except BaseException:
+        _release()
+        raise
+    with interrupts_end_run(journal, run_id):
+        _release()
+        yield run_id
+
+
+@contextmanager
+def interrupts_end_run(journal: Journal, run_id: str) -> Iterator[None]:
+    """End the run as interrupted if Ctrl-C or SIGTERM arrives in the block."""
+    try:
+        yield
+    except KeyboardInterrupt as interrupt:
+        end_interrupted(journal, run_id, exit_code(interrupt))
+
+
+def end_interrupted(journal: Journal, run_id: str, code: int) -> NoReturn:
+    """Mark the run interrupted, say how to finish it, and leave at once.
+
+    Workers may be waiting out a rate-limit pause; the journal already holds every
+    intent, so leaving without them is as safe as a crash, and `resume` finishes.
+    """
+    _Held.active = True  # a second Ctrl-C must not cut this short
+    try:
+        journal.finish_run(run_id, "interrupted")
+    except Exception:
+        logger.debug("could not mark run %s interrupted", run_id, exc_info=True)
+    click.echo(
+        f"error: interrupted; `action-timeouts resume {run_id}` finishes the run",
+        err=True,
+    )
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError):  # a reader gone, or a stream closed
+            stream.flush()
+    os._exit(code)
+
+
+def _hold() -> None:
+    _Held.active, _Held.pending = True, None
+
+
+def _release() -> None:
+    """Stop holding interrupts off, raising the one that arrived meanwhile."""
+    pending, _Held.active, _Held.pending = _Held.pending, False, None
+    if pending is not None:
+        raise Interrupted(pending)

@@ -1,0 +1,153 @@
+"""Ctrl-C and SIGTERM during a journaled run: marked interrupted, one line, 130/143."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from action_timeouts.emulator.server import RunningEmulator
+
+from .helpers import command_line, journal_states, many_actions, run_subprocess
+
+pytestmark = pytest.mark.crash
+
+LATENCY_MS = 150
+DEADLINE_SECONDS = 30
+BULK_ACTIONS = 24
+EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
+SIGNALS = [
+    pytest.param(signal.SIGINT, id="sigint"),
+    pytest.param(signal.SIGTERM, id="sigterm"),
+]
+
+
+@pytest.fixture
+def env(emulator: RunningEmulator) -> dict[str, str]:
+    """Slow every answer down and return the environment of the command."""
+    emulator.state.set_extra_latency(LATENCY_MS)
+    return {
+        **os.environ,
+        "GENESYSCLOUD_OAUTHCLIENT_ID": emulator.client_id,
+        "GENESYSCLOUD_OAUTHCLIENT_SECRET": emulator.client_secret,
+        "GENESYSCLOUD_REGION": emulator.base_url,
+    }
+
+
+def running_runs(journal: Path) -> int:
+    """Count the runs the journal records as running (0 when it does not exist)."""
+    if not journal.exists():
+        return 0
+    connection = sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=5)
+    try:
+        query = "SELECT COUNT(*) FROM runs WHERE status = 'running'"
+        return int(connection.execute(query).fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        connection.close()
+
+
+def interrupt_when(
+    arguments: list[str],
+    env: dict[str, str],
+    condition: Callable[[], bool],
+    number: int,
+) -> tuple[int, str]:
+    """Start the command, send it signal `number` once `condition` holds."""
+    process = subprocess.Popen(
+        [*command_line(), *arguments],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while not condition():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            _, stderr = process.communicate(timeout=10)
+            pytest.fail(f"the moment to interrupt never came: {stderr}")
+        time.sleep(0.002)
+    process.send_signal(number)
+    _, stderr = process.communicate(timeout=DEADLINE_SECONDS)
+    return process.returncode, stderr
+
+
+def newest_run(env: dict[str, str]) -> dict[str, object]:
+    """Return the newest run as `history -o json` gives it."""
+    completed = run_subprocess(["history", "-o", "json"], env=env)
+    runs: list[dict[str, object]] = json.loads(completed.stdout)
+    return runs[0]
+
+
+def assert_interrupted(
+    code: int, stderr: str, number: int, env: dict[str, str]
+) -> None:
+    """The run is interrupted, the exit code the signal's, the line names the run."""
+    run = newest_run(env)
+    assert code == EXIT_CODES[number], stderr
+    assert run["status"] == "interrupted"
+    last = stderr.strip().splitlines()[-1]
+    assert last == (
+        f"error: interrupted; `action-timeouts resume {run['id']}` finishes the run"
+    )
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("number", SIGNALS)
+def test_interrupting_a_single_set_ends_its_run(
+    env: dict[str, str], journal_path: Path, number: int
+) -> None:
+    """A signal during `set 10 ID` marks its run interrupted and names it."""
+    code, stderr = interrupt_when(
+        ["set", "10", "order-lookup"],
+        env,
+        lambda: running_runs(journal_path) > 0,
+        number,
+    )
+
+    assert_interrupted(code, stderr, number, env)
+
+
+@pytest.mark.parametrize("number", SIGNALS)
+def test_interrupting_bulk_writes_ends_the_run(
+    emulator: RunningEmulator, env: dict[str, str], journal_path: Path, number: int
+) -> None:
+    """A signal while a bulk run writes marks it interrupted; resume finishes it."""
+    emulator.state.reset()
+    emulator.state.load_actions(many_actions(BULK_ACTIONS))
+    emulator.state.set_extra_latency(LATENCY_MS)
+
+    code, stderr = interrupt_when(
+        ["set", "59", "--all", "--yes", "--workers", "2"],
+        env,
+        lambda: journal_states(journal_path).get("changed", 0) >= 2,
+        number,
+    )
+
+    assert_interrupted(code, stderr, number, env)
+    resumed = run_subprocess(["resume", str(newest_run(env)["id"])], env=env)
+    assert resumed.returncode == 0, resumed.stderr
+
+
+@pytest.mark.parametrize("number", SIGNALS)
+def test_interrupting_the_verification_ends_the_run(
+    emulator: RunningEmulator, env: dict[str, str], journal_path: Path, number: int
+) -> None:
+    """A signal after every write, while they are verified, ends the run the same."""
+    code, stderr = interrupt_when(
+        ["set", "59", "--all", "--yes"],
+        env,
+        lambda: journal_states(journal_path).get("changed", 0) == 5,
+        number,
+    )
+
+    assert_interrupted(code, stderr, number, env)
