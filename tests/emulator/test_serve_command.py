@@ -20,9 +20,10 @@ from click.testing import CliRunner, Result
 
 from action_timeouts.cli import cli
 from action_timeouts.cli.emulator_command import serve
+from action_timeouts.emulator.options import EmulatorOptions
 from action_timeouts.emulator.seed import FUNCTION_TIMEOUTS
 from action_timeouts.emulator.server import DEMO_CLIENT_SECRET
-from action_timeouts.emulator.state import EmulatorOptions, EmulatorState
+from action_timeouts.emulator.state import EmulatorState
 from corpus import CORPUS_DIR, needs_corpus
 
 from .helpers import ACTIONS, bearer, get_token

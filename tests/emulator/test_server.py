@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
+from action_timeouts.emulator.options import EmulatorOptions
 from action_timeouts.emulator.server import is_loopback, running_emulator, serve
-from action_timeouts.emulator.state import EmulatorOptions, EmulatorState
+from action_timeouts.emulator.state import EmulatorState
 from corpus import CORPUS_DIR, corpus_files, needs_corpus
 
 from .helpers import ACTIONS, get_token, http_action

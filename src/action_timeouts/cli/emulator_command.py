@@ -20,7 +20,8 @@ from action_timeouts.cli.common import handle_errors
 from action_timeouts.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from action_timeouts.emulator.state import EmulatorOptions, EmulatorState
+    from action_timeouts.emulator.options import EmulatorOptions
+    from action_timeouts.emulator.state import EmulatorState
 
 logger = logging.getLogger(__name__)
 
@@ -217,7 +218,7 @@ def serve_request(kwargs: dict[str, Any]) -> ServeRequest:
 
 def emulator_options(values: dict[str, Any]) -> EmulatorOptions:
     """Build the emulator's modelling options from the command's options."""
-    from action_timeouts.emulator.state import EmulatorOptions
+    from action_timeouts.emulator.options import EmulatorOptions
 
     return EmulatorOptions(
         patch_mode="merge" if values["patch_mode"] == "merge" else "replace",

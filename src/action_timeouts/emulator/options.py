@@ -1,0 +1,50 @@
+"""The emulator's modelling switches: one field per behaviour the sources leave open.
+
+Each field is documented, with its default and alternatives, in docs/EMULATOR.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Literal
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EmulatorOptions:
+    """Switches for every behaviour the public sources leave unconfirmed."""
+
+    patch_mode: Literal["replace", "merge"] = "replace"
+    conflict_status: int = 409
+    token_error_status: int = 401
+    static_patch_status: int = 400
+    max_page_size: int = 100
+    token_lifetime: int = 86400
+    rate_limit_per_minute: int = 300
+    include_total: bool = True
+    execution_timeout_status: int = 504
+    contract_without_expand: bool = False
+    model_fields_only: bool = False
+
+    def __post_init__(self) -> None:
+        choices: dict[str, tuple[object, ...]] = {
+            "patch_mode": ("replace", "merge"),
+            "conflict_status": (409, 400),
+            "token_error_status": (401, 400),
+            "static_patch_status": (400, 403),
+            "include_total": (True, False),
+            "contract_without_expand": (True, False),
+            "model_fields_only": (True, False),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}")
+        for name in ("max_page_size", "token_lifetime", "rate_limit_per_minute"):
+            value = getattr(self, name)
+            if type(value) is not int or value < 1:
+                raise ValueError(f"{name} must be a positive integer")
+        status = self.execution_timeout_status
+        if type(status) is not int or not 400 <= status <= 599:
+            raise ValueError("execution_timeout_status must be an HTTP error status")
