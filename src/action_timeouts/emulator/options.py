@@ -29,22 +29,36 @@ class EmulatorOptions:
     model_fields_only: bool = False
 
     def __post_init__(self) -> None:
-        choices: dict[str, tuple[object, ...]] = {
-            "patch_mode": ("replace", "merge"),
-            "conflict_status": (409, 400),
-            "token_error_status": (401, 400),
-            "static_patch_status": (400, 403),
-            "include_total": (True, False),
-            "contract_without_expand": (True, False),
-            "model_fields_only": (True, False),
-        }
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}")
+        for name, allowed in CHOICES.items():
+            value = getattr(self, name)
+            if not any(_same(value, choice) for choice in allowed):
+                shown = ", ".join(repr(choice) for choice in allowed)
+                raise ValueError(f"{name} must be one of {shown}; got {value!r}")
         for name in ("max_page_size", "token_lifetime", "rate_limit_per_minute"):
             value = getattr(self, name)
             if type(value) is not int or value < 1:
-                raise ValueError(f"{name} must be a positive integer")
+                raise ValueError(f"{name} must be a positive integer; got {value!r}")
         status = self.execution_timeout_status
         if type(status) is not int or not 400 <= status <= 599:
-            raise ValueError("execution_timeout_status must be an HTTP error status")
+            message = (
+                "execution_timeout_status must be an HTTP error status (an integer "
+                f"from 400 to 599); got {status!r}"
+            )
+            raise ValueError(message)
+
+
+# option -> the values it takes; the first is the default
+CHOICES: dict[str, tuple[object, ...]] = {
+    "patch_mode": ("replace", "merge"),
+    "conflict_status": (409, 400),
+    "token_error_status": (401, 400),
+    "static_patch_status": (400, 403),
+    "include_total": (True, False),
+    "contract_without_expand": (False, True),
+    "model_fields_only": (False, True),
+}
+
+
+def _same(value: object, choice: object) -> bool:
+    """Tell whether a value is that choice, of its type (1.0 is not 1, 0 not False)."""
+    return type(value) is type(choice) and value == choice
