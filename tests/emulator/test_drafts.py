@@ -303,3 +303,16 @@ def test_create_needs_the_required_fields(
     response = http.post(ACTIONS, json=body, headers=auth)
 
     assert response.status_code == 400
+
+
+def test_create_refuses_unknown_config_keys(
+    http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """A create body whose config has a key ActionConfig lacks gives 400 naming it."""
+    body = http_action("ignored", "Brand New", timeout=12)
+    del body["id"]
+
+    response = http.post(ACTIONS, json=body, headers=auth)
+
+    assert response.status_code == 400
+    assert "config.timeout is not a field" in response.json()["message"]

@@ -10,7 +10,7 @@ import pytest
 
 from action_timeouts.emulator.server import RunningEmulator
 
-from .helpers import ACTIONS, CRLF_TEMPLATE, NON_ASCII_TEMPLATE
+from .helpers import ACTIONS, CRLF_TEMPLATE, NON_ASCII_TEMPLATE, switch
 
 ONE = f"{ACTIONS}/lookup-order"
 CONFLICT_409 = (
@@ -251,6 +251,76 @@ def test_invalid_timeouts_are_bad_requests(
     assert response.status_code == 400
     assert response.json()["code"] == "bad.request"
     assert emu.state.stored_action("lookup-order")["version"] == 1
+
+
+@pytest.mark.parametrize("key", ["timeout", "executionTimeout"])
+def test_unknown_config_key_is_refused(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str], key: str
+) -> None:
+    """A config key ActionConfig lacks gives 400 naming it and the keys it takes."""
+    response = patch(http, auth, full_body(emu, "lookup-order", **{key: 30}))
+
+    message = response.json()["message"]
+    assert (response.status_code, response.json()["code"]) == (400, "bad.request")
+    assert f"config.{key} is not a field of ActionConfig" in message
+    assert message.endswith("takes only timeoutSeconds, request, response")
+    assert emu.state.stored_action("lookup-order")["version"] == 1
+
+
+@pytest.mark.parametrize(
+    ("section", "model"),
+    [("request", "RequestConfig"), ("response", "ResponseConfig")],
+)
+def test_unknown_request_or_response_key_is_refused(
+    emu: RunningEmulator,
+    http: httpx.Client,
+    auth: dict[str, str],
+    section: str,
+    model: str,
+) -> None:
+    """A key RequestConfig or ResponseConfig lacks gives 400 naming it."""
+    body = full_body(emu, "lookup-order")
+    body["config"][section]["timeoutSeconds"] = 30
+
+    response = patch(http, auth, body)
+
+    assert response.status_code == 400
+    expected = f"config.{section}.timeoutSeconds is not a field of {model}"
+    assert expected in response.json()["message"]
+
+
+def test_unknown_config_keys_can_be_kept(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """With `unknown_config_keys=keep` unknown keys at all levels are stored as sent."""
+    switch(http, unknown_config_keys="keep")
+    body = full_body(emu, "lookup-order", executionTimeout=30000)
+    body["config"]["request"]["proxy"] = {"host": "p.invalid"}
+    body["config"]["response"]["note"] = None
+
+    response = patch(http, auth, body)
+
+    shown = http.get(ONE, params={"includeConfig": "true"}, headers=auth).json()
+    assert response.status_code == 200
+    for config in (emu.state.stored_action("lookup-order")["config"], shown["config"]):
+        assert config["executionTimeout"] == 30000
+        assert config["request"]["proxy"] == {"host": "p.invalid"}
+        assert config["response"]["note"] is None
+
+
+def test_unknown_config_keys_can_be_dropped(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """With `unknown_config_keys=drop` unknown keys are left out of what is stored."""
+    switch(http, unknown_config_keys="drop")
+    before = emu.state.stored_action("lookup-order")["config"]
+    body = full_body(emu, "lookup-order", timeout=30)
+    body["config"]["request"]["proxy"] = "p.invalid"
+
+    response = patch(http, auth, body)
+
+    assert response.status_code == 200
+    assert emu.state.stored_action("lookup-order")["config"] == before
 
 
 @pytest.mark.parametrize("value", [1, 60], ids=["one", "sixty"])

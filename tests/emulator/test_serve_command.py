@@ -150,7 +150,7 @@ def test_modelling_options_reach_the_state(fake_serve: FakeServe) -> None:
         *("--token-error-status", "400", "--static-patch-status", "403"),
         *("--token-lifetime", "30", "--max-page-size", "10", "--no-total"),
         *("--execution-timeout-status", "408", "--contract-without-expand"),
-        "--model-fields-only",
+        *("--model-fields-only", "--unknown-config-keys", "keep"),
         *("--rate-limit", "60", "--client-id", "my-client"),
     )
     assert result.exit_code == 0, result.output
@@ -160,6 +160,7 @@ def test_modelling_options_reach_the_state(fake_serve: FakeServe) -> None:
     assert (options.token_lifetime, options.max_page_size) == (30, 10)
     assert (options.include_total, options.execution_timeout_status) == (False, 408)
     assert (options.contract_without_expand, options.model_fields_only) == (True, True)
+    assert options.unknown_config_keys == "keep"
     assert options.rate_limit_per_minute == 60
     assert exports(result.stdout)["GENESYSCLOUD_OAUTHCLIENT_ID"] == "my-client"
 

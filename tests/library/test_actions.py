@@ -205,6 +205,8 @@ def test_a_function_action_keeps_its_own_function_timeout(
     emu: RunningEmulator, api: ActionsApi
 ) -> None:
     """Only config.timeoutSeconds changes; the function's own timeout is untouched."""
+    # The document's config.function is a key no config model defines.
+    emu.state.set_options(unknown_config_keys="keep")
     before = seed(emu, function_action("function-1", timeoutSeconds=20))
     emu.state.set_function_timeout("function-1", 7)
 
@@ -310,6 +312,7 @@ def test_verification_catches_a_config_key_the_server_dropped(
     emu: RunningEmulator, api: ActionsApi
 ) -> None:
     """A config key holding null, which a replacing PATCH drops, is reported lost."""
+    emu.state.set_options(unknown_config_keys="keep")
     seed(emu, web_action(ACTION_ID, timeoutSeconds=15, retryPolicy=None))
 
     with pytest.raises(VerificationError) as caught:

@@ -118,6 +118,13 @@ MODELLING_OPTIONS = [
         is_flag=True,
         help="Show only the Action model's fields (hide other stored keys).",
     ),
+    click.option(
+        "--unknown-config-keys",
+        type=click.Choice(["reject", "keep", "drop"]),
+        default="reject",
+        show_default=True,
+        help="What a write does with a config key no config model defines.",
+    ),
 ]
 
 
@@ -231,6 +238,7 @@ def emulator_options(values: dict[str, Any]) -> EmulatorOptions:
         execution_timeout_status=values["execution_timeout_status"],
         contract_without_expand=values["contract_without_expand"],
         model_fields_only=values["model_fields_only"],
+        unknown_config_keys=values["unknown_config_keys"],
     )
 
 

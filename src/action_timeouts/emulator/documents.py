@@ -29,6 +29,32 @@ MAX_FUNCTION_TIMEOUT_SECONDS = 15
 CUSTOM_AUTH_PREFIX = "customAuth_-_"
 STATIC_PREFIX = "static"
 MODEL_FIELDS = ("id", "name", "category", "integrationId", "version", "secure")
+# The fields of ActionConfig and of its request and response sections:
+# (path in the config, model name, fields)
+CONFIG_MODELS: tuple[tuple[tuple[str, ...], str, tuple[str, ...]], ...] = (
+    ((), "ActionConfig", ("timeoutSeconds", "request", "response")),
+    (
+        ("request",),
+        "RequestConfig",
+        (
+            "requestUrlTemplate",
+            "requestTemplate",
+            "requestTemplateUri",
+            "requestType",
+            "headers",
+        ),
+    ),
+    (
+        ("response",),
+        "ResponseConfig",
+        (
+            "translationMap",
+            "translationMapDefaults",
+            "successTemplate",
+            "successTemplateUri",
+        ),
+    ),
+)
 # Kept beside the document by the emulator, never part of what the API shows.
 HIDDEN_FIELDS = frozenset({"selfUri"})
 
@@ -95,11 +121,18 @@ def validate_function_timeout(value: object) -> int:
     return value
 
 
-def validate_config(config: object, action_id: str) -> dict[str, Any]:
-    """Return a checked copy of an incoming config, with `*TemplateUri` keys dropped."""
+def validate_config(
+    config: object, action_id: str, *, unknown_keys: str
+) -> dict[str, Any]:
+    """Return a checked copy of an incoming config, with `*TemplateUri` keys dropped.
+
+    `unknown_keys` says what becomes of a key that ActionConfig, RequestConfig or
+    ResponseConfig does not define: "reject" (400), "keep" or "drop".
+    """
     if not isinstance(config, dict):
         raise bad_request("config must be a JSON object")
     checked = copy.deepcopy(config)
+    _apply_unknown_keys(checked, unknown_keys)
     for section_name, template_key, link_key in TEMPLATE_FILES.values():
         section = checked.get(section_name)
         if section is None:
@@ -112,6 +145,24 @@ def validate_config(config: object, action_id: str) -> dict[str, Any]:
             raise bad_request(f"config.{section_name}.{template_key} must be a string")
     validate_timeout(checked.get("timeoutSeconds"), action_id)
     return checked
+
+
+def _apply_unknown_keys(config: dict[str, Any], policy: str) -> None:
+    for path, model, fields in CONFIG_MODELS:
+        section = _section(config, path[0]) if path else config
+        unknown = [key for key in section if key not in fields]
+        if not unknown or policy == "keep":
+            continue
+        if policy == "drop":
+            for key in unknown:
+                del section[key]
+            continue
+        where = ".".join(("config", *path))
+        message = (
+            f"{where}.{unknown[0]} is not a field of {model}; {where} takes only "
+            f"{', '.join(fields)}"
+        )
+        raise bad_request(message)
 
 
 def replace_config(

@@ -27,6 +27,7 @@ class EmulatorOptions:
     execution_timeout_status: int = 504
     contract_without_expand: bool = False
     model_fields_only: bool = False
+    unknown_config_keys: Literal["reject", "keep", "drop"] = "reject"
 
     def __post_init__(self) -> None:
         for name, allowed in CHOICES.items():
@@ -56,6 +57,7 @@ CHOICES: dict[str, tuple[object, ...]] = {
     "include_total": (True, False),
     "contract_without_expand": (False, True),
     "model_fields_only": (False, True),
+    "unknown_config_keys": ("reject", "keep", "drop"),
 }
 
 

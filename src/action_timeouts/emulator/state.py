@@ -324,7 +324,11 @@ class EmulatorState:
             doc["integrationId"] = body["integrationId"]
             doc["secure"] = bool(body.get("secure", False))
             doc["contract"] = copy.deepcopy(body["contract"])
-            doc["config"] = documents.validate_config(body["config"], action_id)
+            doc["config"] = documents.validate_config(
+                body["config"],
+                action_id,
+                unknown_keys=self._options.unknown_config_keys,
+            )
             doc.update({"id": action_id, "version": 1})
             (self._drafts if draft else self._actions)[action_id] = doc
             logger.info("created action %s (draft=%s)", action_id, draft)
@@ -395,7 +399,11 @@ class EmulatorState:
         return updated
 
     def _next_config(self, stored: Mapping[str, Any], incoming: object) -> Any:
-        checked = documents.validate_config(incoming, str(stored["id"]))
+        checked = documents.validate_config(
+            incoming,
+            str(stored["id"]),
+            unknown_keys=self._options.unknown_config_keys,
+        )
         if self._options.patch_mode == "merge":
             return documents.merge_patch(stored.get("config"), checked)
         return documents.replace_config(
@@ -482,9 +490,11 @@ class EmulatorState:
         """Return the DraftValidationResult of a draft."""
         with self._lock:
             draft = copy.deepcopy(self._require_draft(action_id))
+            unknown_keys = self._options.unknown_config_keys
         errors: list[dict[str, Any]] = []
         try:
-            documents.validate_config(draft.get("config", {}), action_id)
+            config = draft.get("config", {})
+            documents.validate_config(config, action_id, unknown_keys=unknown_keys)
             documents.check_create_input(draft)
         except EmulatedApiError as problem:
             errors.append({"message": problem.message, "code": problem.code})
