@@ -450,3 +450,33 @@ def test_concurrent_edit_applies_as_many_times_as_asked(
 
     assert statuses == [409, 409, 200]
     assert emu.state.stored_action("lookup-order")["version"] == 4
+
+
+def test_a_wiping_patch_leaves_an_http_action_an_http_action(
+    http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """A PATCH that drops the request URL does not turn the action into a function."""
+    patch(http, auth, {"version": 1, "config": {"timeoutSeconds": 30}})
+
+    response = http.get(f"{ONE}/function", headers=auth)
+
+    assert response.status_code == 404
+
+
+def test_a_function_action_stays_a_function_action(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """A PATCH that gives a function action a request URL leaves it a function."""
+    function = emu.state.stored_action("function-1")
+    del function["integrationType"]
+    function["id"] = "unmarked-function"
+    emu.state.load_actions([function])
+    path = f"{ACTIONS}/unmarked-function"
+    config = {
+        "request": {"requestUrlTemplate": "https://x.invalid", "requestType": "GET"}
+    }
+    patch(http, auth, {"version": 1, "config": config}, path)
+
+    response = http.get(f"{path}/function", headers=auth)
+
+    assert (response.status_code, response.json()) == (200, {"timeoutSeconds": 15})

@@ -349,8 +349,8 @@ class ActionsApi:
 
     def _function(self, request: Request, *, draft: bool) -> Response:
         action_id = request.path_params["action_id"]
-        doc = self._state.get_action(action_id, draft=draft)
-        if not documents.is_function(doc):
+        self._state.get_action(action_id, draft=draft)
+        if self._state.action_kind(action_id) != "function":
             raise not_found(f"Action {action_id} is not a function action.")
         seconds = self._state.function_timeout(action_id, draft=draft)
         return json_response({"timeoutSeconds": seconds})

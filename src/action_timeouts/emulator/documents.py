@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from action_timeouts.emulator.errors import EmulatedApiError, bad_request
 
@@ -70,6 +70,8 @@ TEMPLATE_FILES: dict[str, tuple[str, str, str]] = {
 }
 _SAMPLE_DEPTH = 8
 
+ActionKind = Literal["http", "function"]
+
 
 def is_custom_auth(action_id: str) -> bool:
     """Tell whether the id names a custom-authentication action."""
@@ -81,12 +83,17 @@ def is_static(action_id: str) -> bool:
     return action_id.startswith(STATIC_PREFIX)
 
 
-def is_function(doc: Mapping[str, Any]) -> bool:
-    """Tell whether the action runs code rather than an HTTP request."""
+def classify(doc: Mapping[str, Any]) -> ActionKind:
+    """Return the kind a document is stored as when it is created or seeded.
+
+    A function action runs code rather than an HTTP request: an `integrationType` of
+    `function-data-actions` says so, and so does a config whose request has no
+    `requestUrlTemplate`. The kind is decided once, never from a later write.
+    """
     if doc.get("integrationType") == "function-data-actions":
-        return True
+        return "function"
     request = _section(doc.get("config"), "request")
-    return "requestUrlTemplate" not in request
+    return "http" if "requestUrlTemplate" in request else "function"
 
 
 def action_path(action_id: str, *, draft: bool = False) -> str:

@@ -52,10 +52,13 @@ def default_behaviour(action_id: str) -> ActionBehaviour:
     return ActionBehaviour(latency_ms=latency, failure_rate=0.0)
 
 
-def effective_timeout(doc: Mapping[str, Any], function_timeout: int) -> int:
-    """Return the seconds an execution may take; a function's own limit also applies."""
+def effective_timeout(doc: Mapping[str, Any], function_timeout: int | None) -> int:
+    """Return the seconds an execution may take; a function's own limit also applies.
+
+    `function_timeout` is None for an action that is not a function action.
+    """
     seconds = documents.configured_timeout(doc)
-    if documents.is_function(doc):
+    if function_timeout is not None:
         return min(seconds, function_timeout)
     return seconds
 
@@ -63,10 +66,13 @@ def effective_timeout(doc: Mapping[str, Any], function_timeout: int) -> int:
 def simulate(
     doc: Mapping[str, Any],
     behaviour: ActionBehaviour,
-    function_timeout: int,
+    function_timeout: int | None,
     rng: random.Random,
 ) -> Execution:
-    """Run an action in simulation: it succeeds, fails or times out."""
+    """Run an action in simulation: it succeeds, fails or times out.
+
+    `function_timeout` is the function's own limit, None for an HTTP action.
+    """
     timeout = effective_timeout(doc, function_timeout)
     if behaviour.latency_ms > timeout * 1000:
         return Execution("timeout", behaviour.latency_ms, timeout, None)

@@ -137,6 +137,7 @@ class EmulatorState:
         self._actions: dict[str, dict[str, Any]] = {}
         self._drafts: dict[str, dict[str, Any]] = {}
         self._behaviours: dict[str, execution.ActionBehaviour] = {}
+        self._kinds: dict[str, documents.ActionKind] = {}
         self._function_timeouts: dict[str, int] = {}
         self._draft_function_timeouts: dict[str, int] = {}
         self._windows: dict[str, _Window] = {}
@@ -155,6 +156,7 @@ class EmulatorState:
             for doc in docs:
                 stored = self._loaded(doc)
                 self._actions[stored["id"]] = stored
+                self._kinds[stored["id"]] = documents.classify(stored)
                 ids.append(stored["id"])
         logger.info("loaded %d actions", len(ids))
         return ids
@@ -185,6 +187,11 @@ class EmulatorState:
         """Return a deep copy of an action's draft; KeyError if it has none."""
         with self._lock:
             return copy.deepcopy(self._drafts[action_id])
+
+    def action_kind(self, action_id: str) -> documents.ActionKind:
+        """Return the kind an action was created or seeded as; KeyError if none."""
+        with self._lock:
+            return self._kinds[action_id]
 
     def action_documents(self, *, drafts: bool = False) -> list[dict[str, Any]]:
         """Return copies of the published actions, or of the drafts, for listings."""
@@ -331,6 +338,7 @@ class EmulatorState:
             )
             doc.update({"id": action_id, "version": 1})
             (self._drafts if draft else self._actions)[action_id] = doc
+            self._kinds[action_id] = documents.classify(doc)
             logger.info("created action %s (draft=%s)", action_id, draft)
             return copy.deepcopy(doc)
 
@@ -364,6 +372,7 @@ class EmulatorState:
                 raise bad_request("Custom authentication actions cannot be deleted.")
             del self._actions[action_id]
             self._drafts.pop(action_id, None)
+            self._kinds.pop(action_id, None)
             self._behaviours.pop(action_id, None)
             self._function_timeouts.pop(action_id, None)
             self._draft_function_timeouts.pop(action_id, None)
@@ -407,7 +416,9 @@ class EmulatorState:
         if self._options.patch_mode == "merge":
             return documents.merge_patch(stored.get("config"), checked)
         return documents.replace_config(
-            checked, stored.get("config"), function=documents.is_function(stored)
+            checked,
+            stored.get("config"),
+            function=self._kinds[str(stored["id"])] == "function",
         )
 
     def _static_problem(self, verb: str) -> EmulatedApiError:
@@ -461,6 +472,8 @@ class EmulatorState:
             self._require_draft(action_id)
             del self._drafts[action_id]
             self._draft_function_timeouts.pop(action_id, None)
+            if action_id not in self._actions:
+                self._kinds.pop(action_id, None)
 
     def publish_draft(self, action_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """Publish a draft sent with its exact version; the action's version grows."""
@@ -517,8 +530,11 @@ class EmulatorState:
     ) -> int:
         """Set the function timeout (1-15 s) of a function action or of its draft."""
         with self._lock:
-            doc = self._require_draft(action_id) if draft else self._require(action_id)
-            if not documents.is_function(doc):
+            if draft:
+                self._require_draft(action_id)
+            else:
+                self._require(action_id)
+            if self._kinds[action_id] != "function":
                 raise bad_request(f"Action {action_id} is not a function action.")
             value = documents.validate_function_timeout(seconds)
             target = self._draft_function_timeouts if draft else self._function_timeouts
@@ -559,7 +575,10 @@ class EmulatorState:
             )
             function_timeout = self.function_timeout(action_id, draft=draft)
             return execution.simulate(
-                doc, behaviour, function_timeout, self._execution_random
+                doc,
+                behaviour,
+                function_timeout if self._kinds[action_id] == "function" else None,
+                self._execution_random,
             )
 
     # -- faults --------------------------------------------------------------------
