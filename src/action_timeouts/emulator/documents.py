@@ -300,6 +300,20 @@ def sample_from_schema(schema: object, depth: int = 0) -> Any:
     }
 
 
+def missing_request_fields(doc: Mapping[str, Any]) -> list[str]:
+    """Return the paths of what an HTTP action needs to run but lacks, in order.
+
+    An HTTP action sends a request: it needs a `requestUrlTemplate` and a
+    `requestType`, each a non-empty string.
+    """
+    request = _section(doc.get("config"), "request")
+    return [
+        f"config.request.{key}"
+        for key in ("requestUrlTemplate", "requestType")
+        if not isinstance(request.get(key), str) or not request[key]
+    ]
+
+
 def configured_timeout(doc: Mapping[str, Any]) -> int:
     """Return the timeout an execution gets: `timeoutSeconds`, or 60 when unset."""
     value = _section(doc, "config").get("timeoutSeconds")
