@@ -357,6 +357,21 @@ def test_custom_auth_config_without_timeout_is_accepted(
     assert response.status_code == 200
 
 
+@pytest.mark.parametrize("key", ["name", "category"])
+def test_custom_auth_name_and_category_cannot_change(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str], key: str
+) -> None:
+    """Changing a custom-auth action's name or category is a 400 naming the field."""
+    action_id = "customAuth_-_integration-1"
+    body = {**full_body(emu, action_id), key: "Changed"}
+
+    response = patch(http, auth, body, f"{ACTIONS}/{action_id}")
+
+    assert response.status_code == 400
+    assert response.json()["message"].startswith(f"{key} of a custom authentication")
+    assert emu.state.stored_action(action_id)["version"] == 1
+
+
 @pytest.mark.parametrize("status", [400, 403], ids=["400", "403"])
 def test_static_actions_cannot_be_patched(
     emu: RunningEmulator, http: httpx.Client, auth: dict[str, str], status: int

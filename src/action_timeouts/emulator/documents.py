@@ -344,6 +344,23 @@ def check_names(body: Mapping[str, Any]) -> None:
             raise bad_request(f"{key} must be a string of at most 256 characters")
 
 
+def check_custom_auth_update(
+    stored: Mapping[str, Any], body: Mapping[str, Any]
+) -> None:
+    """Reject a change of `name` or `category` of a custom-authentication action.
+
+    Only the config of such an action is editable; sending the name and category it
+    already has, as a careful client does, is fine.
+    """
+    for key in ("name", "category"):
+        if body.get(key) is not None and body[key] != stored.get(key):
+            message = (
+                f"{key} of a custom authentication action cannot change; only its "
+                "config can be edited"
+            )
+            raise bad_request(message)
+
+
 def require_version(body: Mapping[str, Any]) -> int:
     """Return the `version` of an update body, which must be an integer."""
     version = body.get("version")

@@ -350,6 +350,8 @@ class EmulatorState:
                 raise self._static_problem("modified")
             stored = self._apply_concurrent_edit(action_id, stored)
             sent = documents.require_version(body)
+            if documents.is_custom_auth(action_id):
+                documents.check_custom_auth_update(stored, body)
             updated = self._updated(stored, body, fields=("name", "category"))
             if sent != stored["version"]:
                 raise documents.conflict(
