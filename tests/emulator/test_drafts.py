@@ -91,6 +91,19 @@ def test_static_actions_get_no_draft(http: httpx.Client, auth: dict[str, str]) -
     assert response.status_code == 400
 
 
+def test_custom_auth_actions_get_no_draft(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """A draft of a custom-auth action, the way to change its contract, is refused."""
+    path = f"{ACTIONS}/customAuth_-_integration-1/draft"
+
+    response = http.post(path, headers=auth)
+
+    assert response.status_code == 400
+    assert "Custom authentication actions" in response.json()["message"]
+    assert http.get(path, headers=auth).status_code == 404
+
+
 def test_draft_patch_bumps_the_draft_version(
     emu: RunningEmulator,
     http: httpx.Client,

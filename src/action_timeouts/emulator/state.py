@@ -438,6 +438,12 @@ class EmulatorState:
             stored = self._require(action_id)
             if documents.is_static(action_id):
                 raise self._static_problem("modified")
+            if documents.is_custom_auth(action_id):
+                message = (
+                    "Custom authentication actions have a fixed contract and cannot "
+                    "be drafted; only their config can be edited, with PATCH."
+                )
+                raise bad_request(message)
             if action_id in self._drafts:
                 raise bad_request(f"Action {action_id} already has a draft.")
             draft = copy.deepcopy(stored)
