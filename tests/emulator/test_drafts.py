@@ -189,6 +189,24 @@ def test_publish_copies_the_draft_into_the_action(
     assert http.get(DRAFT, headers=auth).status_code == 404
 
 
+def test_publish_refuses_a_change_of_secure(
+    emu: RunningEmulator,
+    http: httpx.Client,
+    auth: dict[str, str],
+    draft: dict[str, Any],
+) -> None:
+    """A draft that flips `secure` of a published action cannot be published (400)."""
+    http.patch(DRAFT, json={"version": 1, "secure": True}, headers=auth)
+    before = emu.state.stored_action("lookup-order")
+
+    response = http.post(f"{DRAFT}/publish", json={"version": 2}, headers=auth)
+
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("secure cannot change")
+    assert emu.state.stored_action("lookup-order") == before
+    assert http.get(DRAFT, headers=auth).status_code == 200
+
+
 def test_draft_can_be_deleted(
     http: httpx.Client, auth: dict[str, str], draft: dict[str, Any]
 ) -> None:

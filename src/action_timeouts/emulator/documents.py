@@ -361,6 +361,18 @@ def check_custom_auth_update(
             raise bad_request(message)
 
 
+def check_publish(published: Mapping[str, Any], draft: Mapping[str, Any]) -> None:
+    """Reject publishing a draft that changes a published action's `secure` flag."""
+    before = bool(published.get("secure", False))
+    after = bool(draft.get("secure", False))
+    if before != after:
+        message = (
+            "secure cannot change once an action is published: the action has "
+            f"secure={str(before).lower()}, the draft secure={str(after).lower()}"
+        )
+        raise bad_request(message)
+
+
 def require_version(body: Mapping[str, Any]) -> int:
     """Return the `version` of an update body, which must be an integer."""
     version = body.get("version")
