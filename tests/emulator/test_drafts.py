@@ -9,7 +9,7 @@ import pytest
 
 from action_timeouts.emulator.server import RunningEmulator
 
-from .helpers import ACTIONS, http_action
+from .helpers import ACTIONS, http_action, switch
 
 ONE = f"{ACTIONS}/lookup-order"
 DRAFT = f"{ONE}/draft"
@@ -205,6 +205,45 @@ def test_publish_refuses_a_change_of_secure(
     assert response.json()["message"].startswith("secure cannot change")
     assert emu.state.stored_action("lookup-order") == before
     assert http.get(DRAFT, headers=auth).status_code == 200
+
+
+NEW_CONTRACT = {
+    "input": {"inputSchema": {"type": "object", "required": ["orderId"]}},
+    "output": {"successSchema": {"type": "object"}},
+}
+
+
+def test_publish_may_change_the_contract_by_default(
+    emu: RunningEmulator,
+    http: httpx.Client,
+    auth: dict[str, str],
+    draft: dict[str, Any],
+) -> None:
+    """By default a published draft gives the action the draft's contract."""
+    http.patch(DRAFT, json={"version": 1, "contract": NEW_CONTRACT}, headers=auth)
+
+    response = http.post(f"{DRAFT}/publish", json={"version": 2}, headers=auth)
+
+    assert response.status_code == 200
+    assert emu.state.stored_action("lookup-order")["contract"] == NEW_CONTRACT
+
+
+def test_publish_can_refuse_a_change_of_contract(
+    emu: RunningEmulator,
+    http: httpx.Client,
+    auth: dict[str, str],
+    draft: dict[str, Any],
+) -> None:
+    """With `publish_contract_change=reject` a changed contract is a 400 naming it."""
+    switch(http, publish_contract_change="reject")
+    http.patch(DRAFT, json={"version": 1, "contract": NEW_CONTRACT}, headers=auth)
+    before = emu.state.stored_action("lookup-order")
+
+    response = http.post(f"{DRAFT}/publish", json={"version": 2}, headers=auth)
+
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("contract cannot change")
+    assert emu.state.stored_action("lookup-order") == before
 
 
 def test_draft_can_be_deleted(

@@ -125,6 +125,13 @@ MODELLING_OPTIONS = [
         show_default=True,
         help="What a write does with a config key no config model defines.",
     ),
+    click.option(
+        "--publish-contract-change",
+        type=click.Choice(["allow", "reject"]),
+        default="allow",
+        show_default=True,
+        help="Whether a published draft may change a published action's contract.",
+    ),
 ]
 
 
@@ -239,6 +246,7 @@ def emulator_options(values: dict[str, Any]) -> EmulatorOptions:
         contract_without_expand=values["contract_without_expand"],
         model_fields_only=values["model_fields_only"],
         unknown_config_keys=values["unknown_config_keys"],
+        publish_contract_change=values["publish_contract_change"],
     )
 
 

@@ -361,8 +361,21 @@ def check_custom_auth_update(
             raise bad_request(message)
 
 
-def check_publish(published: Mapping[str, Any], draft: Mapping[str, Any]) -> None:
-    """Reject publishing a draft that changes a published action's `secure` flag."""
+def check_publish(
+    published: Mapping[str, Any], draft: Mapping[str, Any], *, contract_change: str
+) -> None:
+    """Reject publishing a draft that changes a published action's `secure` flag.
+
+    With `contract_change` "reject", a draft that changes the contract is refused too.
+    """
+    if contract_change == "reject" and draft.get("contract") != published.get(
+        "contract"
+    ):
+        message = (
+            "contract cannot change once an action is published; create a new "
+            "action for a new contract"
+        )
+        raise bad_request(message)
     before = bool(published.get("secure", False))
     after = bool(draft.get("secure", False))
     if before != after:

@@ -28,6 +28,7 @@ class EmulatorOptions:
     contract_without_expand: bool = False
     model_fields_only: bool = False
     unknown_config_keys: Literal["reject", "keep", "drop"] = "reject"
+    publish_contract_change: Literal["allow", "reject"] = "allow"
 
     def __post_init__(self) -> None:
         for name, allowed in CHOICES.items():
@@ -58,6 +59,7 @@ CHOICES: dict[str, tuple[object, ...]] = {
     "contract_without_expand": (False, True),
     "model_fields_only": (False, True),
     "unknown_config_keys": ("reject", "keep", "drop"),
+    "publish_contract_change": ("allow", "reject"),
 }
 
 

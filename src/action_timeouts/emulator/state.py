@@ -496,7 +496,11 @@ class EmulatorState:
                 raise bad_request(message)
             published = self._actions.get(action_id)
             if published is not None:
-                documents.check_publish(published, draft)
+                documents.check_publish(
+                    published,
+                    draft,
+                    contract_change=self._options.publish_contract_change,
+                )
             action = copy.deepcopy(draft)
             action["version"] = published["version"] + 1 if published else 1
             self._actions[action_id] = action
