@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -325,9 +326,15 @@ def test_an_unreadable_linked_template_stops_before_any_patch(
     emu: RunningEmulator, api: ActionsApi
 ) -> None:
     """A template the action links but the API cannot serve stops the change unsent."""
-    document = web_action(ACTION_ID, timeoutSeconds=15)
-    document["config"]["response"]["successTemplate"] = None
-    before = seed(emu, document)
+    before = seed(emu, web_action(ACTION_ID, timeoutSeconds=15))
+    missing = {"status": 404, "code": "not.found", "message": "No such template."}
+    emu.state.inject_raw_response(
+        1,
+        404,
+        json.dumps(missing),
+        content_type="application/json",
+        path_prefix=f"{ACTION_PATH}/templates/successtemplate.vm",
+    )
 
     with pytest.raises(BadResponseError, match=r"successtemplate\.vm"):
         set_timeout(api, ACTION_ID, 30)

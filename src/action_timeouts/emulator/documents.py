@@ -250,8 +250,8 @@ def render_config(config: Mapping[str, Any], action_id: str, *, draft: bool) -> 
         if not isinstance(section, dict):
             continue
         section.pop(link_key, None)
-        if template_key in section:
-            del section[template_key]
+        template = section.pop(template_key, None)
+        if isinstance(template, str):
             base = action_path(action_id, draft=draft)
             section[link_key] = f"{base}/templates/{file_name}"
     return shown
