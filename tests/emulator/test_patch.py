@@ -219,6 +219,49 @@ def test_template_links_in_the_body_are_ignored(
     assert "successTemplateUri" not in config["response"]
 
 
+# template key -> (config section, the default text a replacing PATCH falls back to)
+TEMPLATE_DEFAULTS = {
+    "requestTemplate": ("request", "${input.rawRequest}"),
+    "successTemplate": ("response", "${rawResult}"),
+}
+
+
+@pytest.mark.parametrize("key", sorted(TEMPLATE_DEFAULTS))
+def test_replace_mode_treats_a_null_template_as_left_out(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str], key: str
+) -> None:
+    """A template sent as null falls back to the default text, as a left-out one."""
+    section, default = TEMPLATE_DEFAULTS[key]
+    body = full_body(emu, "lookup-order")
+    body["config"][section][key] = None
+
+    patch(http, auth, body)
+
+    file = http.get(f"{ONE}/templates/{key.lower()}.vm", headers=auth)
+    assert emu.state.stored_action("lookup-order")["config"][section][key] == default
+    assert (file.status_code, file.text) == (200, default)
+
+
+@pytest.mark.parametrize("value", [5, True, ["a"], {"text": "a"}])
+@pytest.mark.parametrize("key", sorted(TEMPLATE_DEFAULTS))
+def test_templates_that_are_not_text_are_bad_requests(
+    emu: RunningEmulator,
+    http: httpx.Client,
+    auth: dict[str, str],
+    key: str,
+    value: object,
+) -> None:
+    """A template that is neither text nor null gives 400 naming it."""
+    body = full_body(emu, "lookup-order")
+    section = TEMPLATE_DEFAULTS[key][0]
+    body["config"][section][key] = value
+
+    response = patch(http, auth, body)
+
+    assert response.status_code == 400
+    assert f"config.{section}.{key} must be a string" in response.json()["message"]
+
+
 def test_inline_templates_are_stored_exactly(
     emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
 ) -> None:

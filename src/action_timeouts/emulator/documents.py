@@ -177,11 +177,15 @@ def replace_config(
 ) -> dict[str, Any]:
     """Return the config a replacing PATCH stores.
 
-    A template the action had and the body leaves out falls back to the platform's
-    default text (the silent loss a careless client causes); an action that never
-    had a template keeps none.
+    A template the action had and the body leaves out, or sends as null, falls back
+    to the platform's default text (the silent loss a careless client causes); an
+    action that never had a template keeps none.
     """
     config = {key: value for key, value in incoming.items() if value is not None}
+    for section_name, template_key, _ in TEMPLATE_FILES.values():
+        section = config.get(section_name)
+        if isinstance(section, dict) and section.get(template_key, "") is None:
+            del section[template_key]
     if function or not isinstance(previous, dict):
         return config
     defaults = (DEFAULT_REQUEST_TEMPLATE, DEFAULT_SUCCESS_TEMPLATE)
