@@ -439,6 +439,20 @@ def test_name_and_category_can_change(
     assert (stored["name"], stored["category"]) == ("Renamed", "Other")
 
 
+def test_known_fields_sent_as_null_count_as_not_sent(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """`name`, `category` and `config` sent as null leave them as they are."""
+    before = emu.state.stored_action("lookup-order")
+    body = {"version": 1, "name": None, "category": None, "config": None}
+
+    response = patch(http, auth, body)
+
+    after = emu.state.stored_action("lookup-order")
+    assert response.status_code == 200
+    assert {**after, "version": 1} == before
+
+
 def test_fixed_fields_are_not_changed(
     emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
 ) -> None:

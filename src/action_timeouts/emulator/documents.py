@@ -29,6 +29,9 @@ MAX_FUNCTION_TIMEOUT_SECONDS = 15
 CUSTOM_AUTH_PREFIX = "customAuth_-_"
 STATIC_PREFIX = "static"
 MODEL_FIELDS = ("id", "name", "category", "integrationId", "version", "secure")
+# The fields of UpdateActionInput (PATCH of an action) and UpdateDraftInput.
+UPDATE_ACTION_FIELDS = ("name", "category", "config", "version")
+UPDATE_DRAFT_FIELDS = ("name", "category", "config", "contract", "secure", "version")
 # The fields of ActionConfig and of its request and response sections:
 # (path in the config, model name, fields)
 CONFIG_MODELS: tuple[tuple[tuple[str, ...], str, tuple[str, ...]], ...] = (
@@ -346,6 +349,19 @@ def check_names(body: Mapping[str, Any]) -> None:
     for key in ("name", "category"):
         if key in body and (not isinstance(body[key], str) or len(body[key]) > 256):
             raise bad_request(f"{key} must be a string of at most 256 characters")
+
+
+def update_input(body: Mapping[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """Return the fields of an update body that take effect.
+
+    Only the model's fields apply. A field sent as null counts as not sent, as SDKs
+    may send unset fields that way; a null `version` stays, to be refused.
+    """
+    return {
+        key: value
+        for key, value in body.items()
+        if key in fields and (value is not None or key == "version")
+    }
 
 
 def check_custom_auth_update(
