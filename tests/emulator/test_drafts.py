@@ -121,6 +121,20 @@ def test_draft_patch_bumps_the_draft_version(
     assert emu.state.stored_action("lookup-order")["version"] == 1
 
 
+def test_draft_patch_refuses_fields_it_does_not_take(
+    http: httpx.Client, auth: dict[str, str], draft: dict[str, Any]
+) -> None:
+    """A field UpdateDraftInput lacks is a 400 naming it and the fields it takes."""
+    response = http.patch(
+        DRAFT, json={"version": 1, "integrationId": "other"}, headers=auth
+    )
+
+    message = response.json()["message"]
+    assert response.status_code == 400
+    assert message.startswith("integrationId is not a field a draft PATCH takes")
+    assert message.endswith("name, category, config, contract, secure, version")
+
+
 @pytest.mark.parametrize(
     ("status", "message"),
     [

@@ -439,6 +439,23 @@ def test_name_and_category_can_change(
     assert (stored["name"], stored["category"]) == ("Renamed", "Other")
 
 
+@pytest.mark.parametrize(
+    "field",
+    ["contract", "secure", "integrationId", "timeout", "timeoutSeconds", "x-unknown"],
+)
+def test_fields_a_patch_does_not_take_are_refused(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str], field: str
+) -> None:
+    """A field UpdateActionInput lacks is a 400 naming it and the fields it takes."""
+    response = patch(http, auth, {"version": 1, "name": "New", field: 30})
+
+    message = response.json()["message"]
+    assert (response.status_code, response.json()["code"]) == (400, "bad.request")
+    assert message.startswith(f"{field} is not a field a PATCH takes")
+    assert message.endswith("takes only name, category, config, version")
+    assert emu.state.stored_action("lookup-order")["version"] == 1
+
+
 def test_known_fields_sent_as_null_count_as_not_sent(
     emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
 ) -> None:
@@ -453,16 +470,18 @@ def test_known_fields_sent_as_null_count_as_not_sent(
     assert {**after, "version": 1} == before
 
 
-def test_fixed_fields_are_not_changed(
+def test_fixed_fields_can_be_ignored(
     emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
 ) -> None:
-    """`contract`, `secure` and `integrationId` in a PATCH are ignored."""
+    """With `unknown_patch_fields=ignore` fixed fields are skipped, the rest applied."""
+    switch(http, unknown_patch_fields="ignore")
     before = emu.state.stored_action("lookup-order")
     body = {"version": 1, "contract": {}, "secure": True, "integrationId": "other"}
 
-    patch(http, auth, body)
+    response = patch(http, auth, {**body, "name": "New"})
 
     after = emu.state.stored_action("lookup-order")
+    assert (response.status_code, after["name"]) == (200, "New")
     for key in ("contract", "secure", "integrationId"):
         assert after[key] == before[key]
 

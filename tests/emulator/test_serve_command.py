@@ -151,7 +151,7 @@ def test_modelling_options_reach_the_state(fake_serve: FakeServe) -> None:
         *("--token-lifetime", "30", "--max-page-size", "10", "--no-total"),
         *("--execution-timeout-status", "408", "--contract-without-expand"),
         *("--model-fields-only", "--unknown-config-keys", "keep"),
-        *("--publish-contract-change", "reject"),
+        *("--publish-contract-change", "reject", "--unknown-patch-fields", "ignore"),
         *("--rate-limit", "60", "--client-id", "my-client"),
     )
     assert result.exit_code == 0, result.output
@@ -163,6 +163,7 @@ def test_modelling_options_reach_the_state(fake_serve: FakeServe) -> None:
     assert (options.contract_without_expand, options.model_fields_only) == (True, True)
     assert options.unknown_config_keys == "keep"
     assert options.publish_contract_change == "reject"
+    assert options.unknown_patch_fields == "ignore"
     assert options.rate_limit_per_minute == 60
     assert exports(result.stdout)["GENESYSCLOUD_OAUTHCLIENT_ID"] == "my-client"
 

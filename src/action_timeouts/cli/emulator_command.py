@@ -132,6 +132,13 @@ MODELLING_OPTIONS = [
         show_default=True,
         help="Whether a published draft may change a published action's contract.",
     ),
+    click.option(
+        "--unknown-patch-fields",
+        type=click.Choice(["reject", "ignore"]),
+        default="reject",
+        show_default=True,
+        help="Whether a PATCH field its input model lacks is refused or ignored.",
+    ),
 ]
 
 
@@ -247,6 +254,7 @@ def emulator_options(values: dict[str, Any]) -> EmulatorOptions:
         model_fields_only=values["model_fields_only"],
         unknown_config_keys=values["unknown_config_keys"],
         publish_contract_change=values["publish_contract_change"],
+        unknown_patch_fields=values["unknown_patch_fields"],
     )
 
 

@@ -351,12 +351,23 @@ def check_names(body: Mapping[str, Any]) -> None:
             raise bad_request(f"{key} must be a string of at most 256 characters")
 
 
-def update_input(body: Mapping[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+def update_input(
+    body: Mapping[str, Any], fields: tuple[str, ...], *, unknown_fields: str
+) -> dict[str, Any]:
     """Return the fields of an update body that take effect.
 
-    Only the model's fields apply. A field sent as null counts as not sent, as SDKs
-    may send unset fields that way; a null `version` stays, to be refused.
+    A field the model lacks is refused with 400 naming it (`unknown_fields`
+    "reject") or left out ("ignore"). A known field sent as null counts as not sent,
+    as SDKs may send unset fields that way; a null `version` stays, to be refused.
     """
+    unknown = [key for key in body if key not in fields]
+    if unknown and unknown_fields == "reject":
+        what = "a draft PATCH" if "contract" in fields else "a PATCH"
+        message = (
+            f"{unknown[0]} is not a field {what} takes; {what} takes only "
+            f"{', '.join(fields)}"
+        )
+        raise bad_request(message)
     return {
         key: value
         for key, value in body.items()

@@ -29,6 +29,7 @@ class EmulatorOptions:
     model_fields_only: bool = False
     unknown_config_keys: Literal["reject", "keep", "drop"] = "reject"
     publish_contract_change: Literal["allow", "reject"] = "allow"
+    unknown_patch_fields: Literal["reject", "ignore"] = "reject"
 
     def __post_init__(self) -> None:
         for name, allowed in CHOICES.items():
@@ -60,6 +61,7 @@ CHOICES: dict[str, tuple[object, ...]] = {
     "model_fields_only": (False, True),
     "unknown_config_keys": ("reject", "keep", "drop"),
     "publish_contract_change": ("allow", "reject"),
+    "unknown_patch_fields": ("reject", "ignore"),
 }
 
 

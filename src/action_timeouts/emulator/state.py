@@ -348,7 +348,11 @@ class EmulatorState:
             stored = self._require(action_id)
             if documents.is_static(action_id):
                 raise self._static_problem("modified")
-            body = documents.update_input(body, documents.UPDATE_ACTION_FIELDS)
+            body = documents.update_input(
+                body,
+                documents.UPDATE_ACTION_FIELDS,
+                unknown_fields=self._options.unknown_patch_fields,
+            )
             stored = self._apply_concurrent_edit(action_id, stored)
             sent = documents.require_version(body)
             if documents.is_custom_auth(action_id):
@@ -456,7 +460,11 @@ class EmulatorState:
         """Apply an UpdateDraftInput to a draft and bump the draft version."""
         with self._lock:
             draft = self._require_draft(action_id)
-            body = documents.update_input(body, documents.UPDATE_DRAFT_FIELDS)
+            body = documents.update_input(
+                body,
+                documents.UPDATE_DRAFT_FIELDS,
+                unknown_fields=self._options.unknown_patch_fields,
+            )
             sent = documents.require_version(body)
             fields = ("name", "category", "contract", "secure")
             self._check_draft_fields(body)
