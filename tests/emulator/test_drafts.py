@@ -389,6 +389,20 @@ def test_create_needs_the_required_fields(
     assert response.status_code == 400
 
 
+@pytest.mark.parametrize("key", ["name", "category"])
+def test_create_refuses_blank_names(
+    http: httpx.Client, auth: dict[str, str], key: str
+) -> None:
+    """A create body whose name or category is only whitespace gives 400."""
+    body = {**http_action("ignored", "Brand New"), key: "   "}
+    del body["id"]
+
+    response = http.post(ACTIONS, json=body, headers=auth)
+
+    assert response.status_code == 400
+    assert response.json()["message"].startswith(f"{key} must be")
+
+
 def test_create_refuses_unknown_config_keys(
     http: httpx.Client, auth: dict[str, str]
 ) -> None:

@@ -489,6 +489,26 @@ def test_fixed_fields_can_be_ignored(
 @pytest.mark.parametrize(
     "body",
     [
+        pytest.param({"name": ""}, id="empty-name"),
+        pytest.param({"name": " \t "}, id="blank-name"),
+        pytest.param({"category": ""}, id="empty-category"),
+        pytest.param({"category": "   "}, id="blank-category"),
+    ],
+)
+def test_blank_names_and_categories_are_refused(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str], body: Any
+) -> None:
+    """A PATCH to an empty or whitespace-only name or category is a 400 naming it."""
+    response = patch(http, auth, {"version": 1, **body})
+
+    assert response.status_code == 400
+    assert response.json()["message"].startswith(f"{next(iter(body))} must be")
+    assert emu.state.stored_action("lookup-order")["version"] == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
         pytest.param({"version": 1, "config": "text"}, id="config-text"),
         pytest.param({"version": 1, "config": {"request": []}}, id="request-list"),
         pytest.param({"version": 1, "name": 5}, id="name-number"),

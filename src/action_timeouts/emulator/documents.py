@@ -345,10 +345,17 @@ def check_create_input(body: Mapping[str, Any]) -> None:
 
 
 def check_names(body: Mapping[str, Any]) -> None:
-    """Reject a `name` or `category` that is not a string of at most 256 characters."""
+    """Reject a `name` or `category` that is not a non-blank string of 1-256 characters.
+
+    Blank means empty or only whitespace, for a create and a PATCH alike.
+    """
     for key in ("name", "category"):
-        if key in body and (not isinstance(body[key], str) or len(body[key]) > 256):
-            raise bad_request(f"{key} must be a string of at most 256 characters")
+        if key not in body:
+            continue
+        value = body[key]
+        if not isinstance(value, str) or not value.strip() or len(value) > 256:
+            message = f"{key} must be a non-blank string of at most 256 characters"
+            raise bad_request(message)
 
 
 def update_input(
