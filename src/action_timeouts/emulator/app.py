@@ -182,6 +182,7 @@ class ActionsApi:
         self._state.throttle(None, request.url.path, None)
         client_id, client_secret = self._basic_credentials(request)
         self._state.verify_client(client_id, client_secret)
+        context_of(request).rate = self._state.rate_status(client_id)
         form = parse_qs((await request.body()).decode("utf-8", "replace"))
         grant_type = form.get("grant_type", [""])[0]
         if grant_type != "client_credentials":

@@ -249,6 +249,32 @@ class EmulatorState:
                 )
             return entry.client_id
 
+    def token_client(self, authorization: str | None) -> str | None:
+        """Return the client a bearer header's token was issued to, expired or not."""
+        scheme, _, token = (authorization or "").strip().partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        with self._lock:
+            entry = self._tokens.get(token.strip())
+            return entry.client_id if entry is not None else None
+
+    def rate_status(self, client_id: str | None) -> RateStatus:
+        """Return a client's window as it stands, counting nothing.
+
+        Without a client, or with no window open, this is a fresh window: nothing
+        counted, the whole 60 s to go.
+        """
+        with self._lock:
+            now = self.now()
+            limit = self._options.rate_limit_per_minute
+            window = self._windows.get(client_id or "")
+            if client_id is None or window is None:
+                return RateStatus(limit, 0, RATE_WINDOW_SECONDS, False)
+            if now >= window.start + RATE_WINDOW_SECONDS:
+                return RateStatus(limit, 0, RATE_WINDOW_SECONDS, False)
+            left = math.ceil(window.start + RATE_WINDOW_SECONDS - now)
+            return RateStatus(limit, window.count, max(1, left), window.count >= limit)
+
     def count_request(self, client_id: str) -> tuple[RateStatus, bool]:
         """Count a request in the client's window; also tell if it came too early."""
         with self._lock:
