@@ -260,6 +260,22 @@ def test_publish_can_refuse_a_change_of_contract(
     assert emu.state.stored_action("lookup-order") == before
 
 
+def test_version_step_applies_to_drafts_and_publishing(
+    emu: RunningEmulator,
+    http: httpx.Client,
+    auth: dict[str, str],
+    draft: dict[str, Any],
+) -> None:
+    """With `version_step=3` a draft PATCH and a publish each add 3."""
+    switch(http, version_step=3)
+
+    edited = http.patch(DRAFT, json={"version": 1, "name": "Draft"}, headers=auth)
+    published = http.post(f"{DRAFT}/publish", json={"version": 4}, headers=auth)
+
+    assert (edited.json()["version"], published.json()["version"]) == (4, 4)
+    assert emu.state.stored_action("lookup-order")["version"] == 4
+
+
 def test_draft_can_be_deleted(
     http: httpx.Client, auth: dict[str, str], draft: dict[str, Any]
 ) -> None:

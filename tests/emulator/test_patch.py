@@ -73,6 +73,19 @@ def test_each_patch_adds_one_to_the_version(
         assert emu.state.stored_action("lookup-order")["version"] == expected
 
 
+def test_version_step_sets_how_much_a_patch_adds(
+    http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """With `version_step=5` each successful PATCH adds 5 to the version."""
+    switch(http, version_step=5)
+
+    first = patch(http, auth, {"version": 1, "name": "New"})
+    second = patch(http, auth, {"version": 6, "name": "Newer"})
+
+    assert (first.json()["version"], second.json()["version"]) == (6, 11)
+    assert http.get(ONE, headers=auth).json()["version"] == 11
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -547,6 +560,18 @@ def test_concurrent_edit_makes_the_patch_stale(
     assert response.status_code == 409
     assert (stored["version"], stored["name"]) == (2, "Edited Elsewhere")
     assert stored["config"]["timeoutSeconds"] == 15
+
+
+def test_concurrent_edit_grows_the_version_by_the_step(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """Another editor's write adds `version_step` too, as every write does."""
+    switch(http, version_step=10)
+    emu.state.concurrent_edit("lookup-order")
+
+    patch(http, auth, full_body(emu, "lookup-order", timeoutSeconds=30))
+
+    assert emu.state.stored_action("lookup-order")["version"] == 11
 
 
 def test_concurrent_edit_applies_as_many_times_as_asked(

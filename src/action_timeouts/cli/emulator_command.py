@@ -139,6 +139,13 @@ MODELLING_OPTIONS = [
         show_default=True,
         help="Whether a PATCH field its input model lacks is refused or ignored.",
     ),
+    click.option(
+        "--version-step",
+        type=click.IntRange(min=1),
+        default=1,
+        show_default=True,
+        help="How much a write adds to the version of an action or draft.",
+    ),
 ]
 
 
@@ -255,6 +262,7 @@ def emulator_options(values: dict[str, Any]) -> EmulatorOptions:
         unknown_config_keys=values["unknown_config_keys"],
         publish_contract_change=values["publish_contract_change"],
         unknown_patch_fields=values["unknown_patch_fields"],
+        version_step=values["version_step"],
     )
 
 

@@ -30,6 +30,7 @@ class EmulatorOptions:
     unknown_config_keys: Literal["reject", "keep", "drop"] = "reject"
     publish_contract_change: Literal["allow", "reject"] = "allow"
     unknown_patch_fields: Literal["reject", "ignore"] = "reject"
+    version_step: int = 1
 
     def __post_init__(self) -> None:
         for name, allowed in CHOICES.items():
@@ -37,10 +38,11 @@ class EmulatorOptions:
             if not any(_same(value, choice) for choice in allowed):
                 shown = ", ".join(repr(choice) for choice in allowed)
                 raise ValueError(f"{name} must be one of {shown}; got {value!r}")
-        for name in ("max_page_size", "token_lifetime", "rate_limit_per_minute"):
+        for name, minimum in MINIMUMS.items():
             value = getattr(self, name)
-            if type(value) is not int or value < 1:
-                raise ValueError(f"{name} must be a positive integer; got {value!r}")
+            if type(value) is not int or value < minimum:
+                message = f"{name} must be an integer of at least {minimum}"
+                raise ValueError(f"{message}; got {value!r}")
         status = self.execution_timeout_status
         if type(status) is not int or not 400 <= status <= 599:
             message = (
@@ -62,6 +64,15 @@ CHOICES: dict[str, tuple[object, ...]] = {
     "unknown_config_keys": ("reject", "keep", "drop"),
     "publish_contract_change": ("allow", "reject"),
     "unknown_patch_fields": ("reject", "ignore"),
+}
+
+
+# option -> the smallest whole number it takes
+MINIMUMS: dict[str, int] = {
+    "max_page_size": 1,
+    "token_lifetime": 1,
+    "rate_limit_per_minute": 1,
+    "version_step": 1,
 }
 
 

@@ -383,7 +383,7 @@ class EmulatorState(FaultInjection):
                 raise documents.conflict(
                     self._options.conflict_status, sent, stored["version"]
                 )
-            updated["version"] = stored["version"] + 1
+            updated["version"] = stored["version"] + self._options.version_step
             self._actions[action_id] = updated
             logger.info(
                 "patched action %s to version %d", action_id, updated["version"]
@@ -412,7 +412,7 @@ class EmulatorState(FaultInjection):
         if edit is None:
             return stored
         changed: dict[str, Any] = documents.merge_patch(stored, edit.change or {})
-        changed["version"] = stored["version"] + 1
+        changed["version"] = stored["version"] + self._options.version_step
         self._actions[action_id] = changed
         logger.info(
             "concurrent edit moved %s to version %d", action_id, changed["version"]
@@ -494,7 +494,7 @@ class EmulatorState(FaultInjection):
                 raise documents.conflict(
                     self._options.conflict_status, sent, draft["version"]
                 )
-            updated["version"] = draft["version"] + 1
+            updated["version"] = draft["version"] + self._options.version_step
             self._drafts[action_id] = updated
             return copy.deepcopy(updated)
 
@@ -533,7 +533,8 @@ class EmulatorState(FaultInjection):
                     contract_change=self._options.publish_contract_change,
                 )
             action = copy.deepcopy(draft)
-            action["version"] = published["version"] + 1 if published else 1
+            step = self._options.version_step
+            action["version"] = published["version"] + step if published else 1
             self._actions[action_id] = action
             del self._drafts[action_id]
             if action_id in self._draft_function_timeouts:
