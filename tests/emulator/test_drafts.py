@@ -312,6 +312,32 @@ def test_draft_only_action_is_published_at_version_one(
     assert emu.state.stored_action(new_id)["version"] == 1
 
 
+def test_draft_start_version_sets_where_a_draft_starts(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """With `draft_start_version=0` a new draft starts at 0, and edits count from it."""
+    switch(http, draft_start_version=0)
+
+    created = http.post(DRAFT, headers=auth)
+    edited = http.patch(DRAFT, json={"version": 0, "name": "Draft"}, headers=auth)
+
+    assert (created.json()["version"], edited.json()["version"]) == (0, 1)
+    assert emu.state.stored_draft("lookup-order")["version"] == 1
+
+
+def test_draft_only_action_starts_at_the_draft_start_version(
+    http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """`POST /drafts` makes its draft at `draft_start_version` too."""
+    switch(http, draft_start_version=7)
+    body = http_action("ignored", "Brand New")
+    del body["id"]
+
+    created = http.post(f"{ACTIONS}/drafts", json=body, headers=auth)
+
+    assert created.json()["version"] == 7
+
+
 @pytest.mark.parametrize(
     ("seconds", "status"),
     [

@@ -152,7 +152,7 @@ def test_modelling_options_reach_the_state(fake_serve: FakeServe) -> None:
         *("--execution-timeout-status", "408", "--contract-without-expand"),
         *("--model-fields-only", "--unknown-config-keys", "keep"),
         *("--publish-contract-change", "reject", "--unknown-patch-fields", "ignore"),
-        *("--version-step", "3"),
+        *("--version-step", "3", "--draft-start-version", "0"),
         *("--rate-limit", "60", "--client-id", "my-client"),
     )
     assert result.exit_code == 0, result.output
@@ -165,7 +165,7 @@ def test_modelling_options_reach_the_state(fake_serve: FakeServe) -> None:
     assert options.unknown_config_keys == "keep"
     assert options.publish_contract_change == "reject"
     assert options.unknown_patch_fields == "ignore"
-    assert options.version_step == 3
+    assert (options.version_step, options.draft_start_version) == (3, 0)
     assert options.rate_limit_per_minute == 60
     assert exports(result.stdout)["GENESYSCLOUD_OAUTHCLIENT_ID"] == "my-client"
 

@@ -146,6 +146,13 @@ MODELLING_OPTIONS = [
         show_default=True,
         help="How much a write adds to the version of an action or draft.",
     ),
+    click.option(
+        "--draft-start-version",
+        type=click.IntRange(min=0),
+        default=1,
+        show_default=True,
+        help="The version a new draft starts at.",
+    ),
 ]
 
 
@@ -263,6 +270,7 @@ def emulator_options(values: dict[str, Any]) -> EmulatorOptions:
         publish_contract_change=values["publish_contract_change"],
         unknown_patch_fields=values["unknown_patch_fields"],
         version_step=values["version_step"],
+        draft_start_version=values["draft_start_version"],
     )
 
 

@@ -31,6 +31,7 @@ class EmulatorOptions:
     publish_contract_change: Literal["allow", "reject"] = "allow"
     unknown_patch_fields: Literal["reject", "ignore"] = "reject"
     version_step: int = 1
+    draft_start_version: int = 1
 
     def __post_init__(self) -> None:
         for name, allowed in CHOICES.items():
@@ -73,6 +74,7 @@ MINIMUMS: dict[str, int] = {
     "token_lifetime": 1,
     "rate_limit_per_minute": 1,
     "version_step": 1,
+    "draft_start_version": 0,
 }
 
 

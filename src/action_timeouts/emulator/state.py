@@ -343,7 +343,7 @@ class EmulatorState(FaultInjection):
     def create_action(
         self, body: Mapping[str, Any], *, draft: bool = False
     ) -> dict[str, Any]:
-        """Create a published action (or a new draft-only action) at version 1."""
+        """Create a published action at version 1, or a new draft-only action."""
         documents.check_create_input(body)
         documents.check_names(body)
         with self._lock:
@@ -357,7 +357,8 @@ class EmulatorState(FaultInjection):
                 action_id,
                 unknown_keys=self._options.unknown_config_keys,
             )
-            doc.update({"id": action_id, "version": 1})
+            start = self._options.draft_start_version if draft else 1
+            doc.update({"id": action_id, "version": start})
             (self._drafts if draft else self._actions)[action_id] = doc
             self._kinds[action_id] = documents.classify(doc)
             logger.info("created action %s (draft=%s)", action_id, draft)
@@ -459,7 +460,7 @@ class EmulatorState(FaultInjection):
     # -- drafts --------------------------------------------------------------------
 
     def create_draft(self, action_id: str) -> dict[str, Any]:
-        """Create a draft of a published action, as a copy at draft version 1."""
+        """Create a draft of a published action: a copy at `draft_start_version`."""
         with self._lock:
             stored = self._require(action_id)
             if documents.is_static(action_id):
@@ -473,7 +474,7 @@ class EmulatorState(FaultInjection):
             if action_id in self._drafts:
                 raise bad_request(f"Action {action_id} already has a draft.")
             draft = copy.deepcopy(stored)
-            draft["version"] = 1
+            draft["version"] = self._options.draft_start_version
             self._drafts[action_id] = draft
             return copy.deepcopy(draft)
 
