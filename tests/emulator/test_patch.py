@@ -130,6 +130,22 @@ def test_stale_version_can_be_a_400(
     )
 
 
+def test_stale_version_can_be_a_408(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """With `conflict_status=408` a stale version gives 408 with the conflict body."""
+    switch(http, conflict_status=408)
+
+    response = patch(http, auth, {"version": 7, "name": "New"})
+
+    error = response.json()
+    assert (response.status_code, error["status"]) == (408, 408)
+    assert (error["code"], error["message"]) == (
+        "invalid.update.wrong.version",
+        CONFLICT_409,
+    )
+
+
 def test_conflict_changes_nothing(
     emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
 ) -> None:

@@ -61,7 +61,7 @@ MODELLING_OPTIONS = [
     ),
     click.option(
         "--conflict-status",
-        type=click.Choice(["409", "400"]),
+        type=click.Choice(["409", "408", "400"]),
         default="409",
         show_default=True,
         help="Status of a PATCH whose version is stale.",

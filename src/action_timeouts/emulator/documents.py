@@ -433,13 +433,13 @@ def require_version(body: Mapping[str, Any]) -> int:
 
 
 def conflict(status: int, sent: int, current: int) -> EmulatedApiError:
-    """Return the version-conflict answer in the configured variant (409 or 400)."""
-    if status == 409:
+    """Return the version-conflict answer of the status chosen: 409, 408 or 400."""
+    if status in (409, 408):
         message = (
             "The version number of the modified resource must match the version "
             "number in the database."
         )
-        return EmulatedApiError(409, "invalid.update.wrong.version", message)
+        return EmulatedApiError(status, "invalid.update.wrong.version", message)
     message = f"Supplied version {sent} does not match the current version {current}"
     return bad_request(message)
 

@@ -56,7 +56,7 @@ class EmulatorOptions:
 # option -> the values it takes; the first is the default
 CHOICES: dict[str, tuple[object, ...]] = {
     "patch_mode": ("replace", "merge"),
-    "conflict_status": (409, 400),
+    "conflict_status": (409, 408, 400),
     "token_error_status": (401, 400),
     "static_patch_status": (400, 403),
     "include_total": (True, False),
