@@ -146,6 +146,18 @@ def test_stale_version_can_be_a_408(
     )
 
 
+def test_conflict_code_can_be_general_conflict(
+    http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """With `conflict_code=general.conflict` the 409 carries that code."""
+    switch(http, conflict_code="general.conflict")
+
+    response = patch(http, auth, {"version": 7, "name": "New"})
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "general.conflict"
+
+
 def test_conflict_changes_nothing(
     emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
 ) -> None:

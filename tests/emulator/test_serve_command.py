@@ -153,6 +153,7 @@ def test_modelling_options_reach_the_state(fake_serve: FakeServe) -> None:
         *("--model-fields-only", "--unknown-config-keys", "keep"),
         *("--publish-contract-change", "reject", "--unknown-patch-fields", "ignore"),
         *("--version-step", "3", "--draft-start-version", "0"),
+        *("--conflict-code", "general.conflict"),
         *("--rate-limit", "60", "--client-id", "my-client"),
     )
     assert result.exit_code == 0, result.output
@@ -166,6 +167,7 @@ def test_modelling_options_reach_the_state(fake_serve: FakeServe) -> None:
     assert options.publish_contract_change == "reject"
     assert options.unknown_patch_fields == "ignore"
     assert (options.version_step, options.draft_start_version) == (3, 0)
+    assert options.conflict_code == "general.conflict"
     assert options.rate_limit_per_minute == 60
     assert exports(result.stdout)["GENESYSCLOUD_OAUTHCLIENT_ID"] == "my-client"
 

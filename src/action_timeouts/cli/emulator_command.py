@@ -67,6 +67,13 @@ MODELLING_OPTIONS = [
         help="Status of a PATCH whose version is stale.",
     ),
     click.option(
+        "--conflict-code",
+        type=click.Choice(["invalid.update.wrong.version", "general.conflict"]),
+        default="invalid.update.wrong.version",
+        show_default=True,
+        help="Error code of a 409 or 408 version conflict.",
+    ),
+    click.option(
         "--token-error-status",
         type=click.Choice(["401", "400"]),
         default="401",
@@ -258,6 +265,7 @@ def emulator_options(values: dict[str, Any]) -> EmulatorOptions:
     return EmulatorOptions(
         patch_mode="merge" if values["patch_mode"] == "merge" else "replace",
         conflict_status=int(values["conflict_status"]),
+        conflict_code=values["conflict_code"],
         token_error_status=int(values["token_error_status"]),
         static_patch_status=int(values["static_patch_status"]),
         max_page_size=values["max_page_size"],

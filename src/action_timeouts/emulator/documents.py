@@ -432,14 +432,18 @@ def require_version(body: Mapping[str, Any]) -> int:
     return version
 
 
-def conflict(status: int, sent: int, current: int) -> EmulatedApiError:
-    """Return the version-conflict answer of the status chosen: 409, 408 or 400."""
+def conflict(status: int, code: str, sent: int, current: int) -> EmulatedApiError:
+    """Return the version-conflict answer of the status chosen: 409, 408 or 400.
+
+    A 409 or 408 carries `code`; the 400 variant is a `bad.request` whose message
+    says the version does not match.
+    """
     if status in (409, 408):
         message = (
             "The version number of the modified resource must match the version "
             "number in the database."
         )
-        return EmulatedApiError(status, "invalid.update.wrong.version", message)
+        return EmulatedApiError(status, code, message)
     message = f"Supplied version {sent} does not match the current version {current}"
     return bad_request(message)
 

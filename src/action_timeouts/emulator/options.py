@@ -18,6 +18,9 @@ class EmulatorOptions:
 
     patch_mode: Literal["replace", "merge"] = "replace"
     conflict_status: int = 409
+    conflict_code: Literal["invalid.update.wrong.version", "general.conflict"] = (
+        "invalid.update.wrong.version"
+    )
     token_error_status: int = 401
     static_patch_status: int = 400
     max_page_size: int = 100
@@ -57,6 +60,7 @@ class EmulatorOptions:
 CHOICES: dict[str, tuple[object, ...]] = {
     "patch_mode": ("replace", "merge"),
     "conflict_status": (409, 408, 400),
+    "conflict_code": ("invalid.update.wrong.version", "general.conflict"),
     "token_error_status": (401, 400),
     "static_patch_status": (400, 403),
     "include_total": (True, False),

@@ -382,7 +382,10 @@ class EmulatorState(FaultInjection):
             updated = self._updated(stored, body, fields=("name", "category"))
             if sent != stored["version"]:
                 raise documents.conflict(
-                    self._options.conflict_status, sent, stored["version"]
+                    self._options.conflict_status,
+                    self._options.conflict_code,
+                    sent,
+                    stored["version"],
                 )
             updated["version"] = stored["version"] + self._options.version_step
             self._actions[action_id] = updated
@@ -493,7 +496,10 @@ class EmulatorState(FaultInjection):
             updated = self._updated(draft, body, fields=fields)
             if sent != draft["version"]:
                 raise documents.conflict(
-                    self._options.conflict_status, sent, draft["version"]
+                    self._options.conflict_status,
+                    self._options.conflict_code,
+                    sent,
+                    draft["version"],
                 )
             updated["version"] = draft["version"] + self._options.version_step
             self._drafts[action_id] = updated
