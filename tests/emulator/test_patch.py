@@ -417,12 +417,13 @@ def test_range_ends_are_accepted(
     assert response.status_code == 200
 
 
+@pytest.mark.parametrize("value", [30, None], ids=["set", "null"])
 def test_timeout_on_custom_auth_is_refused(
-    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str], value: object
 ) -> None:
-    """`timeoutSeconds` on a custom-auth action gives 400."""
+    """`timeoutSeconds` on a custom-auth action gives 400, even null."""
     action_id = "customAuth_-_integration-1"
-    body = full_body(emu, action_id, timeoutSeconds=30)
+    body = full_body(emu, action_id, timeoutSeconds=value)
 
     response = patch(http, auth, body, f"{ACTIONS}/{action_id}")
 

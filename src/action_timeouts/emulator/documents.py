@@ -106,12 +106,19 @@ def action_path(action_id: str, *, draft: bool = False) -> str:
 
 
 def validate_timeout(value: object, action_id: str) -> None:
-    """Reject a `timeoutSeconds` that is not an integer from 1 to 60 (None is unset)."""
+    """Reject a `timeoutSeconds` that is not an integer from 1 to 60 (None is unset).
+
+    A custom-authentication action takes no `timeoutSeconds` at all: the key is
+    refused whatever its value, null included.
+    """
+    if is_custom_auth(action_id):
+        message = (
+            "timeoutSeconds is not valid for custom authentication actions; leave "
+            "the key out of their config"
+        )
+        raise bad_request(message)
     if value is None:
         return
-    if is_custom_auth(action_id):
-        message = "timeoutSeconds is not valid for custom authentication actions"
-        raise bad_request(message)
     if type(value) is not int or not 1 <= value <= MAX_TIMEOUT_SECONDS:
         message = (
             f"config.timeoutSeconds must be a whole number of seconds from 1 to "
@@ -153,7 +160,8 @@ def validate_config(
         template = section.get(template_key)
         if template is not None and not isinstance(template, str):
             raise bad_request(f"config.{section_name}.{template_key} must be a string")
-    validate_timeout(checked.get("timeoutSeconds"), action_id)
+    if "timeoutSeconds" in checked:
+        validate_timeout(checked["timeoutSeconds"], action_id)
     return checked
 
 
