@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 ACTIONS = "/api/v2/integrations/actions"
+CONTROL = "/__emulator__"
 NON_ASCII_TEMPLATE = '{"note": "aucune donnée — keine Daten ✓ 日本"}'
 CRLF_TEMPLATE = '{\r\n  "order": "${input.orderId}"\r\n}\r\n'
 
@@ -109,3 +110,9 @@ def get_token(http: httpx.Client, client_id: str, client_secret: str) -> str:
 def bearer(token: str) -> dict[str, str]:
     """Return the headers of an authenticated call."""
     return {"Authorization": f"Bearer {token}"}
+
+
+def switch(http: httpx.Client, **options: Any) -> None:
+    """Switch emulator options through the control plane."""
+    response = http.post(f"{CONTROL}/options", json=options)
+    assert response.status_code == 200, response.text

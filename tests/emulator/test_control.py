@@ -163,6 +163,30 @@ def test_invalid_options_are_refused(
     assert emu.state.options.patch_mode == "replace"
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"token_error_status": 400.0}, id="float-status"),
+        pytest.param({"conflict_status": 409.0}, id="float-conflict"),
+        pytest.param({"include_total": 0}, id="number-for-boolean"),
+        pytest.param({"model_fields_only": 1}, id="one-for-true"),
+        pytest.param({"max_page_size": True}, id="boolean-for-number"),
+        pytest.param({"execution_timeout_status": 504.0}, id="float-timeout-status"),
+    ],
+)
+def test_options_of_the_wrong_type_are_refused(
+    emu: RunningEmulator, http: httpx.Client, body: dict[str, Any]
+) -> None:
+    """An option value of the wrong JSON type gives 400 naming the option."""
+    before = emu.state.options
+
+    response = http.post(f"{CONTROL}/options", json=body)
+
+    assert response.status_code == 400
+    assert next(iter(body)) in response.json()["message"]
+    assert emu.state.options == before
+
+
 def test_set_behaviour(http: httpx.Client, auth: dict[str, str]) -> None:
     """POST actions/{id}/behaviour sets the simulated endpoint latency."""
     control(http, "POST", "/actions/lookup-order/behaviour", {"latency_ms": 30_000})

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
+from action_timeouts.emulator.options import EmulatorOptions
 from action_timeouts.emulator.server import running_emulator
-from action_timeouts.emulator.state import EmulatorOptions
 from corpus import CORPUS_DIR, MISSING_REASON, corpus_files, corpus_present
 
 from .helpers import ACTIONS, bearer, get_token

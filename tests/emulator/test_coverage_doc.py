@@ -11,7 +11,8 @@ from starlette.routing import Route
 from action_timeouts.emulator.app import ActionsApi
 from action_timeouts.emulator.control import FAULT_METHODS, control_routes
 from action_timeouts.emulator.documents import ACTIONS_PATH
-from action_timeouts.emulator.state import EmulatorOptions, EmulatorState
+from action_timeouts.emulator.options import EmulatorOptions
+from action_timeouts.emulator.state import EmulatorState
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "EMULATOR.md"
 

@@ -9,7 +9,7 @@ import pytest
 
 from action_timeouts.emulator.server import RunningEmulator
 
-from .helpers import ACTIONS, http_action
+from .helpers import ACTIONS, http_action, switch
 
 ONE = f"{ACTIONS}/lookup-order"
 DRAFT = f"{ONE}/draft"
@@ -91,6 +91,19 @@ def test_static_actions_get_no_draft(http: httpx.Client, auth: dict[str, str]) -
     assert response.status_code == 400
 
 
+def test_custom_auth_actions_get_no_draft(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """A draft of a custom-auth action, the way to change its contract, is refused."""
+    path = f"{ACTIONS}/customAuth_-_integration-1/draft"
+
+    response = http.post(path, headers=auth)
+
+    assert response.status_code == 400
+    assert "Custom authentication actions" in response.json()["message"]
+    assert http.get(path, headers=auth).status_code == 404
+
+
 def test_draft_patch_bumps_the_draft_version(
     emu: RunningEmulator,
     http: httpx.Client,
@@ -106,6 +119,20 @@ def test_draft_patch_bumps_the_draft_version(
     assert emu.state.stored_draft("lookup-order")["version"] == 2
     assert emu.state.stored_draft("lookup-order")["secure"] is True
     assert emu.state.stored_action("lookup-order")["version"] == 1
+
+
+def test_draft_patch_refuses_fields_it_does_not_take(
+    http: httpx.Client, auth: dict[str, str], draft: dict[str, Any]
+) -> None:
+    """A field UpdateDraftInput lacks is a 400 naming it and the fields it takes."""
+    response = http.patch(
+        DRAFT, json={"version": 1, "integrationId": "other"}, headers=auth
+    )
+
+    message = response.json()["message"]
+    assert response.status_code == 400
+    assert message.startswith("integrationId is not a field a draft PATCH takes")
+    assert message.endswith("name, category, config, contract, secure, version")
 
 
 @pytest.mark.parametrize(
@@ -176,6 +203,79 @@ def test_publish_copies_the_draft_into_the_action(
     assert http.get(DRAFT, headers=auth).status_code == 404
 
 
+def test_publish_refuses_a_change_of_secure(
+    emu: RunningEmulator,
+    http: httpx.Client,
+    auth: dict[str, str],
+    draft: dict[str, Any],
+) -> None:
+    """A draft that flips `secure` of a published action cannot be published (400)."""
+    http.patch(DRAFT, json={"version": 1, "secure": True}, headers=auth)
+    before = emu.state.stored_action("lookup-order")
+
+    response = http.post(f"{DRAFT}/publish", json={"version": 2}, headers=auth)
+
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("secure cannot change")
+    assert emu.state.stored_action("lookup-order") == before
+    assert http.get(DRAFT, headers=auth).status_code == 200
+
+
+NEW_CONTRACT = {
+    "input": {"inputSchema": {"type": "object", "required": ["orderId"]}},
+    "output": {"successSchema": {"type": "object"}},
+}
+
+
+def test_publish_may_change_the_contract_by_default(
+    emu: RunningEmulator,
+    http: httpx.Client,
+    auth: dict[str, str],
+    draft: dict[str, Any],
+) -> None:
+    """By default a published draft gives the action the draft's contract."""
+    http.patch(DRAFT, json={"version": 1, "contract": NEW_CONTRACT}, headers=auth)
+
+    response = http.post(f"{DRAFT}/publish", json={"version": 2}, headers=auth)
+
+    assert response.status_code == 200
+    assert emu.state.stored_action("lookup-order")["contract"] == NEW_CONTRACT
+
+
+def test_publish_can_refuse_a_change_of_contract(
+    emu: RunningEmulator,
+    http: httpx.Client,
+    auth: dict[str, str],
+    draft: dict[str, Any],
+) -> None:
+    """With `publish_contract_change=reject` a changed contract is a 400 naming it."""
+    switch(http, publish_contract_change="reject")
+    http.patch(DRAFT, json={"version": 1, "contract": NEW_CONTRACT}, headers=auth)
+    before = emu.state.stored_action("lookup-order")
+
+    response = http.post(f"{DRAFT}/publish", json={"version": 2}, headers=auth)
+
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("contract cannot change")
+    assert emu.state.stored_action("lookup-order") == before
+
+
+def test_version_step_applies_to_drafts_and_publishing(
+    emu: RunningEmulator,
+    http: httpx.Client,
+    auth: dict[str, str],
+    draft: dict[str, Any],
+) -> None:
+    """With `version_step=3` a draft PATCH and a publish each add 3."""
+    switch(http, version_step=3)
+
+    edited = http.patch(DRAFT, json={"version": 1, "name": "Draft"}, headers=auth)
+    published = http.post(f"{DRAFT}/publish", json={"version": 4}, headers=auth)
+
+    assert (edited.json()["version"], published.json()["version"]) == (4, 4)
+    assert emu.state.stored_action("lookup-order")["version"] == 4
+
+
 def test_draft_can_be_deleted(
     http: httpx.Client, auth: dict[str, str], draft: dict[str, Any]
 ) -> None:
@@ -210,6 +310,32 @@ def test_draft_only_action_is_published_at_version_one(
 
     assert response.status_code == 200
     assert emu.state.stored_action(new_id)["version"] == 1
+
+
+def test_draft_start_version_sets_where_a_draft_starts(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """With `draft_start_version=0` a new draft starts at 0, and edits count from it."""
+    switch(http, draft_start_version=0)
+
+    created = http.post(DRAFT, headers=auth)
+    edited = http.patch(DRAFT, json={"version": 0, "name": "Draft"}, headers=auth)
+
+    assert (created.json()["version"], edited.json()["version"]) == (0, 1)
+    assert emu.state.stored_draft("lookup-order")["version"] == 1
+
+
+def test_draft_only_action_starts_at_the_draft_start_version(
+    http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """`POST /drafts` makes its draft at `draft_start_version` too."""
+    switch(http, draft_start_version=7)
+    body = http_action("ignored", "Brand New")
+    del body["id"]
+
+    created = http.post(f"{ACTIONS}/drafts", json=body, headers=auth)
+
+    assert created.json()["version"] == 7
 
 
 @pytest.mark.parametrize(
@@ -303,3 +429,30 @@ def test_create_needs_the_required_fields(
     response = http.post(ACTIONS, json=body, headers=auth)
 
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("key", ["name", "category"])
+def test_create_refuses_blank_names(
+    http: httpx.Client, auth: dict[str, str], key: str
+) -> None:
+    """A create body whose name or category is only whitespace gives 400."""
+    body = {**http_action("ignored", "Brand New"), key: "   "}
+    del body["id"]
+
+    response = http.post(ACTIONS, json=body, headers=auth)
+
+    assert response.status_code == 400
+    assert response.json()["message"].startswith(f"{key} must be")
+
+
+def test_create_refuses_unknown_config_keys(
+    http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """A create body whose config has a key ActionConfig lacks gives 400 naming it."""
+    body = http_action("ignored", "Brand New", timeout=12)
+    del body["id"]
+
+    response = http.post(ACTIONS, json=body, headers=auth)
+
+    assert response.status_code == 400
+    assert "config.timeout is not a field" in response.json()["message"]

@@ -196,11 +196,51 @@ def test_draft_test_uses_the_draft_timeout(
 ) -> None:
     """Testing a draft applies the draft's timeout, not the published one."""
     http.post(f"{ONE}/draft", headers=auth)
-    body = {"version": 1, "config": {"timeoutSeconds": 5}}
-    http.patch(f"{ONE}/draft", json=body, headers=auth)
+    config = {**emu.state.stored_action("lookup-order")["config"], "timeoutSeconds": 5}
+    http.patch(f"{ONE}/draft", json={"version": 1, "config": config}, headers=auth)
     emu.state.set_action_behaviour("lookup-order", latency_ms=10_000)
 
     draft = run(http, auth, f"{ONE}/draft/test").json()
     published = run(http, auth, f"{ONE}/test").json()
 
     assert (draft["success"], published["success"]) == (False, True)
+    assert draft["error"]["code"] == "request.timeout"
+
+
+def break_request(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str], key: str
+) -> None:
+    """PATCH the sample action with its config minus one key of its request."""
+    config = emu.state.stored_action("lookup-order")["config"]
+    del config["request"][key]
+    response = http.patch(ONE, json={"version": 1, "config": config}, headers=auth)
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("key", ["requestUrlTemplate", "requestType"])
+def test_execute_of_an_http_action_missing_its_request_fails(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str], key: str
+) -> None:
+    """Executing an HTTP action without a URL template or method is a 400 naming it."""
+    break_request(emu, http, auth, key)
+
+    response = run(http, auth, f"{ONE}/execute")
+
+    assert (response.status_code, response.json()["code"]) == (400, "bad.request")
+    assert f"config.request.{key} is missing" in response.json()["message"]
+
+
+@pytest.mark.parametrize("key", ["requestUrlTemplate", "requestType"])
+def test_test_of_an_http_action_missing_its_request_fails(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str], key: str
+) -> None:
+    """Testing an HTTP action without a URL template or method fails, naming it."""
+    break_request(emu, http, auth, key)
+
+    response = run(http, auth, f"{ONE}/test")
+
+    result = response.json()
+    step = result["operations"][-1]
+    assert (response.status_code, result["success"]) == (200, False)
+    assert step["success"] is False
+    assert f"config.request.{key} is missing" in step["error"]["message"]

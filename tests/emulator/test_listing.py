@@ -312,6 +312,20 @@ def test_categories_are_distinct_and_sorted(
     assert (page["pageSize"], page["pageNumber"], page["total"]) == (25, 1, 3)
 
 
+@pytest.mark.parametrize("sort_by", ["bogus", "category"])
+def test_categories_sort_only_by_name(
+    http: httpx.Client, auth: dict[str, str], sort_by: str
+) -> None:
+    """`sortBy` of the category listing takes only `name`; anything else gives 400."""
+    path = f"{ACTIONS}/categories"
+
+    response = http.get(path, params={"sortBy": sort_by}, headers=auth)
+
+    assert response.status_code == 400
+    assert sort_by in response.json()["message"]
+    assert len(listed(http, auth, path, sortBy="name")["entities"]) == 3
+
+
 def test_drafts_listing_shows_drafts_only(
     http: httpx.Client, auth: dict[str, str]
 ) -> None:

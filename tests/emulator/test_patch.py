@@ -10,7 +10,7 @@ import pytest
 
 from action_timeouts.emulator.server import RunningEmulator
 
-from .helpers import ACTIONS, CRLF_TEMPLATE, NON_ASCII_TEMPLATE
+from .helpers import ACTIONS, CRLF_TEMPLATE, NON_ASCII_TEMPLATE, switch
 
 ONE = f"{ACTIONS}/lookup-order"
 CONFLICT_409 = (
@@ -73,6 +73,19 @@ def test_each_patch_adds_one_to_the_version(
         assert emu.state.stored_action("lookup-order")["version"] == expected
 
 
+def test_version_step_sets_how_much_a_patch_adds(
+    http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """With `version_step=5` each successful PATCH adds 5 to the version."""
+    switch(http, version_step=5)
+
+    first = patch(http, auth, {"version": 1, "name": "New"})
+    second = patch(http, auth, {"version": 6, "name": "Newer"})
+
+    assert (first.json()["version"], second.json()["version"]) == (6, 11)
+    assert http.get(ONE, headers=auth).json()["version"] == 11
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -115,6 +128,34 @@ def test_stale_version_can_be_a_400(
     assert response.json()["message"] == (
         "Supplied version 7 does not match the current version 1"
     )
+
+
+def test_stale_version_can_be_a_408(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """With `conflict_status=408` a stale version gives 408 with the conflict body."""
+    switch(http, conflict_status=408)
+
+    response = patch(http, auth, {"version": 7, "name": "New"})
+
+    error = response.json()
+    assert (response.status_code, error["status"]) == (408, 408)
+    assert (error["code"], error["message"]) == (
+        "invalid.update.wrong.version",
+        CONFLICT_409,
+    )
+
+
+def test_conflict_code_can_be_general_conflict(
+    http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """With `conflict_code=general.conflict` the 409 carries that code."""
+    switch(http, conflict_code="general.conflict")
+
+    response = patch(http, auth, {"version": 7, "name": "New"})
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "general.conflict"
 
 
 def test_conflict_changes_nothing(
@@ -219,6 +260,49 @@ def test_template_links_in_the_body_are_ignored(
     assert "successTemplateUri" not in config["response"]
 
 
+# template key -> (config section, the default text a replacing PATCH falls back to)
+TEMPLATE_DEFAULTS = {
+    "requestTemplate": ("request", "${input.rawRequest}"),
+    "successTemplate": ("response", "${rawResult}"),
+}
+
+
+@pytest.mark.parametrize("key", sorted(TEMPLATE_DEFAULTS))
+def test_replace_mode_treats_a_null_template_as_left_out(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str], key: str
+) -> None:
+    """A template sent as null falls back to the default text, as a left-out one."""
+    section, default = TEMPLATE_DEFAULTS[key]
+    body = full_body(emu, "lookup-order")
+    body["config"][section][key] = None
+
+    patch(http, auth, body)
+
+    file = http.get(f"{ONE}/templates/{key.lower()}.vm", headers=auth)
+    assert emu.state.stored_action("lookup-order")["config"][section][key] == default
+    assert (file.status_code, file.text) == (200, default)
+
+
+@pytest.mark.parametrize("value", [5, True, ["a"], {"text": "a"}])
+@pytest.mark.parametrize("key", sorted(TEMPLATE_DEFAULTS))
+def test_templates_that_are_not_text_are_bad_requests(
+    emu: RunningEmulator,
+    http: httpx.Client,
+    auth: dict[str, str],
+    key: str,
+    value: object,
+) -> None:
+    """A template that is neither text nor null gives 400 naming it."""
+    body = full_body(emu, "lookup-order")
+    section = TEMPLATE_DEFAULTS[key][0]
+    body["config"][section][key] = value
+
+    response = patch(http, auth, body)
+
+    assert response.status_code == 400
+    assert f"config.{section}.{key} must be a string" in response.json()["message"]
+
+
 def test_inline_templates_are_stored_exactly(
     emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
 ) -> None:
@@ -253,6 +337,76 @@ def test_invalid_timeouts_are_bad_requests(
     assert emu.state.stored_action("lookup-order")["version"] == 1
 
 
+@pytest.mark.parametrize("key", ["timeout", "executionTimeout"])
+def test_unknown_config_key_is_refused(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str], key: str
+) -> None:
+    """A config key ActionConfig lacks gives 400 naming it and the keys it takes."""
+    response = patch(http, auth, full_body(emu, "lookup-order", **{key: 30}))
+
+    message = response.json()["message"]
+    assert (response.status_code, response.json()["code"]) == (400, "bad.request")
+    assert f"config.{key} is not a field of ActionConfig" in message
+    assert message.endswith("takes only timeoutSeconds, request, response")
+    assert emu.state.stored_action("lookup-order")["version"] == 1
+
+
+@pytest.mark.parametrize(
+    ("section", "model"),
+    [("request", "RequestConfig"), ("response", "ResponseConfig")],
+)
+def test_unknown_request_or_response_key_is_refused(
+    emu: RunningEmulator,
+    http: httpx.Client,
+    auth: dict[str, str],
+    section: str,
+    model: str,
+) -> None:
+    """A key RequestConfig or ResponseConfig lacks gives 400 naming it."""
+    body = full_body(emu, "lookup-order")
+    body["config"][section]["timeoutSeconds"] = 30
+
+    response = patch(http, auth, body)
+
+    assert response.status_code == 400
+    expected = f"config.{section}.timeoutSeconds is not a field of {model}"
+    assert expected in response.json()["message"]
+
+
+def test_unknown_config_keys_can_be_kept(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """With `unknown_config_keys=keep` unknown keys at all levels are stored as sent."""
+    switch(http, unknown_config_keys="keep")
+    body = full_body(emu, "lookup-order", executionTimeout=30000)
+    body["config"]["request"]["proxy"] = {"host": "p.invalid"}
+    body["config"]["response"]["note"] = None
+
+    response = patch(http, auth, body)
+
+    shown = http.get(ONE, params={"includeConfig": "true"}, headers=auth).json()
+    assert response.status_code == 200
+    for config in (emu.state.stored_action("lookup-order")["config"], shown["config"]):
+        assert config["executionTimeout"] == 30000
+        assert config["request"]["proxy"] == {"host": "p.invalid"}
+        assert config["response"]["note"] is None
+
+
+def test_unknown_config_keys_can_be_dropped(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """With `unknown_config_keys=drop` unknown keys are left out of what is stored."""
+    switch(http, unknown_config_keys="drop")
+    before = emu.state.stored_action("lookup-order")["config"]
+    body = full_body(emu, "lookup-order", timeout=30)
+    body["config"]["request"]["proxy"] = "p.invalid"
+
+    response = patch(http, auth, body)
+
+    assert response.status_code == 200
+    assert emu.state.stored_action("lookup-order")["config"] == before
+
+
 @pytest.mark.parametrize("value", [1, 60], ids=["one", "sixty"])
 def test_range_ends_are_accepted(
     emu: RunningEmulator, http: httpx.Client, auth: dict[str, str], value: int
@@ -263,12 +417,13 @@ def test_range_ends_are_accepted(
     assert response.status_code == 200
 
 
+@pytest.mark.parametrize("value", [30, None], ids=["set", "null"])
 def test_timeout_on_custom_auth_is_refused(
-    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str], value: object
 ) -> None:
-    """`timeoutSeconds` on a custom-auth action gives 400."""
+    """`timeoutSeconds` on a custom-auth action gives 400, even null."""
     action_id = "customAuth_-_integration-1"
-    body = full_body(emu, action_id, timeoutSeconds=30)
+    body = full_body(emu, action_id, timeoutSeconds=value)
 
     response = patch(http, auth, body, f"{ACTIONS}/{action_id}")
 
@@ -285,6 +440,21 @@ def test_custom_auth_config_without_timeout_is_accepted(
     response = patch(http, auth, full_body(emu, action_id), f"{ACTIONS}/{action_id}")
 
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("key", ["name", "category"])
+def test_custom_auth_name_and_category_cannot_change(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str], key: str
+) -> None:
+    """Changing a custom-auth action's name or category is a 400 naming the field."""
+    action_id = "customAuth_-_integration-1"
+    body = {**full_body(emu, action_id), key: "Changed"}
+
+    response = patch(http, auth, body, f"{ACTIONS}/{action_id}")
+
+    assert response.status_code == 400
+    assert response.json()["message"].startswith(f"{key} of a custom authentication")
+    assert emu.state.stored_action(action_id)["version"] == 1
 
 
 @pytest.mark.parametrize("status", [400, 403], ids=["400", "403"])
@@ -311,18 +481,71 @@ def test_name_and_category_can_change(
     assert (stored["name"], stored["category"]) == ("Renamed", "Other")
 
 
-def test_fixed_fields_are_not_changed(
+@pytest.mark.parametrize(
+    "field",
+    ["contract", "secure", "integrationId", "timeout", "timeoutSeconds", "x-unknown"],
+)
+def test_fields_a_patch_does_not_take_are_refused(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str], field: str
+) -> None:
+    """A field UpdateActionInput lacks is a 400 naming it and the fields it takes."""
+    response = patch(http, auth, {"version": 1, "name": "New", field: 30})
+
+    message = response.json()["message"]
+    assert (response.status_code, response.json()["code"]) == (400, "bad.request")
+    assert message.startswith(f"{field} is not a field a PATCH takes")
+    assert message.endswith("takes only name, category, config, version")
+    assert emu.state.stored_action("lookup-order")["version"] == 1
+
+
+def test_known_fields_sent_as_null_count_as_not_sent(
     emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
 ) -> None:
-    """`contract`, `secure` and `integrationId` in a PATCH are ignored."""
+    """`name`, `category` and `config` sent as null leave them as they are."""
+    before = emu.state.stored_action("lookup-order")
+    body = {"version": 1, "name": None, "category": None, "config": None}
+
+    response = patch(http, auth, body)
+
+    after = emu.state.stored_action("lookup-order")
+    assert response.status_code == 200
+    assert {**after, "version": 1} == before
+
+
+def test_fixed_fields_can_be_ignored(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """With `unknown_patch_fields=ignore` fixed fields are skipped, the rest applied."""
+    switch(http, unknown_patch_fields="ignore")
     before = emu.state.stored_action("lookup-order")
     body = {"version": 1, "contract": {}, "secure": True, "integrationId": "other"}
 
-    patch(http, auth, body)
+    response = patch(http, auth, {**body, "name": "New"})
 
     after = emu.state.stored_action("lookup-order")
+    assert (response.status_code, after["name"]) == (200, "New")
     for key in ("contract", "secure", "integrationId"):
         assert after[key] == before[key]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"name": ""}, id="empty-name"),
+        pytest.param({"name": " \t "}, id="blank-name"),
+        pytest.param({"category": ""}, id="empty-category"),
+        pytest.param({"category": "   "}, id="blank-category"),
+    ],
+)
+def test_blank_names_and_categories_are_refused(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str], body: Any
+) -> None:
+    """A PATCH to an empty or whitespace-only name or category is a 400 naming it."""
+    response = patch(http, auth, {"version": 1, **body})
+
+    assert response.status_code == 400
+    assert response.json()["message"].startswith(f"{next(iter(body))} must be")
+    assert emu.state.stored_action("lookup-order")["version"] == 1
 
 
 @pytest.mark.parametrize(
@@ -368,6 +591,18 @@ def test_concurrent_edit_makes_the_patch_stale(
     assert stored["config"]["timeoutSeconds"] == 15
 
 
+def test_concurrent_edit_grows_the_version_by_the_step(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """Another editor's write adds `version_step` too, as every write does."""
+    switch(http, version_step=10)
+    emu.state.concurrent_edit("lookup-order")
+
+    patch(http, auth, full_body(emu, "lookup-order", timeoutSeconds=30))
+
+    assert emu.state.stored_action("lookup-order")["version"] == 11
+
+
 def test_concurrent_edit_applies_as_many_times_as_asked(
     emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
 ) -> None:
@@ -380,3 +615,33 @@ def test_concurrent_edit_applies_as_many_times_as_asked(
 
     assert statuses == [409, 409, 200]
     assert emu.state.stored_action("lookup-order")["version"] == 4
+
+
+def test_a_wiping_patch_leaves_an_http_action_an_http_action(
+    http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """A PATCH that drops the request URL does not turn the action into a function."""
+    patch(http, auth, {"version": 1, "config": {"timeoutSeconds": 30}})
+
+    response = http.get(f"{ONE}/function", headers=auth)
+
+    assert response.status_code == 404
+
+
+def test_a_function_action_stays_a_function_action(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """A PATCH that gives a function action a request URL leaves it a function."""
+    function = emu.state.stored_action("function-1")
+    del function["integrationType"]
+    function["id"] = "unmarked-function"
+    emu.state.load_actions([function])
+    path = f"{ACTIONS}/unmarked-function"
+    config = {
+        "request": {"requestUrlTemplate": "https://x.invalid", "requestType": "GET"}
+    }
+    patch(http, auth, {"version": 1, "config": config}, path)
+
+    response = http.get(f"{path}/function", headers=auth)
+
+    assert (response.status_code, response.json()) == (200, {"timeoutSeconds": 15})

@@ -10,7 +10,7 @@ import pytest
 
 from action_timeouts.emulator.server import RunningEmulator
 
-from .helpers import ACTIONS, ManualClock
+from .helpers import ACTIONS, ManualClock, basic
 
 ONE = f"{ACTIONS}/lookup-order"
 
@@ -188,3 +188,83 @@ def test_injected_http_date_sets_the_early_retry_deadline(
     http.get(ONE, headers=auth)
 
     assert len(emu.state.early_retries()) == 1
+
+
+def window(response: httpx.Response) -> tuple[str, str, str]:
+    """Return the allowed, count and reset rate-limit headers of an answer."""
+    headers = response.headers
+    return (
+        headers["inin-ratelimit-allowed"],
+        headers["inin-ratelimit-count"],
+        headers["inin-ratelimit-reset"],
+    )
+
+
+def test_an_expired_token_gets_its_clients_window(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """A 401 for an expired token reports its client's window, without counting."""
+    http.get(ONE, headers=auth)
+    emu.state.expire_tokens()
+
+    response = http.get(ONE, headers=auth)
+
+    assert response.status_code == 401
+    assert window(response) == ("300", "1", "60")
+
+
+def test_an_unknown_route_gets_the_clients_window(
+    http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """A 404 for a route the emulator lacks reports the caller's window, uncounted."""
+    http.get(ONE, headers=auth)
+
+    response = http.get("/api/v2/routing/queues", headers=auth)
+
+    assert response.status_code == 404
+    assert window(response) == ("300", "1", "60")
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        pytest.param(ONE, {}, id="no-token"),
+        pytest.param(ONE, {"Authorization": "Bearer unknown"}, id="unknown-token"),
+        pytest.param("/api/v2/routing/queues", {}, id="unknown-route"),
+    ],
+)
+def test_answers_to_no_known_client_report_a_fresh_window(
+    http: httpx.Client, path: str, headers: dict[str, str]
+) -> None:
+    """Without a client to name, the headers show a fresh window: none of it used."""
+    response = http.get(path, headers=headers)
+
+    assert response.status_code in (401, 404)
+    assert window(response) == ("300", "0", "60")
+
+
+def test_token_answers_report_the_clients_window(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """A token answer reports the window of the client that logged in, uncounted."""
+    http.get(ONE, headers=auth)
+    credentials = {"Authorization": basic(emu.client_id, emu.client_secret)}
+
+    response = http.post(
+        "/oauth/token", headers=credentials, data={"grant_type": "client_credentials"}
+    )
+
+    assert response.status_code == 200
+    assert window(response) == ("300", "1", "60")
+
+
+def test_refused_logins_report_a_fresh_window(http: httpx.Client) -> None:
+    """A login with bad credentials names no client, so it reports a fresh window."""
+    credentials = {"Authorization": basic("nobody", "wrong")}
+
+    response = http.post(
+        "/oauth/token", headers=credentials, data={"grant_type": "client_credentials"}
+    )
+
+    assert response.status_code == 401
+    assert window(response) == ("300", "0", "60")

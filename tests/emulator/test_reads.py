@@ -91,6 +91,30 @@ def test_no_links_without_stored_templates(
 
 
 @pytest.mark.parametrize(
+    ("section", "key"),
+    [("request", "requestTemplate"), ("response", "successTemplate")],
+)
+def test_no_link_for_a_null_template(
+    emu: RunningEmulator,
+    http: httpx.Client,
+    auth: dict[str, str],
+    section: str,
+    key: str,
+) -> None:
+    """A template stored as null is shown with no link, and its file answers 404."""
+    document = emu.state.stored_action("lookup-order")
+    document["config"][section][key] = None
+    emu.state.load_actions([document])
+
+    config = fetched(http, auth, ONE, includeConfig="true")["config"]
+
+    file_name = f"{key.lower()}.vm"
+    assert f"{key}Uri" not in config[section]
+    assert key not in config[section]
+    assert http.get(f"{ONE}/templates/{file_name}", headers=auth).status_code == 404
+
+
+@pytest.mark.parametrize(
     ("action_id", "shown"),
     [
         pytest.param("no-timeout", "absent", id="absent"),

@@ -20,9 +20,10 @@ from click.testing import CliRunner, Result
 
 from action_timeouts.cli import cli
 from action_timeouts.cli.emulator_command import serve
+from action_timeouts.emulator.options import EmulatorOptions
 from action_timeouts.emulator.seed import FUNCTION_TIMEOUTS
 from action_timeouts.emulator.server import DEMO_CLIENT_SECRET
-from action_timeouts.emulator.state import EmulatorOptions, EmulatorState
+from action_timeouts.emulator.state import EmulatorState
 from corpus import CORPUS_DIR, needs_corpus
 
 from .helpers import ACTIONS, bearer, get_token
@@ -149,7 +150,10 @@ def test_modelling_options_reach_the_state(fake_serve: FakeServe) -> None:
         *("--token-error-status", "400", "--static-patch-status", "403"),
         *("--token-lifetime", "30", "--max-page-size", "10", "--no-total"),
         *("--execution-timeout-status", "408", "--contract-without-expand"),
-        "--model-fields-only",
+        *("--model-fields-only", "--unknown-config-keys", "keep"),
+        *("--publish-contract-change", "reject", "--unknown-patch-fields", "ignore"),
+        *("--version-step", "3", "--draft-start-version", "0"),
+        *("--conflict-code", "general.conflict"),
         *("--rate-limit", "60", "--client-id", "my-client"),
     )
     assert result.exit_code == 0, result.output
@@ -159,6 +163,11 @@ def test_modelling_options_reach_the_state(fake_serve: FakeServe) -> None:
     assert (options.token_lifetime, options.max_page_size) == (30, 10)
     assert (options.include_total, options.execution_timeout_status) == (False, 408)
     assert (options.contract_without_expand, options.model_fields_only) == (True, True)
+    assert options.unknown_config_keys == "keep"
+    assert options.publish_contract_change == "reject"
+    assert options.unknown_patch_fields == "ignore"
+    assert (options.version_step, options.draft_start_version) == (3, 0)
+    assert options.conflict_code == "general.conflict"
     assert options.rate_limit_per_minute == 60
     assert exports(result.stdout)["GENESYSCLOUD_OAUTHCLIENT_ID"] == "my-client"
 

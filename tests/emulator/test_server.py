@@ -9,8 +9,14 @@ from typing import Any
 import httpx
 import pytest
 
-from action_timeouts.emulator.server import is_loopback, running_emulator, serve
-from action_timeouts.emulator.state import EmulatorOptions, EmulatorState
+from action_timeouts.emulator.options import EmulatorOptions
+from action_timeouts.emulator.server import (
+    build_state,
+    is_loopback,
+    running_emulator,
+    serve,
+)
+from action_timeouts.emulator.state import EmulatorState
 from corpus import CORPUS_DIR, corpus_files, needs_corpus
 
 from .helpers import ACTIONS, get_token, http_action
@@ -210,3 +216,27 @@ def test_api_answers_with_actions_of_the_demo_org() -> None:
         page = http.get(ACTIONS, params={"includeAuthActions": "true"}, headers=headers)
 
     assert page.json()["total"] == 8
+
+
+def test_running_emulator_sets_the_function_timeouts_of_a_generated_org() -> None:
+    """`running_emulator` gives generated function actions their seeded timeouts."""
+    expected = build_state(actions=60, seed=4)
+    functions = [
+        action["id"]
+        for action in expected.stored_actions()
+        if expected.action_kind(action["id"]) == "function"
+    ]
+    with (
+        running_emulator(actions=60, seed=4) as emu,
+        httpx.Client(base_url=emu.base_url) as http,
+    ):
+        token = get_token(http, emu.client_id, emu.client_secret)
+        headers = {"Authorization": f"Bearer {token}"}
+        served = {
+            action_id: http.get(f"{ACTIONS}/{action_id}/function", headers=headers)
+            for action_id in functions
+        }
+
+    seconds = {key: answer.json()["timeoutSeconds"] for key, answer in served.items()}
+    assert seconds == {key: expected.function_timeout(key) for key in functions}
+    assert set(seconds.values()) != {15}

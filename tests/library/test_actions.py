@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -211,6 +212,8 @@ def test_a_function_action_keeps_its_own_function_timeout(
     emu: RunningEmulator, api: ActionsApi
 ) -> None:
     """Only config.timeoutSeconds changes; the function's own timeout is untouched."""
+    # The document's config.function is a key no config model defines.
+    emu.state.set_options(unknown_config_keys="keep")
     before = seed(emu, function_action("function-1", timeoutSeconds=20))
     emu.state.set_function_timeout("function-1", 7)
 
@@ -316,6 +319,7 @@ def test_verification_catches_a_config_key_the_server_dropped(
     emu: RunningEmulator, api: ActionsApi
 ) -> None:
     """A config key holding null, which a replacing PATCH drops, is reported lost."""
+    emu.state.set_options(unknown_config_keys="keep")
     seed(emu, web_action(ACTION_ID, timeoutSeconds=15, retryPolicy=None))
 
     with pytest.raises(VerificationError) as caught:
@@ -328,9 +332,15 @@ def test_an_unreadable_linked_template_stops_before_any_patch(
     emu: RunningEmulator, api: ActionsApi
 ) -> None:
     """A template the action links but the API cannot serve stops the change unsent."""
-    document = web_action(ACTION_ID, timeoutSeconds=15)
-    document["config"]["response"]["successTemplate"] = None
-    before = seed(emu, document)
+    before = seed(emu, web_action(ACTION_ID, timeoutSeconds=15))
+    missing = {"status": 404, "code": "not.found", "message": "No such template."}
+    emu.state.inject_raw_response(
+        1,
+        404,
+        json.dumps(missing),
+        content_type="application/json",
+        path_prefix=f"{ACTION_PATH}/templates/successtemplate.vm",
+    )
 
     with pytest.raises(BadResponseError, match=r"successtemplate\.vm"):
         set_timeout(api, ACTION_ID, 30)

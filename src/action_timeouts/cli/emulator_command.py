@@ -20,7 +20,8 @@ from action_timeouts.cli.common import handle_errors
 from action_timeouts.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from action_timeouts.emulator.state import EmulatorOptions, EmulatorState
+    from action_timeouts.emulator.options import EmulatorOptions
+    from action_timeouts.emulator.state import EmulatorState
 
 logger = logging.getLogger(__name__)
 
@@ -60,10 +61,17 @@ MODELLING_OPTIONS = [
     ),
     click.option(
         "--conflict-status",
-        type=click.Choice(["409", "400"]),
+        type=click.Choice(["409", "408", "400"]),
         default="409",
         show_default=True,
         help="Status of a PATCH whose version is stale.",
+    ),
+    click.option(
+        "--conflict-code",
+        type=click.Choice(["invalid.update.wrong.version", "general.conflict"]),
+        default="invalid.update.wrong.version",
+        show_default=True,
+        help="Error code of a 409 or 408 version conflict.",
     ),
     click.option(
         "--token-error-status",
@@ -116,6 +124,41 @@ MODELLING_OPTIONS = [
         "--model-fields-only",
         is_flag=True,
         help="Show only the Action model's fields (hide other stored keys).",
+    ),
+    click.option(
+        "--unknown-config-keys",
+        type=click.Choice(["reject", "keep", "drop"]),
+        default="reject",
+        show_default=True,
+        help="What a write does with a config key no config model defines.",
+    ),
+    click.option(
+        "--publish-contract-change",
+        type=click.Choice(["allow", "reject"]),
+        default="allow",
+        show_default=True,
+        help="Whether a published draft may change a published action's contract.",
+    ),
+    click.option(
+        "--unknown-patch-fields",
+        type=click.Choice(["reject", "ignore"]),
+        default="reject",
+        show_default=True,
+        help="Whether a PATCH field its input model lacks is refused or ignored.",
+    ),
+    click.option(
+        "--version-step",
+        type=click.IntRange(min=1),
+        default=1,
+        show_default=True,
+        help="How much a write adds to the version of an action or draft.",
+    ),
+    click.option(
+        "--draft-start-version",
+        type=click.IntRange(min=0),
+        default=1,
+        show_default=True,
+        help="The version a new draft starts at.",
     ),
 ]
 
@@ -218,11 +261,12 @@ def serve_request(kwargs: dict[str, Any]) -> ServeRequest:
 
 def emulator_options(values: dict[str, Any]) -> EmulatorOptions:
     """Build the emulator's modelling options from the command's options."""
-    from action_timeouts.emulator.state import EmulatorOptions
+    from action_timeouts.emulator.options import EmulatorOptions
 
     return EmulatorOptions(
         patch_mode="merge" if values["patch_mode"] == "merge" else "replace",
         conflict_status=int(values["conflict_status"]),
+        conflict_code=values["conflict_code"],
         token_error_status=int(values["token_error_status"]),
         static_patch_status=int(values["static_patch_status"]),
         max_page_size=values["max_page_size"],
@@ -231,6 +275,11 @@ def emulator_options(values: dict[str, Any]) -> EmulatorOptions:
         execution_timeout_status=values["execution_timeout_status"],
         contract_without_expand=values["contract_without_expand"],
         model_fields_only=values["model_fields_only"],
+        unknown_config_keys=values["unknown_config_keys"],
+        publish_contract_change=values["publish_contract_change"],
+        unknown_patch_fields=values["unknown_patch_fields"],
+        version_step=values["version_step"],
+        draft_start_version=values["draft_start_version"],
     )
 
 

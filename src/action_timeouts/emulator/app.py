@@ -182,6 +182,7 @@ class ActionsApi:
         self._state.throttle(None, request.url.path, None)
         client_id, client_secret = self._basic_credentials(request)
         self._state.verify_client(client_id, client_secret)
+        context_of(request).rate = self._state.rate_status(client_id)
         form = parse_qs((await request.body()).decode("utf-8", "replace"))
         grant_type = form.get("grant_type", [""])[0]
         if grant_type != "client_credentials":
@@ -349,8 +350,8 @@ class ActionsApi:
 
     def _function(self, request: Request, *, draft: bool) -> Response:
         action_id = request.path_params["action_id"]
-        doc = self._state.get_action(action_id, draft=draft)
-        if not documents.is_function(doc):
+        self._state.get_action(action_id, draft=draft)
+        if self._state.action_kind(action_id) != "function":
             raise not_found(f"Action {action_id} is not a function action.")
         seconds = self._state.function_timeout(action_id, draft=draft)
         return json_response({"timeoutSeconds": seconds})

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from action_timeouts.emulator.errors import EmulatedApiError, bad_request
 
@@ -29,6 +29,35 @@ MAX_FUNCTION_TIMEOUT_SECONDS = 15
 CUSTOM_AUTH_PREFIX = "customAuth_-_"
 STATIC_PREFIX = "static"
 MODEL_FIELDS = ("id", "name", "category", "integrationId", "version", "secure")
+# The fields of UpdateActionInput (PATCH of an action) and UpdateDraftInput.
+UPDATE_ACTION_FIELDS = ("name", "category", "config", "version")
+UPDATE_DRAFT_FIELDS = ("name", "category", "config", "contract", "secure", "version")
+# The fields of ActionConfig and of its request and response sections:
+# (path in the config, model name, fields)
+CONFIG_MODELS: tuple[tuple[tuple[str, ...], str, tuple[str, ...]], ...] = (
+    ((), "ActionConfig", ("timeoutSeconds", "request", "response")),
+    (
+        ("request",),
+        "RequestConfig",
+        (
+            "requestUrlTemplate",
+            "requestTemplate",
+            "requestTemplateUri",
+            "requestType",
+            "headers",
+        ),
+    ),
+    (
+        ("response",),
+        "ResponseConfig",
+        (
+            "translationMap",
+            "translationMapDefaults",
+            "successTemplate",
+            "successTemplateUri",
+        ),
+    ),
+)
 # Kept beside the document by the emulator, never part of what the API shows.
 HIDDEN_FIELDS = frozenset({"selfUri"})
 
@@ -44,6 +73,8 @@ TEMPLATE_FILES: dict[str, tuple[str, str, str]] = {
 }
 _SAMPLE_DEPTH = 8
 
+ActionKind = Literal["http", "function"]
+
 
 def is_custom_auth(action_id: str) -> bool:
     """Tell whether the id names a custom-authentication action."""
@@ -55,12 +86,17 @@ def is_static(action_id: str) -> bool:
     return action_id.startswith(STATIC_PREFIX)
 
 
-def is_function(doc: Mapping[str, Any]) -> bool:
-    """Tell whether the action runs code rather than an HTTP request."""
+def classify(doc: Mapping[str, Any]) -> ActionKind:
+    """Return the kind a document is stored as when it is created or seeded.
+
+    A function action runs code rather than an HTTP request: an `integrationType` of
+    `function-data-actions` says so, and so does a config whose request has no
+    `requestUrlTemplate`. The kind is decided once, never from a later write.
+    """
     if doc.get("integrationType") == "function-data-actions":
-        return True
+        return "function"
     request = _section(doc.get("config"), "request")
-    return "requestUrlTemplate" not in request
+    return "http" if "requestUrlTemplate" in request else "function"
 
 
 def action_path(action_id: str, *, draft: bool = False) -> str:
@@ -70,12 +106,19 @@ def action_path(action_id: str, *, draft: bool = False) -> str:
 
 
 def validate_timeout(value: object, action_id: str) -> None:
-    """Reject a `timeoutSeconds` that is not an integer from 1 to 60 (None is unset)."""
+    """Reject a `timeoutSeconds` that is not an integer from 1 to 60 (None is unset).
+
+    A custom-authentication action takes no `timeoutSeconds` at all: the key is
+    refused whatever its value, null included.
+    """
+    if is_custom_auth(action_id):
+        message = (
+            "timeoutSeconds is not valid for custom authentication actions; leave "
+            "the key out of their config"
+        )
+        raise bad_request(message)
     if value is None:
         return
-    if is_custom_auth(action_id):
-        message = "timeoutSeconds is not valid for custom authentication actions"
-        raise bad_request(message)
     if type(value) is not int or not 1 <= value <= MAX_TIMEOUT_SECONDS:
         message = (
             f"config.timeoutSeconds must be a whole number of seconds from 1 to "
@@ -95,11 +138,18 @@ def validate_function_timeout(value: object) -> int:
     return value
 
 
-def validate_config(config: object, action_id: str) -> dict[str, Any]:
-    """Return a checked copy of an incoming config, with `*TemplateUri` keys dropped."""
+def validate_config(
+    config: object, action_id: str, *, unknown_keys: str
+) -> dict[str, Any]:
+    """Return a checked copy of an incoming config, with `*TemplateUri` keys dropped.
+
+    `unknown_keys` says what becomes of a key that ActionConfig, RequestConfig or
+    ResponseConfig does not define: "reject" (400), "keep" or "drop".
+    """
     if not isinstance(config, dict):
         raise bad_request("config must be a JSON object")
     checked = copy.deepcopy(config)
+    _apply_unknown_keys(checked, unknown_keys)
     for section_name, template_key, link_key in TEMPLATE_FILES.values():
         section = checked.get(section_name)
         if section is None:
@@ -110,8 +160,27 @@ def validate_config(config: object, action_id: str) -> dict[str, Any]:
         template = section.get(template_key)
         if template is not None and not isinstance(template, str):
             raise bad_request(f"config.{section_name}.{template_key} must be a string")
-    validate_timeout(checked.get("timeoutSeconds"), action_id)
+    if "timeoutSeconds" in checked:
+        validate_timeout(checked["timeoutSeconds"], action_id)
     return checked
+
+
+def _apply_unknown_keys(config: dict[str, Any], policy: str) -> None:
+    for path, model, fields in CONFIG_MODELS:
+        section = _section(config, path[0]) if path else config
+        unknown = [key for key in section if key not in fields]
+        if not unknown or policy == "keep":
+            continue
+        if policy == "drop":
+            for key in unknown:
+                del section[key]
+            continue
+        where = ".".join(("config", *path))
+        message = (
+            f"{where}.{unknown[0]} is not a field of {model}; {where} takes only "
+            f"{', '.join(fields)}"
+        )
+        raise bad_request(message)
 
 
 def replace_config(
@@ -119,11 +188,15 @@ def replace_config(
 ) -> dict[str, Any]:
     """Return the config a replacing PATCH stores.
 
-    A template the action had and the body leaves out falls back to the platform's
-    default text (the silent loss a careless client causes); an action that never
-    had a template keeps none.
+    A template the action had and the body leaves out, or sends as null, falls back
+    to the platform's default text (the silent loss a careless client causes); an
+    action that never had a template keeps none.
     """
     config = {key: value for key, value in incoming.items() if value is not None}
+    for section_name, template_key, _ in TEMPLATE_FILES.values():
+        section = config.get(section_name)
+        if isinstance(section, dict) and section.get(template_key, "") is None:
+            del section[template_key]
     if function or not isinstance(previous, dict):
         return config
     defaults = (DEFAULT_REQUEST_TEMPLATE, DEFAULT_SUCCESS_TEMPLATE)
@@ -192,8 +265,8 @@ def render_config(config: Mapping[str, Any], action_id: str, *, draft: bool) -> 
         if not isinstance(section, dict):
             continue
         section.pop(link_key, None)
-        if template_key in section:
-            del section[template_key]
+        template = section.pop(template_key, None)
+        if isinstance(template, str):
             base = action_path(action_id, draft=draft)
             section[link_key] = f"{base}/templates/{file_name}"
     return shown
@@ -242,6 +315,20 @@ def sample_from_schema(schema: object, depth: int = 0) -> Any:
     }
 
 
+def missing_request_fields(doc: Mapping[str, Any]) -> list[str]:
+    """Return the paths of what an HTTP action needs to run but lacks, in order.
+
+    An HTTP action sends a request: it needs a `requestUrlTemplate` and a
+    `requestType`, each a non-empty string.
+    """
+    request = _section(doc.get("config"), "request")
+    return [
+        f"config.request.{key}"
+        for key in ("requestUrlTemplate", "requestType")
+        if not isinstance(request.get(key), str) or not request[key]
+    ]
+
+
 def configured_timeout(doc: Mapping[str, Any]) -> int:
     """Return the timeout an execution gets: `timeoutSeconds`, or 60 when unset."""
     value = _section(doc, "config").get("timeoutSeconds")
@@ -266,10 +353,83 @@ def check_create_input(body: Mapping[str, Any]) -> None:
 
 
 def check_names(body: Mapping[str, Any]) -> None:
-    """Reject a `name` or `category` that is not a string of at most 256 characters."""
+    """Reject a `name` or `category` that is not a non-blank string of 1-256 characters.
+
+    Blank means empty or only whitespace, for a create and a PATCH alike.
+    """
     for key in ("name", "category"):
-        if key in body and (not isinstance(body[key], str) or len(body[key]) > 256):
-            raise bad_request(f"{key} must be a string of at most 256 characters")
+        if key not in body:
+            continue
+        value = body[key]
+        if not isinstance(value, str) or not value.strip() or len(value) > 256:
+            message = f"{key} must be a non-blank string of at most 256 characters"
+            raise bad_request(message)
+
+
+def update_input(
+    body: Mapping[str, Any], fields: tuple[str, ...], *, unknown_fields: str
+) -> dict[str, Any]:
+    """Return the fields of an update body that take effect.
+
+    A field the model lacks is refused with 400 naming it (`unknown_fields`
+    "reject") or left out ("ignore"). A known field sent as null counts as not sent,
+    as SDKs may send unset fields that way; a null `version` stays, to be refused.
+    """
+    unknown = [key for key in body if key not in fields]
+    if unknown and unknown_fields == "reject":
+        what = "a draft PATCH" if "contract" in fields else "a PATCH"
+        message = (
+            f"{unknown[0]} is not a field {what} takes; {what} takes only "
+            f"{', '.join(fields)}"
+        )
+        raise bad_request(message)
+    return {
+        key: value
+        for key, value in body.items()
+        if key in fields and (value is not None or key == "version")
+    }
+
+
+def check_custom_auth_update(
+    stored: Mapping[str, Any], body: Mapping[str, Any]
+) -> None:
+    """Reject a change of `name` or `category` of a custom-authentication action.
+
+    Only the config of such an action is editable; sending the name and category it
+    already has, as a careful client does, is fine.
+    """
+    for key in ("name", "category"):
+        if body.get(key) is not None and body[key] != stored.get(key):
+            message = (
+                f"{key} of a custom authentication action cannot change; only its "
+                "config can be edited"
+            )
+            raise bad_request(message)
+
+
+def check_publish(
+    published: Mapping[str, Any], draft: Mapping[str, Any], *, contract_change: str
+) -> None:
+    """Reject publishing a draft that changes a published action's `secure` flag.
+
+    With `contract_change` "reject", a draft that changes the contract is refused too.
+    """
+    if contract_change == "reject" and draft.get("contract") != published.get(
+        "contract"
+    ):
+        message = (
+            "contract cannot change once an action is published; create a new "
+            "action for a new contract"
+        )
+        raise bad_request(message)
+    before = bool(published.get("secure", False))
+    after = bool(draft.get("secure", False))
+    if before != after:
+        message = (
+            "secure cannot change once an action is published: the action has "
+            f"secure={str(before).lower()}, the draft secure={str(after).lower()}"
+        )
+        raise bad_request(message)
 
 
 def require_version(body: Mapping[str, Any]) -> int:
@@ -280,14 +440,18 @@ def require_version(body: Mapping[str, Any]) -> int:
     return version
 
 
-def conflict(status: int, sent: int, current: int) -> EmulatedApiError:
-    """Return the version-conflict answer in the configured variant (409 or 400)."""
-    if status == 409:
+def conflict(status: int, code: str, sent: int, current: int) -> EmulatedApiError:
+    """Return the version-conflict answer of the status chosen: 409, 408 or 400.
+
+    A 409 or 408 carries `code`; the 400 variant is a `bad.request` whose message
+    says the version does not match.
+    """
+    if status in (409, 408):
         message = (
             "The version number of the modified resource must match the version "
             "number in the database."
         )
-        return EmulatedApiError(409, "invalid.update.wrong.version", message)
+        return EmulatedApiError(status, code, message)
     message = f"Supplied version {sent} does not match the current version {current}"
     return bad_request(message)
 

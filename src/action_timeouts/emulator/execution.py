@@ -39,6 +39,8 @@ class Execution:
     latency_ms: int
     timeout_seconds: int
     result: Any
+    # Why a failure failed, when the action itself is at fault.
+    problem: str | None = None
 
     @property
     def real_wait_seconds(self) -> float:
@@ -52,10 +54,13 @@ def default_behaviour(action_id: str) -> ActionBehaviour:
     return ActionBehaviour(latency_ms=latency, failure_rate=0.0)
 
 
-def effective_timeout(doc: Mapping[str, Any], function_timeout: int) -> int:
-    """Return the seconds an execution may take; a function's own limit also applies."""
+def effective_timeout(doc: Mapping[str, Any], function_timeout: int | None) -> int:
+    """Return the seconds an execution may take; a function's own limit also applies.
+
+    `function_timeout` is None for an action that is not a function action.
+    """
     seconds = documents.configured_timeout(doc)
-    if documents.is_function(doc):
+    if function_timeout is not None:
         return min(seconds, function_timeout)
     return seconds
 
@@ -63,11 +68,25 @@ def effective_timeout(doc: Mapping[str, Any], function_timeout: int) -> int:
 def simulate(
     doc: Mapping[str, Any],
     behaviour: ActionBehaviour,
-    function_timeout: int,
+    function_timeout: int | None,
     rng: random.Random,
 ) -> Execution:
-    """Run an action in simulation: it succeeds, fails or times out."""
+    """Run an action in simulation: it succeeds, fails or times out.
+
+    `function_timeout` is the function's own limit, None for an HTTP action. An HTTP
+    action without a request URL template or a request type fails at once.
+    """
     timeout = effective_timeout(doc, function_timeout)
+    missing = (
+        [] if function_timeout is not None else documents.missing_request_fields(doc)
+    )
+    if missing:
+        verb = "is" if len(missing) == 1 else "are"
+        problem = (
+            f"{' and '.join(missing)} {verb} missing; an HTTP action needs a request "
+            "URL template and a request type"
+        )
+        return Execution("failure", 0, timeout, None, problem)
     if behaviour.latency_ms > timeout * 1000:
         return Execution("timeout", behaviour.latency_ms, timeout, None)
 
@@ -86,6 +105,9 @@ def execution_problem(execution: Execution, timeout_status: int) -> EmulatedApiE
             f"{execution.timeout_seconds} seconds"
         )
         return EmulatedApiError(timeout_status, "request.timeout", message)
+    if execution.problem is not None:
+        message = f"REST call for action execute failed. Message: {execution.problem}"
+        return bad_request(message)
     message = (
         "REST call for action execute failed. Message: Request to backend service "
         "failed. Response from web service: simulated endpoint failure"

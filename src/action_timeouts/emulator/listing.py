@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_PAGE_SIZE = 25
 MAX_IDS = 50
 SORT_KEYS = ("name", "category")
+CATEGORY_SORT_KEYS = ("name",)
 PAGING_KEYS = ("pageSize", "pageNumber")
 
 
@@ -153,7 +154,11 @@ def page_uri(path: str, params: Mapping[str, str], size: int, number: int) -> st
 def category_names(
     docs: Iterable[Mapping[str, Any]], params: Mapping[str, str]
 ) -> list[dict[str, str]]:
-    """Return the distinct categories of the actions, sorted by name."""
+    """Return the distinct categories of the actions, sorted by name (the only key)."""
+    sort_by = params.get("sortBy") or None
+    if sort_by is not None and sort_by not in CATEGORY_SORT_KEYS:
+        message = f"sortBy of categories must be {', '.join(CATEGORY_SORT_KEYS)}"
+        raise bad_request(f"{message}; got {sort_by!r}")
     secure = (
         None
         if params.get("secure") in (None, "")

@@ -23,11 +23,8 @@ from typing import Any
 import uvicorn
 
 from action_timeouts.emulator.app import build_app
-from action_timeouts.emulator.state import (
-    ALL_PERMISSIONS,
-    EmulatorOptions,
-    EmulatorState,
-)
+from action_timeouts.emulator.options import EmulatorOptions
+from action_timeouts.emulator.state import ALL_PERMISSIONS, EmulatorState
 
 logger = logging.getLogger(__name__)
 

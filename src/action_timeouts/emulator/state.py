@@ -1,7 +1,8 @@
 """What the emulated org knows, and the rules it enforces; thread-safe.
 
 `EmulatorState` is also the in-process control plane: tests load actions, add
-clients, switch options and queue faults through it while the HTTP server runs.
+clients, switch options and queue faults through it while the HTTP server runs
+(the fault methods come from `injection.FaultInjection`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from action_timeouts.emulator import documents, execution
 from action_timeouts.emulator.errors import (
@@ -31,17 +32,12 @@ from action_timeouts.emulator.errors import (
     status_problem,
 )
 from action_timeouts.emulator.faults import (
-    API_PREFIX,
     ConcurrentEdit,
-    Drop,
     FaultPlan,
-    RawResponse,
-    RetryAfter,
-    Throttle,
-    raw_headers,
     retry_after_seconds,
-    retry_after_text,
 )
+from action_timeouts.emulator.injection import FaultInjection
+from action_timeouts.emulator.options import EmulatorOptions
 
 logger = logging.getLogger(__name__)
 
@@ -53,44 +49,6 @@ EXECUTE = ("integrations:action:execute", "bridge:actions:execute")
 EXECUTE_ONLY = ("integrations:action:execute",)
 ALL_PERMISSIONS = (VIEW[0], EDIT[0], EXECUTE[0], ADD[0], DELETE[0])
 RATE_WINDOW_SECONDS = 60
-
-
-@dataclass(frozen=True)
-class EmulatorOptions:
-    """Switches for every behaviour the public sources leave unconfirmed."""
-
-    patch_mode: Literal["replace", "merge"] = "replace"
-    conflict_status: int = 409
-    token_error_status: int = 401
-    static_patch_status: int = 400
-    max_page_size: int = 100
-    token_lifetime: int = 86400
-    rate_limit_per_minute: int = 300
-    include_total: bool = True
-    execution_timeout_status: int = 504
-    contract_without_expand: bool = False
-    model_fields_only: bool = False
-
-    def __post_init__(self) -> None:
-        choices: dict[str, tuple[object, ...]] = {
-            "patch_mode": ("replace", "merge"),
-            "conflict_status": (409, 400),
-            "token_error_status": (401, 400),
-            "static_patch_status": (400, 403),
-            "include_total": (True, False),
-            "contract_without_expand": (True, False),
-            "model_fields_only": (True, False),
-        }
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}")
-        for name in ("max_page_size", "token_lifetime", "rate_limit_per_minute"):
-            value = getattr(self, name)
-            if type(value) is not int or value < 1:
-                raise ValueError(f"{name} must be a positive integer")
-        status = self.execution_timeout_status
-        if type(status) is not int or not 400 <= status <= 599:
-            raise ValueError("execution_timeout_status must be an HTTP error status")
 
 
 @dataclass(frozen=True)
@@ -121,7 +79,7 @@ class _Window:
     count: int
 
 
-class EmulatorState:
+class EmulatorState(FaultInjection):
     """The emulated org: actions, drafts, clients, tokens, limits, faults and a log."""
 
     def __init__(
@@ -174,6 +132,7 @@ class EmulatorState:
         self._actions: dict[str, dict[str, Any]] = {}
         self._drafts: dict[str, dict[str, Any]] = {}
         self._behaviours: dict[str, execution.ActionBehaviour] = {}
+        self._kinds: dict[str, documents.ActionKind] = {}
         self._function_timeouts: dict[str, int] = {}
         self._draft_function_timeouts: dict[str, int] = {}
         self._windows: dict[str, _Window] = {}
@@ -192,6 +151,7 @@ class EmulatorState:
             for doc in docs:
                 stored = self._loaded(doc)
                 self._actions[stored["id"]] = stored
+                self._kinds[stored["id"]] = documents.classify(stored)
                 ids.append(stored["id"])
         logger.info("loaded %d actions", len(ids))
         return ids
@@ -222,6 +182,11 @@ class EmulatorState:
         """Return a deep copy of an action's draft; KeyError if it has none."""
         with self._lock:
             return copy.deepcopy(self._drafts[action_id])
+
+    def action_kind(self, action_id: str) -> documents.ActionKind:
+        """Return the kind an action was created or seeded as; KeyError if none."""
+        with self._lock:
+            return self._kinds[action_id]
 
     def action_documents(self, *, drafts: bool = False) -> list[dict[str, Any]]:
         """Return copies of the published actions, or of the drafts, for listings."""
@@ -278,6 +243,32 @@ class EmulatorState:
                     401, "bad.credentials", "Invalid login credentials."
                 )
             return entry.client_id
+
+    def token_client(self, authorization: str | None) -> str | None:
+        """Return the client a bearer header's token was issued to, expired or not."""
+        scheme, _, token = (authorization or "").strip().partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        with self._lock:
+            entry = self._tokens.get(token.strip())
+            return entry.client_id if entry is not None else None
+
+    def rate_status(self, client_id: str | None) -> RateStatus:
+        """Return a client's window as it stands, counting nothing.
+
+        Without a client, or with no window open, this is a fresh window: nothing
+        counted, the whole 60 s to go.
+        """
+        with self._lock:
+            now = self.now()
+            limit = self._options.rate_limit_per_minute
+            window = self._windows.get(client_id or "")
+            if client_id is None or window is None:
+                return RateStatus(limit, 0, RATE_WINDOW_SECONDS, False)
+            if now >= window.start + RATE_WINDOW_SECONDS:
+                return RateStatus(limit, 0, RATE_WINDOW_SECONDS, False)
+            left = math.ceil(window.start + RATE_WINDOW_SECONDS - now)
+            return RateStatus(limit, window.count, max(1, left), window.count >= limit)
 
     def count_request(self, client_id: str) -> tuple[RateStatus, bool]:
         """Count a request in the client's window; also tell if it came too early."""
@@ -352,7 +343,7 @@ class EmulatorState:
     def create_action(
         self, body: Mapping[str, Any], *, draft: bool = False
     ) -> dict[str, Any]:
-        """Create a published action (or a new draft-only action) at version 1."""
+        """Create a published action at version 1, or a new draft-only action."""
         documents.check_create_input(body)
         documents.check_names(body)
         with self._lock:
@@ -361,9 +352,15 @@ class EmulatorState:
             doc["integrationId"] = body["integrationId"]
             doc["secure"] = bool(body.get("secure", False))
             doc["contract"] = copy.deepcopy(body["contract"])
-            doc["config"] = documents.validate_config(body["config"], action_id)
-            doc.update({"id": action_id, "version": 1})
+            doc["config"] = documents.validate_config(
+                body["config"],
+                action_id,
+                unknown_keys=self._options.unknown_config_keys,
+            )
+            start = self._options.draft_start_version if draft else 1
+            doc.update({"id": action_id, "version": start})
             (self._drafts if draft else self._actions)[action_id] = doc
+            self._kinds[action_id] = documents.classify(doc)
             logger.info("created action %s (draft=%s)", action_id, draft)
             return copy.deepcopy(doc)
 
@@ -373,14 +370,24 @@ class EmulatorState:
             stored = self._require(action_id)
             if documents.is_static(action_id):
                 raise self._static_problem("modified")
+            body = documents.update_input(
+                body,
+                documents.UPDATE_ACTION_FIELDS,
+                unknown_fields=self._options.unknown_patch_fields,
+            )
             stored = self._apply_concurrent_edit(action_id, stored)
             sent = documents.require_version(body)
+            if documents.is_custom_auth(action_id):
+                documents.check_custom_auth_update(stored, body)
             updated = self._updated(stored, body, fields=("name", "category"))
             if sent != stored["version"]:
                 raise documents.conflict(
-                    self._options.conflict_status, sent, stored["version"]
+                    self._options.conflict_status,
+                    self._options.conflict_code,
+                    sent,
+                    stored["version"],
                 )
-            updated["version"] = stored["version"] + 1
+            updated["version"] = stored["version"] + self._options.version_step
             self._actions[action_id] = updated
             logger.info(
                 "patched action %s to version %d", action_id, updated["version"]
@@ -397,6 +404,7 @@ class EmulatorState:
                 raise bad_request("Custom authentication actions cannot be deleted.")
             del self._actions[action_id]
             self._drafts.pop(action_id, None)
+            self._kinds.pop(action_id, None)
             self._behaviours.pop(action_id, None)
             self._function_timeouts.pop(action_id, None)
             self._draft_function_timeouts.pop(action_id, None)
@@ -408,7 +416,7 @@ class EmulatorState:
         if edit is None:
             return stored
         changed: dict[str, Any] = documents.merge_patch(stored, edit.change or {})
-        changed["version"] = stored["version"] + 1
+        changed["version"] = stored["version"] + self._options.version_step
         self._actions[action_id] = changed
         logger.info(
             "concurrent edit moved %s to version %d", action_id, changed["version"]
@@ -432,11 +440,17 @@ class EmulatorState:
         return updated
 
     def _next_config(self, stored: Mapping[str, Any], incoming: object) -> Any:
-        checked = documents.validate_config(incoming, str(stored["id"]))
+        checked = documents.validate_config(
+            incoming,
+            str(stored["id"]),
+            unknown_keys=self._options.unknown_config_keys,
+        )
         if self._options.patch_mode == "merge":
             return documents.merge_patch(stored.get("config"), checked)
         return documents.replace_config(
-            checked, stored.get("config"), function=documents.is_function(stored)
+            checked,
+            stored.get("config"),
+            function=self._kinds[str(stored["id"])] == "function",
         )
 
     def _static_problem(self, verb: str) -> EmulatedApiError:
@@ -449,15 +463,21 @@ class EmulatorState:
     # -- drafts --------------------------------------------------------------------
 
     def create_draft(self, action_id: str) -> dict[str, Any]:
-        """Create a draft of a published action, as a copy at draft version 1."""
+        """Create a draft of a published action: a copy at `draft_start_version`."""
         with self._lock:
             stored = self._require(action_id)
             if documents.is_static(action_id):
                 raise self._static_problem("modified")
+            if documents.is_custom_auth(action_id):
+                message = (
+                    "Custom authentication actions have a fixed contract and cannot "
+                    "be drafted; only their config can be edited, with PATCH."
+                )
+                raise bad_request(message)
             if action_id in self._drafts:
                 raise bad_request(f"Action {action_id} already has a draft.")
             draft = copy.deepcopy(stored)
-            draft["version"] = 1
+            draft["version"] = self._options.draft_start_version
             self._drafts[action_id] = draft
             return copy.deepcopy(draft)
 
@@ -465,15 +485,23 @@ class EmulatorState:
         """Apply an UpdateDraftInput to a draft and bump the draft version."""
         with self._lock:
             draft = self._require_draft(action_id)
+            body = documents.update_input(
+                body,
+                documents.UPDATE_DRAFT_FIELDS,
+                unknown_fields=self._options.unknown_patch_fields,
+            )
             sent = documents.require_version(body)
             fields = ("name", "category", "contract", "secure")
             self._check_draft_fields(body)
             updated = self._updated(draft, body, fields=fields)
             if sent != draft["version"]:
                 raise documents.conflict(
-                    self._options.conflict_status, sent, draft["version"]
+                    self._options.conflict_status,
+                    self._options.conflict_code,
+                    sent,
+                    draft["version"],
                 )
-            updated["version"] = draft["version"] + 1
+            updated["version"] = draft["version"] + self._options.version_step
             self._drafts[action_id] = updated
             return copy.deepcopy(updated)
 
@@ -490,6 +518,8 @@ class EmulatorState:
             self._require_draft(action_id)
             del self._drafts[action_id]
             self._draft_function_timeouts.pop(action_id, None)
+            if action_id not in self._actions:
+                self._kinds.pop(action_id, None)
 
     def publish_draft(self, action_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """Publish a draft sent with its exact version; the action's version grows."""
@@ -503,8 +533,15 @@ class EmulatorState:
                 )
                 raise bad_request(message)
             published = self._actions.get(action_id)
+            if published is not None:
+                documents.check_publish(
+                    published,
+                    draft,
+                    contract_change=self._options.publish_contract_change,
+                )
             action = copy.deepcopy(draft)
-            action["version"] = published["version"] + 1 if published else 1
+            step = self._options.version_step
+            action["version"] = published["version"] + step if published else 1
             self._actions[action_id] = action
             del self._drafts[action_id]
             if action_id in self._draft_function_timeouts:
@@ -519,9 +556,11 @@ class EmulatorState:
         """Return the DraftValidationResult of a draft."""
         with self._lock:
             draft = copy.deepcopy(self._require_draft(action_id))
+            unknown_keys = self._options.unknown_config_keys
         errors: list[dict[str, Any]] = []
         try:
-            documents.validate_config(draft.get("config", {}), action_id)
+            config = draft.get("config", {})
+            documents.validate_config(config, action_id, unknown_keys=unknown_keys)
             documents.check_create_input(draft)
         except EmulatedApiError as problem:
             errors.append({"message": problem.message, "code": problem.code})
@@ -544,8 +583,11 @@ class EmulatorState:
     ) -> int:
         """Set the function timeout (1-15 s) of a function action or of its draft."""
         with self._lock:
-            doc = self._require_draft(action_id) if draft else self._require(action_id)
-            if not documents.is_function(doc):
+            if draft:
+                self._require_draft(action_id)
+            else:
+                self._require(action_id)
+            if self._kinds[action_id] != "function":
                 raise bad_request(f"Action {action_id} is not a function action.")
             value = documents.validate_function_timeout(seconds)
             target = self._draft_function_timeouts if draft else self._function_timeouts
@@ -586,115 +628,13 @@ class EmulatorState:
             )
             function_timeout = self.function_timeout(action_id, draft=draft)
             return execution.simulate(
-                doc, behaviour, function_timeout, self._execution_random
+                doc,
+                behaviour,
+                function_timeout if self._kinds[action_id] == "function" else None,
+                self._execution_random,
             )
 
-    # -- faults --------------------------------------------------------------------
-
-    def inject_429(
-        self,
-        count: int,
-        retry_after: RetryAfter = "1",
-        *,
-        path_prefix: str = API_PREFIX,
-    ) -> None:
-        """Answer the next `count` requests under the prefix with 429."""
-        text = retry_after_text(retry_after)
-        with self._lock:
-            for _ in range(count):
-                self._faults.throttles.append(Throttle(text, path_prefix))
-
-    def set_error_rate(
-        self,
-        rate: float,
-        status: int = 503,
-        *,
-        seed: int = 0,
-        path_prefix: str = API_PREFIX,
-    ) -> None:
-        """Answer that share of requests with `status`, using a seeded generator."""
-        if not 0 <= rate <= 1:
-            raise ValueError("rate must be between 0 and 1")
-        with self._lock:
-            self._faults.error_rate = rate
-            self._faults.error_status = status
-            self._faults.error_prefix = path_prefix
-            self._faults.error_random = random.Random(seed)
-
-    def set_extra_latency(self, ms: int) -> None:
-        """Delay every emulated request by `ms` milliseconds of real time."""
-        with self._lock:
-            self._faults.extra_latency_ms = max(0, int(ms))
-
-    def inject_drops(
-        self,
-        count: int,
-        methods: Iterable[str] | None = None,
-        *,
-        path_prefix: str = API_PREFIX,
-    ) -> None:
-        """Close the connection of the next `count` matching requests unanswered."""
-        chosen = None if methods is None else frozenset(m.upper() for m in methods)
-        with self._lock:
-            self._faults.drops.append(Drop(count, chosen, path_prefix))
-
-    def inject_raw_response(
-        self,
-        count: int,
-        status: int,
-        body: str | bytes = b"",
-        *,
-        content_type: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        methods: Iterable[str] | None = None,
-        path_prefix: str = API_PREFIX,
-    ) -> None:
-        """Answer the next `count` matching requests with exactly these bytes.
-
-        The request is not processed: the answer stands in for the emulated API's,
-        with only the given headers, `Content-Type` (none when None) and a computed
-        `Content-Length`; it carries no correlation id and no rate-limit headers.
-        """
-        if type(count) is not int or count < 1:
-            raise ValueError("count must be a positive integer")
-        if type(status) is not int or not 200 <= status <= 599:
-            raise ValueError("status must be an HTTP status from 200 to 599")
-        if not isinstance(body, str | bytes) or isinstance(methods, str):
-            raise ValueError("body must be text or bytes, methods a list of methods")
-        raw = body.encode("utf-8") if isinstance(body, str) else body
-        if raw and status in (204, 304):
-            raise ValueError(f"a {status} answer cannot have a body")
-        header_list = raw_headers(raw, content_type, headers or {})
-        chosen = None if methods is None else frozenset(m.upper() for m in methods)
-        queued = RawResponse(count, status, raw, header_list, chosen, path_prefix)
-        with self._lock:
-            self._faults.raw_responses.append(queued)
-
-    def inject_commit_without_answer(self, count: int) -> None:
-        """Commit the next `count` writes, then drop their answers.
-
-        Writes are PATCH of an action, PATCH of a draft, and publish; a write that
-        is refused is answered normally and does not use up the count.
-        """
-        with self._lock:
-            self._faults.commit_drops += count
-
-    def concurrent_edit(
-        self,
-        action_id: str,
-        times: int = 1,
-        change: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Let another editor change the action before each of its next PATCHes.
-
-        The edit bumps the stored version, so the PATCH that follows is stale, and
-        applies `change` as a JSON merge patch (a null value deletes a key).
-        """
-        with self._lock:
-            edit_change = None if change is None else copy.deepcopy(dict(change))
-            self._faults.concurrent_edits[action_id] = ConcurrentEdit(
-                times, edit_change
-            )
+    # -- faults that need the org ---------------------------------------------------
 
     def expire_tokens(self) -> None:
         """Make every token issued so far expired."""
@@ -702,26 +642,6 @@ class EmulatorState:
             now = self.now()
             for token in self._tokens.values():
                 token.expires_at = min(token.expires_at, now)
-
-    def clear_faults(self) -> None:
-        """Remove every queued or switched-on fault."""
-        with self._lock:
-            self._faults = FaultPlan()
-
-    def take_drop(self, method: str, path: str) -> bool:
-        """Tell whether to drop this request's connection before answering."""
-        with self._lock:
-            return self._faults.take_drop(method, path)
-
-    def take_raw_response(self, method: str, path: str) -> RawResponse | None:
-        """Return the raw answer queued for this request, consuming one, or None."""
-        with self._lock:
-            return self._faults.take_raw_response(method, path)
-
-    def take_commit_drop(self) -> bool:
-        """Tell whether to drop the answer of a write that has just committed."""
-        with self._lock:
-            return self._faults.take_commit_drop()
 
     def extra_latency_seconds(self) -> float:
         """Return the real delay added to every emulated request."""

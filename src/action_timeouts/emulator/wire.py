@@ -2,10 +2,11 @@
 
 `EmulatorWire` wraps the routing app. It gives every request a correlation id,
 adds `ININ-Correlation-Id` to every answer and the rate-limit headers to every
-answer of an authenticated `/api/v2` call (a 401 has no client, so no window),
-logs each emulated request before its answer leaves, adds injected latency, sends
-queued raw answers in place of the API's, and drops connections on demand by
-closing the server's transport before any byte of an answer is written. Dropping
+answer of the emulated API and login (the window of the client that the token or
+the credentials name, else a fresh window), logs each emulated request before its
+answer leaves, adds injected latency, sends queued raw answers in place of the
+API's, and drops connections on demand by closing the server's transport before
+any byte of an answer is written. Dropping
 needs uvicorn's transport; under another server it raises `ConnectionDropError`,
 which that server turns into a 500.
 """
@@ -20,6 +21,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -171,6 +173,7 @@ class _Exchange:
         self._context: RequestContext = scope[CONTEXT_KEY]
         self._send = send
         self._receive = receive
+        self._emulated = logged
         self._recorded = not logged
         self._dropped = False
 
@@ -184,8 +187,17 @@ class _Exchange:
                 await self.drop()
                 return
             self.record(message["status"])
+            if self._emulated and self._context.rate is None:
+                self._context.rate = self._state.rate_status(self._client())
             message = _with_headers(message, self._context)
         await self._send(message)
+
+    def _client(self) -> str | None:
+        """Return the client the request comes from, when its token tells."""
+        if self._context.client_id is not None:
+            return self._context.client_id
+        authorization = Headers(scope=self._scope).get("authorization")
+        return self._state.token_client(authorization)
 
     async def drop(self) -> None:
         """Log the request as unanswered and close its connection."""
