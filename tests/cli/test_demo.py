@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .helpers import run_subprocess
 
+
 def test_demo_runs_to_the_end() -> None:
     """`action-timeouts demo` walks through every step and exits 0."""
     completed = run_subprocess(["demo"], timeout=60)
