@@ -148,6 +148,11 @@ ITEM_COLUMNS = (
 RUN_COLUMNS = (
     "id, started_at, finished_at, user, org, client_id, command, status, undo_of"
 )
+# The columns a journal must have for this release to read and write it.
+REQUIRED_COLUMNS = {
+    "runs": (*RUN_COLUMNS.split(", "), "selectors", "requested"),
+    "items": tuple(ITEM_COLUMNS.split(", ")),
+}
 
 
 @dataclass(frozen=True)
@@ -250,15 +255,27 @@ def _restrict_side_files(path: Path) -> None:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    """Open the database in autocommit mode with durable WAL settings."""
+    """Open the database in autocommit mode; nothing is written yet."""
     connection = sqlite3.connect(
         path, timeout=30.0, isolation_level=None, check_same_thread=False
     )
     connection.row_factory = sqlite3.Row
+    return connection
+
+
+def _apply_settings(connection: sqlite3.Connection) -> None:
+    """Switch a sound journal to durable WAL mode with foreign keys checked."""
     connection.execute("PRAGMA journal_mode = WAL")
     connection.execute("PRAGMA synchronous = FULL")
     connection.execute("PRAGMA foreign_keys = ON")
-    return connection
+
+
+def _unusable(path: Path, problem: str) -> str:
+    """Say that a journal file cannot be used, and what to do; it is left as it is."""
+    return (
+        f"the journal {path} cannot be used ({problem}): move it aside, and a new "
+        "journal is started at the next run; the file was not modified"
+    )
 
 
 def _json_or_none(text: str | None) -> Any:
@@ -293,16 +310,28 @@ class Journal:
         *,
         clock: Callable[[], datetime] | None = None,
     ) -> Journal:
-        """Open (creating if needed) the journal at `path` or the default place."""
+        """Open (creating if needed) the journal at `path` or the default place.
+
+        An existing file is checked before anything is written to it: a file that
+        is not a journal, or one whose tables are damaged, is refused and left
+        exactly as it is.
+        """
         target = Path(path) if path is not None else default_journal_path()
         try:
             _prepare_file(target)
             journal = cls(_connect(target), target, clock or _utc_now)
-            journal._migrate()
-            _restrict_side_files(target)
-        except (OSError, sqlite3.DatabaseError) as error:
+        except (OSError, sqlite3.Error) as error:
             message = f"cannot open the journal {target}: {error}"
             raise ConfigurationError(message) from None
+        try:
+            journal._migrate()
+            _restrict_side_files(target)
+        except sqlite3.DatabaseError as error:
+            journal._connection.close()
+            raise ConfigurationError(_unusable(target, str(error))) from None
+        except BaseException:
+            journal._connection.close()
+            raise
         logger.debug("journal open at %s", target)
         return journal
 
@@ -323,20 +352,32 @@ class Journal:
         self.close()
 
     def _migrate(self) -> None:
-        """Create the schema in a new file, or bring an older one up to date."""
-        with self._lock, self._transaction():
+        """Create the schema in a new file, or bring an older one up to date.
+
+        The checks only read, so a refused file is never modified; the durable
+        settings (WAL) are applied to a journal found sound.
+        """
+        with self._lock:
             version = self._schema_version()
-            if version is None:
-                self._run_statements(SCHEMA)
-                self._execute("INSERT INTO schema_version VALUES (?)", SCHEMA_VERSION)
-            elif version > SCHEMA_VERSION:
+            if version is not None and version > SCHEMA_VERSION:
                 message = (
                     f"the journal {self.path} was written by a newer action-timeouts "
                     f"(schema {version}); upgrade to read it"
                 )
                 raise ConfigurationError(message)
-            else:
-                self._upgrade(version)
+            if version == SCHEMA_VERSION:
+                self._check_tables()
+            _apply_settings(self._connection)
+            if version is None:
+                with self._transaction():
+                    self._run_statements(SCHEMA)
+                    self._execute(
+                        "INSERT INTO schema_version VALUES (?)", SCHEMA_VERSION
+                    )
+            elif version < SCHEMA_VERSION:
+                with self._transaction():
+                    self._upgrade(version)
+                self._check_tables()
 
     def _run_statements(self, statements: Iterable[str]) -> None:
         for statement in statements:
@@ -344,13 +385,39 @@ class Journal:
 
     def _schema_version(self) -> int | None:
         """Return the stored schema version, or None for an empty file."""
-        table = self._execute(
-            "SELECT name FROM sqlite_master WHERE name = 'schema_version'"
-        ).fetchone()
-        if table is None:
+        tables = self._table_names()
+        if not tables:
             return None
-        row = self._execute("SELECT version FROM schema_version").fetchone()
-        return int(row[0])
+        if "schema_version" not in tables:
+            raise self._damaged("it has no schema_version table")
+        rows = self._execute("SELECT version FROM schema_version").fetchall()
+        if len(rows) != 1:
+            found = "empty" if not rows else f"holding {len(rows)} rows"
+            raise self._damaged(f"its schema_version table is {found}")
+        version = rows[0][0]
+        if not isinstance(version, int) or not (
+            version in MIGRATIONS or version >= SCHEMA_VERSION
+        ):
+            problem = f"schema version {version!r} is not one this tool wrote"
+            raise self._damaged(problem)
+        return version
+
+    def _table_names(self) -> set[str]:
+        rows = self._execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {str(row[0]) for row in rows}
+
+    def _check_tables(self) -> None:
+        """Refuse a journal whose tables lack a column this release reads or writes."""
+        for table, columns in REQUIRED_COLUMNS.items():
+            rows = self._execute(f"PRAGMA table_info({table})").fetchall()
+            if not rows:
+                raise self._damaged(f"it has no {table} table")
+            missing = sorted(set(columns) - {str(row["name"]) for row in rows})
+            if missing:
+                raise self._damaged(f"its {table} table lacks {', '.join(missing)}")
+
+    def _damaged(self, problem: str) -> ConfigurationError:
+        return ConfigurationError(_unusable(self.path, problem))
 
     def _upgrade(self, version: int) -> None:
         """Apply the migrations from `version` to the current schema."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -253,3 +254,19 @@ def test_journal_lives_in_the_state_directory(
 
     assert journal_path.exists()
     assert journal_path.stat().st_mode & 0o077 == 0
+
+
+def test_damaged_journal_is_one_line_exit_3(journal_path: Path) -> None:
+    """A journal with an empty schema_version table: one line naming it, exit 3."""
+    journal_path.parent.mkdir(mode=0o700)
+    connection = sqlite3.connect(journal_path)
+    connection.execute("CREATE TABLE schema_version (version INTEGER)")
+    connection.commit()
+    connection.close()
+
+    result = invoke("history")
+
+    assert result.exit_code == 3
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"error: the journal {journal_path} cannot be used")
+    assert "move it aside" in line

@@ -163,8 +163,80 @@ def test_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     target = tmp_path / "journal.sqlite3"
     target.write_bytes(b"this is not a database, just text " * 100)
 
-    with pytest.raises(ConfigurationError, match="cannot open the journal"):
+    with pytest.raises(ConfigurationError, match=r"not a database.*move it aside"):
         Journal.open(target)
+
+
+DAMAGED_SCHEMAS = [
+    pytest.param(
+        ["CREATE TABLE schema_version (version INTEGER)"],
+        "its schema_version table is empty",
+        id="empty-schema-version",
+    ),
+    pytest.param(
+        [
+            "CREATE TABLE schema_version (version INTEGER)",
+            "INSERT INTO schema_version VALUES (1)",
+        ],
+        "it has no runs table",
+        id="no-runs-table",
+    ),
+    pytest.param(
+        [
+            "CREATE TABLE schema_version (version INTEGER)",
+            "INSERT INTO schema_version VALUES (0)",
+        ],
+        "schema version 0 is not one this tool wrote",
+        id="schema-version-0",
+    ),
+    pytest.param(
+        [
+            "CREATE TABLE schema_version (version INTEGER)",
+            "INSERT INTO schema_version VALUES (1)",
+            "INSERT INTO schema_version VALUES (1)",
+        ],
+        "holding 2 rows",
+        id="two-versions",
+    ),
+    pytest.param(
+        ["CREATE TABLE notes (text TEXT)"],
+        "it has no schema_version table",
+        id="another-database",
+    ),
+    pytest.param(
+        [
+            "CREATE TABLE schema_version (version INTEGER)",
+            "INSERT INTO schema_version VALUES (1)",
+            "CREATE TABLE runs (id TEXT)",
+            "CREATE TABLE items (run_id TEXT)",
+        ],
+        "its runs table lacks client_id, command",
+        id="missing-columns",
+    ),
+]
+
+
+@pytest.mark.parametrize(("statements", "problem"), DAMAGED_SCHEMAS)
+def test_damaged_journal_is_refused_and_left_as_it_is(
+    tmp_path: Path, statements: list[str], problem: str
+) -> None:
+    """A journal with damaged tables is refused, saying what to do; its bytes stay."""
+    target = tmp_path / "journal.sqlite3"
+    connection = sqlite3.connect(target)
+    for statement in statements:
+        connection.execute(statement)
+    connection.commit()
+    connection.close()
+    content = target.read_bytes()
+
+    with pytest.raises(ConfigurationError) as caught:
+        Journal.open(target)
+
+    assert problem in str(caught.value)
+    assert str(target) in str(caught.value)
+    assert "move it aside" in str(caught.value)
+    assert target.read_bytes() == content
+    assert sorted(item.name for item in tmp_path.iterdir()) == ["journal.sqlite3"]
 
 
 # Runs ------------------------------------------------------------------------------
