@@ -10,6 +10,7 @@ server answered with an error status. Local problems (`UsageError`,
     ├── ConfigurationError            exit 3   settings, region, credentials, .env
     ├── ActionRefusedError            exit 7   custom-auth or built-in action
     ├── VerificationError             exit 12  read back differs from the intent
+    ├── InUseError                    exit 13  another process holds the run or journal
     ├── TransportError                exit 10  no usable answer from the server
     │   └── AmbiguousWriteError       exit 10  a write may or may not have happened
     └── ApiError                      exit 11  the server answered with an error
@@ -36,6 +37,7 @@ __all__ = [
     "BadResponseError",
     "ConfigurationError",
     "ConflictError",
+    "InUseError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitedError",
@@ -84,6 +86,12 @@ class VerificationError(ActionTimeoutsError):
         super().__init__(message)
         self.action_id = action_id
         self.fields = fields
+
+
+class InUseError(ActionTimeoutsError):
+    """Another process holds the run or the journal; nothing was sent meanwhile."""
+
+    exit_code = 13
 
 
 class TransportError(ActionTimeoutsError):
@@ -194,5 +202,6 @@ EXIT_CODES: dict[str, int] = {
     "transport": TransportError.exit_code,
     "server": ServerError.exit_code,
     "verification": VerificationError.exit_code,
+    "in-use": InUseError.exit_code,
     "interrupted": 130,
 }

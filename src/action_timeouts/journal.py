@@ -29,7 +29,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from action_timeouts.errors import ConfigurationError, UsageError
+from action_timeouts.errors import (
+    ActionTimeoutsError,
+    ConfigurationError,
+    InUseError,
+    UsageError,
+)
 from action_timeouts.plan import PlanItem
 
 __all__ = [
@@ -73,6 +78,8 @@ RUN_ID_ATTEMPTS = 20
 FILE_MODE = 0o600
 DIRECTORY_MODE = 0o700
 SIDE_FILES = ("-wal", "-shm")
+# How long a write waits for another process that holds the journal's write lock.
+BUSY_SECONDS = 10.0
 
 
 def _quoted(values: Sequence[str]) -> str:
@@ -257,7 +264,7 @@ def _restrict_side_files(path: Path) -> None:
 def _connect(path: Path) -> sqlite3.Connection:
     """Open the database in autocommit mode; nothing is written yet."""
     connection = sqlite3.connect(
-        path, timeout=30.0, isolation_level=None, check_same_thread=False
+        path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False
     )
     connection.row_factory = sqlite3.Row
     return connection
@@ -268,6 +275,25 @@ def _apply_settings(connection: sqlite3.Connection) -> None:
     connection.execute("PRAGMA journal_mode = WAL")
     connection.execute("PRAGMA synchronous = FULL")
     connection.execute("PRAGMA foreign_keys = ON")
+
+
+def _is_busy(error: sqlite3.Error) -> bool:
+    """Tell whether SQLite gave up waiting for a lock another process holds."""
+    text = str(error).lower()
+    return isinstance(error, sqlite3.OperationalError) and (
+        "locked" in text or "busy" in text
+    )
+
+
+def _locked(path: Path, run_id: str | None = None) -> str:
+    """Say that another process holds the journal, and what to do."""
+    then = ""
+    if run_id is not None:
+        then = f", then `action-timeouts resume {run_id}` finishes the run"
+    return (
+        f"the journal {path} is locked by another process (waited {BUSY_SECONDS:g} s)"
+        f": nothing more was sent; close the program that holds it{then}"
+    )
 
 
 def _unusable(path: Path, problem: str) -> str:
@@ -301,6 +327,7 @@ class Journal:
         self._connection = connection
         self._lock = threading.Lock()
         self._clock = clock
+        self._broken: ActionTimeoutsError | None = None
         self.path = path
 
     @classmethod
@@ -328,6 +355,8 @@ class Journal:
             _restrict_side_files(target)
         except sqlite3.DatabaseError as error:
             journal._connection.close()
+            if _is_busy(error):
+                raise InUseError(_locked(target)) from None
             raise ConfigurationError(_unusable(target, str(error))) from None
         except BaseException:
             journal._connection.close()
@@ -438,9 +467,17 @@ class Journal:
         self._execute("COMMIT")
 
     @contextmanager
-    def _writing(self, run_id: str | None) -> Iterator[None]:
-        """Hold the lock for a write, and explain a write naming an unknown run."""
+    def _writing(self, run_id: str | None, *, started: bool = True) -> Iterator[None]:
+        """Hold the lock for a write, and turn a failed write into a clear error.
+
+        A write naming an unknown run is a usage error. A write SQLite cannot make
+        (another process holds the journal locked, the disk is full) stops every
+        later write at once, so no PATCH goes out whose intent is not on disk.
+        `started` says whether `run_id` names a run that exists (resume finishes it).
+        """
         with self._lock:
+            if self._broken is not None:
+                raise type(self._broken)(str(self._broken))
             try:
                 yield
             except sqlite3.IntegrityError as error:
@@ -448,6 +485,23 @@ class Journal:
                     raise
                 message = f"no run {run_id!r} in the journal {self.path}; {RUNS_HINT}"
                 raise UsageError(message) from None
+            except sqlite3.Error as error:
+                self._broken = self._write_problem(error, run_id if started else None)
+                raise self._broken from None
+
+    def _write_problem(
+        self, error: sqlite3.Error, run_id: str | None
+    ) -> ActionTimeoutsError:
+        """Describe a write the journal could not make."""
+        logger.debug("journal write failed: %s", error)
+        if _is_busy(error):
+            return InUseError(_locked(self.path, run_id))
+        then = f"; `action-timeouts resume {run_id}` finishes the run" if run_id else ""
+        message = (
+            f"cannot write the journal {self.path} ({error}): nothing more was sent"
+            f"{then}"
+        )
+        return ConfigurationError(message)
 
     def _execute(self, sql: str, *parameters: Any) -> sqlite3.Cursor:
         if len(parameters) == 1 and isinstance(parameters[0], dict):
@@ -493,7 +547,7 @@ class Journal:
         for _ in range(RUN_ID_ATTEMPTS):
             run_id = f"{stamp}-{secrets.token_hex(2)}"
             try:
-                with self._writing(values["undo_of"]):
+                with self._writing(values["undo_of"], started=False):
                     self._execute(INSERT_RUN, {**values, "id": run_id})
             except sqlite3.IntegrityError:
                 logger.debug("run id %s is taken; drawing another", run_id)
@@ -586,7 +640,7 @@ class Journal:
         if status not in RUN_STATUSES[1:]:
             message = f"unknown run status {status!r}; expected one of {RUN_STATUSES}"
             raise ValueError(message)
-        with self._lock:
+        with self._writing(run_id):
             updated = self._execute(
                 "UPDATE runs SET status = ?, finished_at = ? WHERE id = ?",
                 status,

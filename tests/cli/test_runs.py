@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+import action_timeouts.journal as journal_module
 from action_timeouts.emulator.server import RunningEmulator
 
 from .helpers import (
@@ -270,3 +271,24 @@ def test_damaged_journal_is_one_line_exit_3(journal_path: Path) -> None:
     [line] = result.stderr.splitlines()
     assert line.startswith(f"error: the journal {journal_path} cannot be used")
     assert "move it aside" in line
+
+
+def test_run_on_a_locked_journal_sends_nothing_exit_13(
+    emulator: RunningEmulator, journal_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A journal another process keeps locked stops the run: one line, exit 13."""
+    monkeypatch.setattr(journal_module, "BUSY_SECONDS", 0.1)
+    invoke("history")
+    holder = sqlite3.connect(journal_path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        result = invoke("set", "20", "--all", "--yes")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    assert result.exit_code == 13
+    assert result.stderr.splitlines()[-1].startswith(
+        f"error: the journal {journal_path} is locked by another process"
+    )
+    assert patches(emulator.state.request_log()) == []

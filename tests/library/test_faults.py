@@ -21,6 +21,7 @@ from action_timeouts.errors import (
     AuthenticationError,
     ConfigurationError,
     ConflictError,
+    InUseError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
@@ -324,6 +325,7 @@ NAMED_CLASSES: dict[str, type[ActionTimeoutsError]] = {
     "transport": TransportError,
     "server": ServerError,
     "verification": VerificationError,
+    "in-use": InUseError,
 }
 NOT_ERRORS = {"success": 0, "interrupted": 130}
 

@@ -8,13 +8,15 @@ import sqlite3
 import stat
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 import pytest
 
-from action_timeouts.errors import ConfigurationError, UsageError
+import action_timeouts.journal as journal_module
+from action_timeouts.errors import ConfigurationError, InUseError, UsageError
 from action_timeouts.journal import (
     STATE_DIR_ENV,
     Journal,
@@ -525,3 +527,39 @@ def test_concurrent_writers_lose_nothing(journal: Journal, path: Path) -> None:
     assert errors == []
     assert journal.run(run_id).counts == {"changed": 200}
     assert len(journal.changed_items(run_id)) == 200
+
+
+# Another process holding the journal ----------------------------------------------
+
+
+@pytest.fixture
+def short_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let a write wait a tenth of a second for a lock another process holds."""
+    monkeypatch.setattr(journal_module, "BUSY_SECONDS", 0.1)
+
+
+@contextmanager
+def held_elsewhere(path: Path) -> Iterator[None]:
+    """Hold the journal's write lock from another connection for the block."""
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+@pytest.mark.usefixtures("short_wait")
+def test_locked_journal_refuses_the_write_and_every_later_one(path: Path) -> None:
+    """A write kept waiting by another process is refused, and so is every later one."""
+    with Journal.open(path) as opened:
+        run_id = start(opened)
+        with held_elsewhere(path), pytest.raises(InUseError) as caught:
+            opened.record_intent(run_id, "a1", action("a1"), 10, 30)
+
+        with pytest.raises(InUseError):
+            opened.record_intent(run_id, "a2", action("a2"), 10, 30)
+        assert opened.run(run_id).items == []
+    assert "locked by another process" in str(caught.value)
+    assert f"`action-timeouts resume {run_id}`" in str(caught.value)
