@@ -36,6 +36,7 @@ from action_timeouts.errors import (
     UsageError,
 )
 from action_timeouts.plan import PlanItem
+from action_timeouts.runlock import RunLock
 
 __all__ = [
     "CHANGED_STATES",
@@ -328,6 +329,7 @@ class Journal:
         self._lock = threading.Lock()
         self._clock = clock
         self._broken: ActionTimeoutsError | None = None
+        self._held: dict[str, RunLock] = {}
         self.path = path
 
     @classmethod
@@ -365,7 +367,9 @@ class Journal:
         return journal
 
     def close(self) -> None:
-        """Close the database connection."""
+        """Close the database connection and let go of any run lock still held."""
+        for run_id in list(self._held):
+            self.release_run(run_id)
         with self._lock:
             self._connection.close()
 
@@ -521,11 +525,14 @@ class Journal:
         requested: Mapping[str, Any],
         undo_of: str | None = None,
         user: str | None = None,
+        hold_as: str | None = None,
     ) -> str:
         """Record a new run as running and return its id (e.g. 20261203-183301-ab12).
 
         `org` is the API base URL the run talks to; `client_id` is the OAuth
         client's id, never its secret. `undo_of` names the run this one reverts.
+        With `hold_as` the run's lock is taken before the run is recorded and held
+        until `release_run`; `started_run` does both around a block.
         """
         started = self._clock().astimezone(UTC)
         values = {
@@ -538,21 +545,63 @@ class Journal:
             "requested": json.dumps(dict(requested), ensure_ascii=False),
             "undo_of": undo_of,
         }
-        run_id = self._insert_run(f"{started:%Y%m%d-%H%M%S}", values)
+        run_id, lock = self._insert_run(f"{started:%Y%m%d-%H%M%S}", values, hold_as)
+        if lock is not None:
+            self._held[run_id] = lock
         logger.info("run %s started: %s on %s", run_id, command, org)
         return run_id
 
-    def _insert_run(self, stamp: str, values: dict[str, Any]) -> str:
+    @contextmanager
+    def started_run(self, **facts: Any) -> Iterator[str]:
+        """Start a run as `start_run` does and hold its lock while the block runs.
+
+        So `resume` or `undo` of the run are refused for as long as it is alive.
+        """
+        run_id = self.start_run(**facts, hold_as="running")
+        try:
+            yield run_id
+        finally:
+            self.release_run(run_id)
+
+    def release_run(self, run_id: str) -> None:
+        """Let go of the lock of a run this journal started with `hold_as`."""
+        lock = self._held.pop(run_id, None)
+        if lock is not None:
+            lock.release()
+
+    def holding_run(self, run_id: str, role: str) -> RunLock:
+        """Return the lock of a recorded run, to hold with `with` while working on it.
+
+        Entering raises InUseError, before anything is done, when another process
+        holds it: the run is alive, or being resumed or undone. `role` says what
+        this process does, for anyone refused ("being resumed").
+        """
+        lock_file = self.path.with_name(f"{self.path.name}.{run_id}.lock")
+        return RunLock(lock_file, run_id, role)
+
+    def _insert_run(
+        self, stamp: str, values: dict[str, Any], role: str | None
+    ) -> tuple[str, RunLock | None]:
         """Insert a run row under a fresh id, drawing again on a collision."""
         for _ in range(RUN_ID_ATTEMPTS):
             run_id = f"{stamp}-{secrets.token_hex(2)}"
+            lock = None if role is None else self.holding_run(run_id, role)
+            try:
+                if lock is not None:
+                    lock.acquire()
+            except InUseError:
+                continue
             try:
                 with self._writing(values["undo_of"], started=False):
                     self._execute(INSERT_RUN, {**values, "id": run_id})
-            except sqlite3.IntegrityError:
+            except BaseException as error:
+                if lock is not None:
+                    lock.release()
+                if not isinstance(error, sqlite3.IntegrityError):
+                    raise
                 logger.debug("run id %s is taken; drawing another", run_id)
                 continue
-            return run_id
+            return run_id, lock
         raise ConfigurationError(f"no unused run id left for {stamp} in {self.path}")
 
     def record_plan(self, run_id: str, plan_items: Iterable[PlanItem]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 
 import action_timeouts.journal as journal_module
 from action_timeouts.emulator.server import RunningEmulator
+from action_timeouts.journal import Journal
 
 from .helpers import (
     STANDARD_IDS,
@@ -292,3 +294,23 @@ def test_run_on_a_locked_journal_sends_nothing_exit_13(
         f"error: the journal {journal_path} is locked by another process"
     )
     assert patches(emulator.state.request_log()) == []
+
+
+@pytest.mark.parametrize("command", ["resume", "undo"])
+def test_a_run_still_running_is_not_resumed_or_undone(
+    emulator: RunningEmulator, journal_path: Path, command: str
+) -> None:
+    """`resume` or `undo` of a live run: one line naming its process, exit 13."""
+    invoke("set", "20", "--all", "--yes")
+    run_id = last_run_id()
+    requests_before = len(emulator.state.request_log())
+
+    with Journal.open(journal_path) as journal, journal.holding_run(run_id, "running"):
+        result = invoke(command, run_id, *(["--yes"] if command == "undo" else []))
+
+    assert result.exit_code == 13
+    assert result.stderr == (
+        f"error: run {run_id} is still running in process {os.getpid()}; "
+        "wait for it or stop it\n"
+    )
+    assert len(emulator.state.request_log()) == requests_before

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import sqlite3
 import stat
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -48,17 +52,18 @@ def journal(path: Path) -> Iterator[Journal]:
         yield opened
 
 
+START_FACTS: dict[str, Any] = {
+    "command": "set",
+    "org": ORG,
+    "client_id": "client-123",
+    "selectors": {"below": 30},
+    "requested": {"timeoutSeconds": 30},
+}
+
+
 def start(journal: Journal, command: str = "set", **extra: Any) -> str:
     """Start a run with ordinary facts."""
-    facts: dict[str, Any] = {
-        "command": command,
-        "org": ORG,
-        "client_id": "client-123",
-        "selectors": {"below": 30},
-        "requested": {"timeoutSeconds": 30},
-        **extra,
-    }
-    return journal.start_run(**facts)
+    return journal.start_run(**{**START_FACTS, "command": command, **extra})
 
 
 def action(action_id: str, timeout: int | None = 10) -> dict[str, Any]:
@@ -563,3 +568,73 @@ def test_locked_journal_refuses_the_write_and_every_later_one(path: Path) -> Non
         assert opened.run(run_id).items == []
     assert "locked by another process" in str(caught.value)
     assert f"`action-timeouts resume {run_id}`" in str(caught.value)
+
+
+# Run locks -------------------------------------------------------------------------
+
+
+def test_a_started_run_is_locked_while_its_block_runs(journal: Journal) -> None:
+    """While a run is alive nobody else may work on it; once it ends anyone may."""
+    with (
+        journal.started_run(**START_FACTS) as run_id,
+        pytest.raises(InUseError) as caught,
+    ):
+        journal.holding_run(run_id, "being resumed").acquire()
+
+    with journal.holding_run(run_id, "being resumed"):
+        pass
+    assert str(caught.value) == (
+        f"run {run_id} is still running in process {os.getpid()}; "
+        "wait for it or stop it"
+    )
+
+
+def test_a_held_run_names_what_its_holder_does(journal: Journal) -> None:
+    """A run being resumed is refused to others with the holder's role."""
+    run_id = start(journal)
+
+    with (
+        journal.holding_run(run_id, "being resumed"),
+        pytest.raises(InUseError, match="is being resumed in process"),
+    ):
+        journal.holding_run(run_id, "being undone").acquire()
+
+
+def test_lock_files_are_removed_when_let_go(journal: Journal, path: Path) -> None:
+    """No lock file stays beside the journal once its run is over."""
+    with journal.started_run(**START_FACTS) as run_id:
+        assert list(path.parent.glob("*.lock")) != []
+    with journal.holding_run(run_id, "being undone"):
+        pass
+
+    assert list(path.parent.glob("*.lock")) == []
+
+
+HOLD_A_RUN = """
+import sys, time
+from action_timeouts.journal import Journal
+journal = Journal.open(sys.argv[1])
+with journal.started_run(command="set", org="o", client_id=None, selectors={},
+                         requested={}) as run_id:
+    print(run_id, flush=True)
+    time.sleep(600)
+"""
+
+
+def test_a_killed_run_lets_go_of_its_lock(path: Path) -> None:
+    """A run killed with SIGKILL no longer holds its lock, though its file stays."""
+    Journal.open(path).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_A_RUN, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None
+    run_id = holder.stdout.readline().strip()
+    with Journal.open(path) as journal:
+        with pytest.raises(InUseError, match=f"process {holder.pid}"):
+            journal.holding_run(run_id, "being resumed").acquire()
+
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
+
+        with journal.holding_run(run_id, "being resumed"):
+            assert journal.run(run_id).run.status == "running"

@@ -129,8 +129,8 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     Data goes to stdout, messages to stderr. Exit codes: 0 success, 1 some actions
     failed, 2 bad input, 3 configuration, 4 authentication, 5 permission, 6 not
     found, 7 action refused, 8 version conflict, 9 rate limited, 10 network,
-    11 server error, 12 verification failed, 13 journal in use by another process,
-    130 interrupted.
+    11 server error, 12 verification failed, 13 run or journal in use by another
+    process, 130 interrupted.
     """
     from action_timeouts.cli.common import configure_logging
 

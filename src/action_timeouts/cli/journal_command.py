@@ -10,6 +10,7 @@ import click
 from action_timeouts.actions import ActionsApi, current_timeout, describe_timeout
 from action_timeouts.cli.actions_command import complete_listing
 from action_timeouts.cli.common import (
+    Connection,
     connection_from,
     connection_options,
     handle_errors,
@@ -105,23 +106,24 @@ def undo(run_id: str, **kwargs: Any) -> None:
 
     connection = connection_from(kwargs)
     journal = open_journal()
-    detail = journal.run(run_id)
-    items = journal.changed_items(detail.run.id)
-    with open_api(connection) as (api, client):
-        listed = {str(a["id"]): a for a in complete_listing(api, {}).actions}
-        plan_items, changes, refused = undo_plan(items, listed)
-        plan = Plan(plan_items, found=len(items), total=None, requested=None)
-        apply_planned(
-            api,
-            client,
-            plan,
-            changes,
-            kwargs,
-            command="undo",
-            selector={"run": detail.run.id},
-            undo_of=detail.run.id,
-            refused=refused,
-        )
+    run_id = journal.resolve_run_id(run_id)
+    with journal.holding_run(run_id, "being undone"):
+        items = journal.changed_items(run_id)
+        with open_api(connection) as (api, client):
+            listed = {str(a["id"]): a for a in complete_listing(api, {}).actions}
+            plan_items, changes, refused = undo_plan(items, listed)
+            plan = Plan(plan_items, found=len(items), total=None, requested=None)
+            apply_planned(
+                api,
+                client,
+                plan,
+                changes,
+                kwargs,
+                command="undo",
+                selector={"run": run_id},
+                undo_of=run_id,
+                refused=refused,
+            )
 
 
 def undo_plan(
@@ -189,29 +191,36 @@ def resume(run_id: str, workers: int, **kwargs: Any) -> None:
     is failed or refused.
     """
     journal = open_journal()
+    run_id = journal.resolve_run_id(run_id)
+    with journal.holding_run(run_id, "being resumed"):
+        finish(journal, run_id, workers, connection_from(kwargs))
+
+
+def finish(journal: Journal, run_id: str, workers: int, connection: Connection) -> None:
+    """Reconcile and finish one run whose lock this process holds."""
     detail = journal.run(run_id)
-    pending = journal.pending_items(detail.run.id)
+    pending = journal.pending_items(run_id)
     unverified = [item for item in detail.items if item.state == "changed"]
     attempted = [
         item
         for item in detail.items
         if item.state == "failed" and item.before is not None
     ]
-    with open_api(connection_from(kwargs)) as (api, _client):
-        failed = verify_changed(api, journal, detail.run.id, unverified)
-        landed = recheck_failed(api, journal, detail.run.id, attempted)
-        changes = reconcile_pending(api, journal, detail.run.id, pending)
-        report = run_changes(api, journal, detail.run.id, changes, {"workers": workers})
+    with open_api(connection) as (api, _client):
+        failed = verify_changed(api, journal, run_id, unverified)
+        landed = recheck_failed(api, journal, run_id, attempted)
+        changes = reconcile_pending(api, journal, run_id, pending)
+        report = run_changes(api, journal, run_id, changes, {"workers": workers})
     # The run as a whole: actions that failed before this resume still count.
     left = [
         item
-        for item in journal.run(detail.run.id).items
+        for item in journal.run(run_id).items
         if item.state in ("failed", "refused")
     ]
     if left:
-        journal.finish_run(detail.run.id, "failed")
+        journal.finish_run(run_id, "failed")
     say(
-        f"run {detail.run.id}: {len(pending)} pending, {len(report.changed)} changed "
+        f"run {run_id}: {len(pending)} pending, {len(report.changed)} changed "
         f"now, {len(pending) - len(changes)} had already landed, "
         f"{len(unverified) - failed} verified after the fact, "
         f"{landed} reported failed had landed, "

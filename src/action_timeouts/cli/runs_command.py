@@ -220,10 +220,9 @@ def set_one(
             _exit_for_plan(options, pending=result.outcome == "planned")
             return
         journal = open_journal()
-        run_id = journal.start_run(
-            **run_facts(client, "set", {"ids": [action_id]}, seconds)
-        )
-        result = _set_journaled(api, journal, run_id, action_id, seconds)
+        facts = run_facts(client, "set", {"ids": [action_id]}, seconds)
+        with journal.started_run(**facts) as run_id:
+            result = _set_journaled(api, journal, run_id, action_id, seconds)
     outcome = (
         f"{result.outcome}, verified" if result.outcome == "changed" else "unchanged"
     )
@@ -358,9 +357,9 @@ def apply_planned(
     confirm_or_refuse(f"Change {len(plan.to_change)} actions?", options["assume_yes"])
     journal = open_journal()
     facts = run_facts(client, command, selector_summary(selector), plan.requested)
-    run_id = journal.start_run(**facts, undo_of=undo_of)
-    journal.record_plan(run_id, plan.items)
-    report = run_changes(api, journal, run_id, changes, options)
+    with journal.started_run(**facts, undo_of=undo_of) as run_id:
+        journal.record_plan(run_id, plan.items)
+        report = run_changes(api, journal, run_id, changes, options)
     report.refused.update(refused or {})
     if json_output:
         click.echo(json.dumps(run_result(plan, report), indent=2, ensure_ascii=False))
