@@ -314,3 +314,59 @@ def test_a_run_still_running_is_not_resumed_or_undone(
         "wait for it or stop it\n"
     )
     assert len(emulator.state.request_log()) == requests_before
+
+
+def killed_run(
+    emulator: RunningEmulator,
+    journal_path: Path,
+    action_ids: list[str],
+    *,
+    landed: bool,
+) -> str:
+    """Journal a `set 20` killed after the intent of each action, and return its id.
+
+    With `landed` each write took effect and the run recorded it changed, but was
+    killed before verifying it; without, it was killed before any write.
+    """
+    with Journal.open(journal_path) as journal:
+        run_id = journal.start_run(
+            command="set",
+            org=emulator.base_url,
+            client_id=emulator.client_id,
+            selectors={"ids": action_ids},
+            requested={"timeoutSeconds": 20},
+        )
+        for action_id in action_ids:
+            before = emulator.state.stored_action(action_id)
+            old = before["config"].get("timeoutSeconds")
+            journal.record_intent(run_id, action_id, before, old, 20)
+            if landed:
+                edit_behind_our_back(emulator, action_id, 20)
+                version = emulator.state.stored_action(action_id)["version"]
+                journal.record_outcome(
+                    run_id, action_id, "changed", after_version=version
+                )
+    return run_id
+
+
+@pytest.mark.parametrize("landed", [False, True], ids=["intent", "changed"])
+def test_resume_records_a_deleted_action_failed_and_goes_on(
+    emulator: RunningEmulator, journal_path: Path, landed: bool
+) -> None:
+    """A deleted action is recorded failed ("no longer exists"); the rest finishes."""
+    run_id = killed_run(
+        emulator, journal_path, ["order-lookup", "ticket-create"], landed=landed
+    )
+    emulator.state.delete_action("order-lookup")
+
+    result = invoke("resume", run_id)
+
+    assert result.exit_code == 1
+    assert "failed order-lookup: no longer exists" in result.stderr
+    assert stored_timeouts(emulator)["ticket-create"] == 20
+    items = history_items(run_id)
+    assert items["order-lookup"]["state"] == "failed"
+    assert items["order-lookup"]["reason"] == "no longer exists"
+    assert items["ticket-create"]["state"] == "verified"
+    runs = json.loads(invoke("history", "-o", "json").stdout)
+    assert runs[0]["status"] == "failed"

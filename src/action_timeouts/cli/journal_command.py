@@ -209,7 +209,7 @@ def finish(journal: Journal, run_id: str, workers: int, connection: Connection) 
     with open_api(connection) as (api, _client):
         failed = verify_changed(api, journal, run_id, unverified)
         landed = recheck_failed(api, journal, run_id, attempted)
-        changes = reconcile_pending(api, journal, run_id, pending)
+        changes, unreadable = reconcile_pending(api, journal, run_id, pending)
         report = run_changes(api, journal, run_id, changes, {"workers": workers})
     # The run as a whole: actions that failed before this resume still count.
     left = [
@@ -221,13 +221,13 @@ def finish(journal: Journal, run_id: str, workers: int, connection: Connection) 
         journal.finish_run(run_id, "failed")
     say(
         f"run {run_id}: {len(pending)} pending, {len(report.changed)} changed "
-        f"now, {len(pending) - len(changes)} had already landed, "
+        f"now, {len(pending) - len(changes) - unreadable} had already landed, "
         f"{len(unverified) - failed} verified after the fact, "
         f"{landed} reported failed had landed, "
-        f"{len(report.failed) + failed} failed, {len(report.refused)} refused; "
-        f"{len(left)} failed or refused in the run"
+        f"{len(report.failed) + failed + unreadable} failed, "
+        f"{len(report.refused)} refused; {len(left)} failed or refused in the run"
     )
-    if left or failed or not report.ok or report.refused:
+    if left or failed or unreadable or not report.ok or report.refused:
         raise SystemExit(1)
 
 
@@ -274,7 +274,10 @@ def verify_changed(
     """Read back actions changed but never verified; return how many are wrong."""
     wrong = 0
     for item in items:
-        action = api.get(item.action_id)
+        action = read_or_fail(api, journal, run_id, item.action_id)
+        if action is None:
+            wrong += 1
+            continue
         if current_timeout(action) == item.new_timeout:
             journal.record_outcome(
                 run_id, item.action_id, "verified", after_version=action["version"]
@@ -289,23 +292,54 @@ def verify_changed(
 
 def reconcile_pending(
     api: ActionsApi, journal: Journal, run_id: str, pending: Sequence[Any]
-) -> list[Change]:
-    """Read each pending action; record those that landed, return the rest to apply."""
+) -> tuple[list[Change], int]:
+    """Read each pending action; record those that landed, return the rest to apply.
+
+    Also return how many could not be read: each is recorded failed with the
+    reason, and the others are reconciled all the same.
+    """
     from action_timeouts.bulk import Change
 
     changes: list[Change] = []
+    unreadable = 0
     for item in pending:
         if item.state == "planned":
             changes.append(Change(item.action_id, item.new_timeout))
             continue
-        action = api.get(item.action_id)
-        if current_timeout(action) == item.new_timeout:
+        action = read_or_fail(api, journal, run_id, item.action_id)
+        if action is None:
+            unreadable += 1
+        elif current_timeout(action) == item.new_timeout:
             journal.record_outcome(
                 run_id, item.action_id, "verified", after_version=action["version"]
             )
-            continue
-        expected = item.before_version
-        changes.append(
-            Change(item.action_id, item.new_timeout, expected_version=expected)
-        )
-    return changes
+        else:
+            expected = item.before_version
+            changes.append(
+                Change(item.action_id, item.new_timeout, expected_version=expected)
+            )
+    return changes, unreadable
+
+
+def read_or_fail(
+    api: ActionsApi, journal: Journal, run_id: str, action_id: str
+) -> dict[str, Any] | None:
+    """Read one action of the run; when it cannot be read, record it failed.
+
+    A deleted action "no longer exists". An error that would stop every read the
+    same way (authentication, permission) stops the resume instead.
+    """
+    from action_timeouts.bulk import FATAL_ERRORS
+    from action_timeouts.errors import ActionTimeoutsError, NotFoundError
+
+    try:
+        return api.get(action_id)
+    except FATAL_ERRORS:
+        raise
+    except NotFoundError:
+        reason = "no longer exists"
+    except ActionTimeoutsError as error:
+        reason = str(error)
+    journal.record_outcome(run_id, action_id, "failed", reason=reason)
+    say(f"  failed {action_id}: {reason}")
+    return None
