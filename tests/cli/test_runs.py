@@ -13,6 +13,7 @@ import pytest
 import action_timeouts.journal as journal_module
 from action_timeouts.emulator.server import RunningEmulator
 from action_timeouts.journal import Journal
+from action_timeouts.plan import PlanItem
 
 from .helpers import (
     STANDARD_IDS,
@@ -21,6 +22,7 @@ from .helpers import (
     last_run_id,
     patches,
     stored_timeouts,
+    timeout_of,
 )
 
 pytestmark = pytest.mark.usefixtures("credentials")
@@ -370,3 +372,58 @@ def test_resume_records_a_deleted_action_failed_and_goes_on(
     assert items["ticket-create"]["state"] == "verified"
     runs = json.loads(invoke("history", "-o", "json").stdout)
     assert runs[0]["status"] == "failed"
+
+
+def planned_run(emulator: RunningEmulator, journal_path: Path, action_id: str) -> str:
+    """Journal a `set 20` of one action killed once its plan was recorded."""
+    action = emulator.state.stored_action(action_id)
+    item = PlanItem(
+        action_id,
+        action["name"],
+        action["category"],
+        action["integrationId"],
+        action["version"],
+        timeout_of(action),
+        20,
+        "change",
+    )
+    with Journal.open(journal_path) as journal:
+        run_id = journal.start_run(
+            command="set",
+            org=emulator.base_url,
+            client_id=emulator.client_id,
+            selectors={"ids": [action_id]},
+            requested={"timeoutSeconds": 20},
+        )
+        journal.record_plan(run_id, [item])
+    return run_id
+
+
+def test_resume_refuses_a_planned_action_changed_since(
+    emulator: RunningEmulator, journal_path: Path
+) -> None:
+    """A planned action someone else changed before the resume is refused and kept."""
+    run_id = planned_run(emulator, journal_path, "ticket-create")
+    edit_behind_our_back(emulator, "ticket-create", 45)
+
+    result = invoke("resume", run_id)
+
+    assert result.exit_code == 1
+    assert "refused ticket-create: changed by someone else since" in result.stderr
+    assert stored_timeouts(emulator)["ticket-create"] == 45
+    assert history_items(run_id)["ticket-create"]["state"] == "refused"
+
+
+def test_resume_refuses_an_edit_made_while_it_writes(
+    emulator: RunningEmulator, journal_path: Path
+) -> None:
+    """An edit that makes resume's PATCH stale is found on the re-read and kept."""
+    run_id = planned_run(emulator, journal_path, "ticket-create")
+    change = {"config": {"timeoutSeconds": 45}}
+    emulator.state.concurrent_edit("ticket-create", times=1, change=change)
+
+    result = invoke("resume", run_id)
+
+    assert result.exit_code == 1
+    assert "refused ticket-create: changed by someone else since" in result.stderr
+    assert stored_timeouts(emulator)["ticket-create"] == 45

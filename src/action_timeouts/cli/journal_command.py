@@ -28,6 +28,7 @@ from action_timeouts.cli.runs_command import (
 
 if TYPE_CHECKING:
     from action_timeouts.bulk import Change
+    from action_timeouts.guard import Expectation
     from action_timeouts.journal import Journal, JournalItem
     from action_timeouts.plan import PlanItem
 
@@ -198,6 +199,8 @@ def resume(run_id: str, workers: int, **kwargs: Any) -> None:
 
 def finish(journal: Journal, run_id: str, workers: int, connection: Connection) -> None:
     """Reconcile and finish one run whose lock this process holds."""
+    from action_timeouts.guard import GuardedActions
+
     detail = journal.run(run_id)
     pending = journal.pending_items(run_id)
     unverified = [item for item in detail.items if item.state == "changed"]
@@ -210,7 +213,8 @@ def finish(journal: Journal, run_id: str, workers: int, connection: Connection) 
         failed = verify_changed(api, journal, run_id, unverified)
         landed = recheck_failed(api, journal, run_id, attempted)
         changes, unreadable = reconcile_pending(api, journal, run_id, pending)
-        report = run_changes(api, journal, run_id, changes, {"workers": workers})
+        guarded = GuardedActions(api.client, resume_expectations(pending, changes))
+        report = run_changes(guarded, journal, run_id, changes, {"workers": workers})
     # The run as a whole: actions that failed before this resume still count.
     left = [
         item
@@ -227,6 +231,9 @@ def finish(journal: Journal, run_id: str, workers: int, connection: Connection) 
         f"{len(report.failed) + failed + unreadable} failed, "
         f"{len(report.refused)} refused; {len(left)} failed or refused in the run"
     )
+    for action_id, reason in sorted({**report.failed, **report.refused}.items()):
+        state = "refused" if action_id in report.refused else "failed"
+        say(f"  {state} {action_id}: {reason}")
     if left or failed or unreadable or not report.ok or report.refused:
         raise SystemExit(1)
 
@@ -295,8 +302,11 @@ def reconcile_pending(
 ) -> tuple[list[Change], int]:
     """Read each pending action; record those that landed, return the rest to apply.
 
-    Also return how many could not be read: each is recorded failed with the
-    reason, and the others are reconciled all the same.
+    Each change to apply expects the action at the version the run read (an
+    intent) or planned from (never attempted), so an action someone else has
+    changed since is refused rather than overwritten. Also return how many could
+    not be read: each is recorded failed with the reason, and the others are
+    reconciled all the same.
     """
     from action_timeouts.bulk import Change
 
@@ -304,7 +314,10 @@ def reconcile_pending(
     unreadable = 0
     for item in pending:
         if item.state == "planned":
-            changes.append(Change(item.action_id, item.new_timeout))
+            expected = item.before_version
+            changes.append(
+                Change(item.action_id, item.new_timeout, expected_version=expected)
+            )
             continue
         action = read_or_fail(api, journal, run_id, item.action_id)
         if action is None:
@@ -319,6 +332,25 @@ def reconcile_pending(
                 Change(item.action_id, item.new_timeout, expected_version=expected)
             )
     return changes, unreadable
+
+
+def resume_expectations(
+    pending: Sequence[JournalItem], changes: Sequence[Change]
+) -> dict[str, Expectation]:
+    """Guard each change resume makes by the version the run read or planned from.
+
+    Every read of the action while it is changed checks it again, so an edit by
+    someone else, found on the first read or after a version conflict, refuses it.
+    """
+    from action_timeouts.guard import Expectation
+
+    items = {item.action_id: item for item in pending}
+    return {
+        change.action_id: Expectation(
+            target=change.new, version=items[change.action_id].before_version
+        )
+        for change in changes
+    }
 
 
 def read_or_fail(
