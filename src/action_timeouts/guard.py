@@ -1,10 +1,12 @@
-"""Keep resume from overwriting anyone else's edit of a journaled action.
+"""Keep undo and resume from overwriting anyone else's edit of a journaled action.
 
-`resume` writes actions a run recorded in the journal. Each write is allowed only
-while the action is still at the version the run read. `GuardedActions` repeats
-the check on every read of such an action, so a version conflict during the
-resume itself, which re-reads the action, finds the other editor's change and
-refuses instead of writing over it.
+`undo` and `resume` write actions a run recorded in the journal. Each write is
+allowed only while the action is still what the run expects: for `undo`, the
+action as the run left it, compared in full (config with its templates, name,
+category and every other field but the version); for `resume`, the version the
+run read. `GuardedActions` repeats the check on every read of such an action, so
+a version conflict during the undo or resume itself, which re-reads the action,
+finds the other editor's change and refuses instead of writing over it.
 """
 
 from __future__ import annotations
@@ -14,12 +16,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from action_timeouts.actions import ActionsApi, Transport, current_timeout
+from action_timeouts.actions import (
+    IGNORED_IN_VERIFY,
+    READ_DEPENDENT,
+    ActionsApi,
+    Transport,
+    current_timeout,
+    describe_timeout,
+    differences,
+    with_timeout,
+)
 from action_timeouts.bulk import _RefusalError as RefusedChangeError
+from action_timeouts.journal import JournalItem
 
-__all__ = ["Expectation", "GuardedActions", "RefusedChangeError"]
+__all__ = ["Expectation", "GuardedActions", "RefusedChangeError", "left_by_run"]
 
 logger = logging.getLogger(__name__)
+
+LONGEST_FIELD_LIST = 3  # config paths named in a refusal before "..."
 
 
 @dataclass(frozen=True)
@@ -27,11 +41,53 @@ class Expectation:
     """What one action must still be for a write to it to go ahead.
 
     `target` is the timeout the write puts: an action already there needs no write.
-    `version` is the version the action must still have.
+    `version` is a version known to hold what is expected. `content` is the action
+    expected (templates inline), compared in full when the version differs; with
+    no `content` only `version` is accepted. `label` names whose content it is in
+    a refusal ("run left").
     """
 
     target: int | None
     version: int | None
+    content: Mapping[str, Any] | None = None
+    label: str = "run left"
+
+
+def left_by_run(item: JournalItem) -> dict[str, Any] | None:
+    """Return the action as a run left it: its journaled copy with the change made.
+
+    None when the journal holds no copy with a config (a run of an older release).
+    """
+    before = item.before
+    if not isinstance(before, Mapping) or not isinstance(before.get("config"), Mapping):
+        return None
+    return {**before, "config": with_timeout(before["config"], item.new_timeout)}
+
+
+def what_differs(
+    expected: Mapping[str, Any], now: Mapping[str, Any], label: str
+) -> list[str]:
+    """Say how an action (templates inline) differs from the one expected, or []."""
+    found: list[str] = []
+    config = differences(expected.get("config"), now.get("config"))
+    if "timeoutSeconds" in config:
+        found.append(
+            f"timeout now {describe_timeout(current_timeout(now))}, {label} "
+            f"{describe_timeout(current_timeout(expected))}"
+        )
+    others = [path for path in config if path != "timeoutSeconds"]
+    if others:
+        named = ", ".join(others[:LONGEST_FIELD_LIST])
+        more = ", ..." if len(others) > LONGEST_FIELD_LIST else ""
+        found.append(f"its config changed since ({named}{more})")
+    for key in sorted(set(expected) | set(now)):
+        if key in IGNORED_IN_VERIFY or (
+            key in READ_DEPENDENT and (key not in expected or key not in now)
+        ):
+            continue
+        if expected.get(key) != now.get(key):
+            found.append(f"its {key} changed since")
+    return found
 
 
 class GuardedActions(ActionsApi):
@@ -59,12 +115,21 @@ class GuardedActions(ActionsApi):
         return action
 
     def refusal(self, action: Mapping[str, Any], expected: Expectation) -> str | None:
-        """Say why `action` (as read) may not be written, or None when it may."""
+        """Say why `action` (as read) may not be written, or None when it may.
+
+        Templates are downloaded only when the version is not the one expected.
+        """
         if current_timeout(action) == expected.target:
             return None
         if action.get("version") == expected.version:
             return None
-        return (
-            f"changed by someone else since (version {action.get('version')}, "
-            f"expected {expected.version})"
-        )
+        if expected.content is None:
+            return (
+                f"changed by someone else since (version {action.get('version')}, "
+                f"expected {expected.version})"
+            )
+        now = {**action, "config": self.inline_templates(action)}
+        found = what_differs(expected.content, now, expected.label)
+        if not found:
+            return None
+        return f"changed by someone else since: {'; '.join(found)}"

@@ -16,6 +16,7 @@ from action_timeouts.journal import Journal
 from action_timeouts.plan import PlanItem
 
 from .helpers import (
+    ACME,
     STANDARD_IDS,
     ZENDESK,
     invoke,
@@ -372,6 +373,106 @@ def test_resume_records_a_deleted_action_failed_and_goes_on(
     assert items["ticket-create"]["state"] == "verified"
     runs = json.loads(invoke("history", "-o", "json").stdout)
     assert runs[0]["status"] == "failed"
+
+
+CONCURRENT_EDITS = [
+    pytest.param(
+        {"config": {"timeoutSeconds": 45}},
+        "timeout now 45 s, run left 20 s",
+        id="timeout",
+    ),
+    pytest.param({"name": "Renamed"}, "its name changed since", id="name"),
+    pytest.param(
+        {"config": {"request": {"requestType": "PUT"}}},
+        "its config changed since (request.requestType)",
+        id="config",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "reason"), CONCURRENT_EDITS)
+def test_undo_refuses_an_edit_made_while_it_writes(
+    emulator: RunningEmulator, change: dict[str, Any], reason: str
+) -> None:
+    """An edit that makes undo's PATCH stale is found on the re-read and kept."""
+    invoke("set", "20", "ticket-create")
+    run_id = last_run_id()
+    emulator.state.concurrent_edit("ticket-create", times=1, change=change)
+
+    result = invoke("undo", run_id, "--yes")
+
+    assert result.exit_code == 1
+    assert f"refused ticket-create: changed by someone else since: {reason}" in (
+        result.stderr
+    )
+    stored = emulator.state.stored_action("ticket-create")
+    assert timeout_of(stored) == change.get("config", {}).get("timeoutSeconds", 20)
+    assert len(patches(emulator.state.request_log())) == 2
+
+
+def test_undo_goes_ahead_after_later_runs_were_undone(
+    emulator: RunningEmulator,
+) -> None:
+    """Runs A then B, undo B, undo A: the actions are as A left them, so A is undone."""
+    before = stored_timeouts(emulator)
+    invoke("set", "15", "--category", ZENDESK, "--yes")
+    first = last_run_id()
+    invoke("set", "20", "--category", ZENDESK, "--yes")
+    assert invoke("undo", last_run_id(), "--yes").exit_code == 0
+
+    result = invoke("undo", first, "--yes")
+
+    assert result.exit_code == 0, result.stderr
+    assert "refused 0, failed 0" in result.stderr
+    assert stored_timeouts(emulator) == before
+
+
+def test_undo_goes_ahead_when_only_the_version_moved(
+    emulator: RunningEmulator,
+) -> None:
+    """An action saved again unchanged since the run is still as the run left it."""
+    invoke("set", "20", "ticket-create")
+    run_id = last_run_id()
+    action = emulator.state.stored_action("ticket-create")
+    emulator.state.load_actions([{**action, "version": action["version"] + 1}])
+
+    result = invoke("undo", run_id, "--yes")
+
+    assert result.exit_code == 0, result.stderr
+    assert stored_timeouts(emulator)["ticket-create"] == 30
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("name", "Create Ticket v2", "its name changed since"),
+        ("category", ACME, "its category changed since"),
+        (
+            "requestTemplate",
+            "{}",
+            "its config changed since (request.requestTemplate)",
+        ),
+    ],
+    ids=["name", "category", "template"],
+)
+def test_undo_refuses_an_action_whose_content_changed(
+    emulator: RunningEmulator, field: str, value: str, reason: str
+) -> None:
+    """An action whose name, category or template changed since is refused, named."""
+    invoke("set", "20", "ticket-create")
+    run_id = last_run_id()
+    action = emulator.state.stored_action("ticket-create")
+    if field == "requestTemplate":
+        action["config"]["request"][field] = value
+    else:
+        action[field] = value
+    emulator.state.load_actions([{**action, "version": action["version"] + 1}])
+
+    result = invoke("undo", run_id, "--yes")
+
+    assert result.exit_code == 1
+    assert f"changed by someone else since: {reason}" in result.stderr
+    assert stored_timeouts(emulator)["ticket-create"] == 20
 
 
 def planned_run(emulator: RunningEmulator, journal_path: Path, action_id: str) -> str:

@@ -28,7 +28,7 @@ from action_timeouts.cli.runs_command import (
 
 if TYPE_CHECKING:
     from action_timeouts.bulk import Change
-    from action_timeouts.guard import Expectation
+    from action_timeouts.guard import Expectation, GuardedActions
     from action_timeouts.journal import Journal, JournalItem
     from action_timeouts.plan import PlanItem
 
@@ -100,9 +100,12 @@ def item_row(item: Any, output_format: str = "table") -> dict[str, Any]:
 def undo(run_id: str, **kwargs: Any) -> None:
     """Put back the timeouts RUN changed (unset included), action by action.
 
-    The plan is made from the org as it is now: an action changed by anyone since
-    RUN is shown as refused and left as it is; one already back is unchanged.
+    The plan is made from the org as it is now: an action that is no longer as RUN
+    left it (its timeout, config, templates, name or category changed by anyone
+    since) is shown as refused, with what differs, and left as it is; one already
+    back is unchanged. The check is made again on every read while undoing.
     """
+    from action_timeouts.guard import GuardedActions
     from action_timeouts.plan import Plan
 
     connection = connection_from(kwargs)
@@ -110,9 +113,10 @@ def undo(run_id: str, **kwargs: Any) -> None:
     run_id = journal.resolve_run_id(run_id)
     with journal.holding_run(run_id, "being undone"):
         items = journal.changed_items(run_id)
-        with open_api(connection) as (api, client):
+        with open_api(connection) as (plain, client):
+            api = GuardedActions(plain.client, {})
             listed = {str(a["id"]): a for a in complete_listing(api, {}).actions}
-            plan_items, changes, refused = undo_plan(items, listed)
+            plan_items, changes, refused = undo_plan(api, items, listed)
             plan = Plan(plan_items, found=len(items), total=None, requested=None)
             apply_planned(
                 api,
@@ -128,9 +132,15 @@ def undo(run_id: str, **kwargs: Any) -> None:
 
 
 def undo_plan(
-    items: Sequence[JournalItem], listed: Mapping[str, Mapping[str, Any]]
+    api: GuardedActions,
+    items: Sequence[JournalItem],
+    listed: Mapping[str, Mapping[str, Any]],
 ) -> tuple[list[PlanItem], list[Change], dict[str, str]]:
-    """Plan the undo of each changed item against the action as it is now."""
+    """Plan the undo of each changed item against the action as it is now.
+
+    Each action to change is guarded in `api` by what the run left, so that a
+    re-read during the undo refuses it if someone else has changed it meanwhile.
+    """
     from action_timeouts.bulk import Change
     from action_timeouts.plan import PlanItem
 
@@ -139,7 +149,8 @@ def undo_plan(
     refused: dict[str, str] = {}
     for item in items:
         action = listed.get(item.action_id)
-        status, reason = undo_verdict(item, action)
+        expected = undo_expectation(item)
+        status, reason = undo_verdict(api, item, action, expected)
         now = current_timeout(action) if action is not None else item.new_timeout
         plan_items.append(
             PlanItem(
@@ -156,24 +167,42 @@ def undo_plan(
         )
         if status == "change":
             changes.append(Change(item.action_id, item.old_timeout, known=action))
+            api.expectations[item.action_id] = expected
         elif reason is not None and status == "skip":
             refused[item.action_id] = reason
     return plan_items, changes, refused
 
 
+def undo_expectation(item: JournalItem) -> Expectation:
+    """What an action must still be for the undo of `item` to go ahead."""
+    from action_timeouts.guard import Expectation, left_by_run
+
+    return Expectation(
+        target=item.old_timeout, version=item.after_version, content=left_by_run(item)
+    )
+
+
 def undo_verdict(
-    item: JournalItem, action: Mapping[str, Any] | None
+    api: GuardedActions,
+    item: JournalItem,
+    action: Mapping[str, Any] | None,
+    expected: Expectation,
 ) -> tuple[Any, str | None]:
     """Decide whether one action can be put back, and why not."""
+    from action_timeouts.bulk import FATAL_ERRORS
+    from action_timeouts.errors import ActionTimeoutsError
+
     if action is None:
         return "skip", "no longer exists"
     if current_timeout(action) == item.old_timeout:
         return "unchanged", None
-    if action.get("version") != item.after_version:
-        reason = (
-            f"changed by someone else since (version {action.get('version')}, "
-            f"expected {item.after_version})"
-        )
+    try:
+        reason = api.refusal(action, expected)
+    except FATAL_ERRORS:
+        raise
+    except ActionTimeoutsError as error:
+        reason = f"cannot be compared with what the run left: {error}"
+    if reason is not None:
         return "skip", reason
     return "change", None
 
