@@ -11,6 +11,7 @@ server answered with an error status. Local problems (`UsageError`,
     ├── ActionRefusedError            exit 7   custom-auth or built-in action
     ├── VerificationError             exit 12  read back differs from the intent
     ├── InUseError                    exit 13  another process holds the run or journal
+    ├── UnfinishedRunError            exit 14  undo of a run that needs `resume` first
     ├── TransportError                exit 10  no usable answer from the server
     │   └── AmbiguousWriteError       exit 10  a write may or may not have happened
     └── ApiError                      exit 11  the server answered with an error
@@ -43,6 +44,7 @@ __all__ = [
     "RateLimitedError",
     "ServerError",
     "TransportError",
+    "UnfinishedRunError",
     "UsageError",
     "VerificationError",
 ]
@@ -92,6 +94,12 @@ class InUseError(ActionTimeoutsError):
     """Another process holds the run or the journal; nothing was sent meanwhile."""
 
     exit_code = 13
+
+
+class UnfinishedRunError(ActionTimeoutsError):
+    """The run has actions whose change may not have finished: `resume` it first."""
+
+    exit_code = 14
 
 
 class TransportError(ActionTimeoutsError):
@@ -203,5 +211,6 @@ EXIT_CODES: dict[str, int] = {
     "server": ServerError.exit_code,
     "verification": VerificationError.exit_code,
     "in-use": InUseError.exit_code,
+    "unfinished": UnfinishedRunError.exit_code,
     "interrupted": 130,
 }

@@ -528,3 +528,21 @@ def test_resume_refuses_an_edit_made_while_it_writes(
     assert result.exit_code == 1
     assert "refused ticket-create: changed by someone else since" in result.stderr
     assert stored_timeouts(emulator)["ticket-create"] == 45
+
+
+@pytest.mark.parametrize("landed", [False, True], ids=["not-landed", "landed"])
+def test_undo_of_an_unfinished_run_says_to_resume_it_first(
+    emulator: RunningEmulator, journal_path: Path, landed: bool
+) -> None:
+    """Undo of a run with an intent left: one line saying to resume, exit 14."""
+    run_id = killed_run(emulator, journal_path, ["order-lookup"], landed=False)
+    if landed:
+        edit_behind_our_back(emulator, "order-lookup", 20)
+    requests_before = len(emulator.state.request_log())
+
+    result = invoke("undo", run_id, "--yes")
+
+    assert result.exit_code == 14
+    [line] = result.stderr.splitlines()
+    assert f"run `action-timeouts resume {run_id}` first" in line
+    assert len(emulator.state.request_log()) == requests_before

@@ -27,6 +27,7 @@ from action_timeouts.errors import (
     RateLimitedError,
     ServerError,
     TransportError,
+    UnfinishedRunError,
     UsageError,
     VerificationError,
 )
@@ -326,6 +327,7 @@ NAMED_CLASSES: dict[str, type[ActionTimeoutsError]] = {
     "server": ServerError,
     "verification": VerificationError,
     "in-use": InUseError,
+    "unfinished": UnfinishedRunError,
 }
 NOT_ERRORS = {"success": 0, "interrupted": 130}
 

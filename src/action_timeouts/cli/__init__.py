@@ -130,7 +130,7 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     failed, 2 bad input, 3 configuration, 4 authentication, 5 permission, 6 not
     found, 7 action refused, 8 version conflict, 9 rate limited, 10 network,
     11 server error, 12 verification failed, 13 run or journal in use by another
-    process, 130 interrupted.
+    process, 14 run unfinished (resume it first), 130 interrupted.
     """
     from action_timeouts.cli.common import configure_logging
 

@@ -103,7 +103,8 @@ def undo(run_id: str, **kwargs: Any) -> None:
     The plan is made from the org as it is now: an action that is no longer as RUN
     left it (its timeout, config, templates, name or category changed by anyone
     since) is shown as refused, with what differs, and left as it is; one already
-    back is unchanged. The check is made again on every read while undoing.
+    back is unchanged. The check is made again on every read while undoing. A run
+    that did not finish must be resumed first.
     """
     from action_timeouts.guard import GuardedActions
     from action_timeouts.plan import Plan
@@ -112,6 +113,7 @@ def undo(run_id: str, **kwargs: Any) -> None:
     journal = open_journal()
     run_id = journal.resolve_run_id(run_id)
     with journal.holding_run(run_id, "being undone"):
+        refuse_unfinished(journal, run_id)
         items = journal.changed_items(run_id)
         with open_api(connection) as (plain, client):
             api = GuardedActions(plain.client, {})
@@ -129,6 +131,24 @@ def undo(run_id: str, **kwargs: Any) -> None:
                 undo_of=run_id,
                 refused=refused,
             )
+
+
+def refuse_unfinished(journal: Journal, run_id: str) -> None:
+    """Refuse the undo of a run with actions whose write may have landed unrecorded.
+
+    An interrupted run leaves actions planned or with an intent: only `resume`
+    learns which of them were changed, so undo would miss some.
+    """
+    from action_timeouts.errors import UnfinishedRunError
+
+    pending = journal.pending_items(run_id)
+    if pending:
+        message = (
+            f"run {run_id} did not finish: {len(pending)} of its actions may or may "
+            f"not have been changed; run `action-timeouts resume {run_id}` first, "
+            "then undo it (nothing was changed)"
+        )
+        raise UnfinishedRunError(message)
 
 
 def undo_plan(
