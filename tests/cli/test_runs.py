@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 import action_timeouts.journal as journal_module
@@ -546,3 +547,59 @@ def test_undo_of_an_unfinished_run_says_to_resume_it_first(
     [line] = result.stderr.splitlines()
     assert f"run `action-timeouts resume {run_id}` first" in line
     assert len(emulator.state.request_log()) == requests_before
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[httpx.URL]:
+    """Record every request any httpx client of this process sends."""
+    urls: list[httpx.URL] = []
+    original = httpx.HTTPTransport.handle_request
+
+    def recording(
+        transport: httpx.HTTPTransport, request: httpx.Request
+    ) -> httpx.Response:
+        urls.append(request.url)
+        return original(transport, request)
+
+    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", recording)
+    return urls
+
+
+@pytest.mark.parametrize("command", ["resume", "undo"])
+def test_a_run_of_another_org_is_not_resumed_or_undone(
+    emulator: RunningEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    sent: list[httpx.URL],
+    command: str,
+) -> None:
+    """Settings pointing at another org than the run's: one line, exit 3, no request."""
+    invoke("set", "20", "--all", "--yes")
+    run_id = last_run_id()
+    monkeypatch.setenv("GENESYSCLOUD_REGION", "eu-west-1")
+    sent.clear()
+
+    result = invoke(command, run_id, *(["--yes"] if command == "undo" else []))
+
+    assert result.exit_code == 3
+    assert result.stderr.splitlines() == [
+        f"error: run {run_id} was made on {emulator.base_url}; your settings point "
+        f"at https://api.mypurecloud.ie: point them at the run's org (--region or "
+        f"--profile) to {command} it"
+    ]
+    assert sent == []
+
+
+def test_undo_takes_another_spelling_of_the_run_org(
+    emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """localhost:PORT and 127.0.0.1:PORT are one org: the undo goes ahead."""
+    before = stored_timeouts(emulator)
+    invoke("set", "20", "--all", "--yes")
+    run_id = last_run_id()
+    port = emulator.base_url.rsplit(":", 1)[1]
+    monkeypatch.setenv("GENESYSCLOUD_REGION", f"localhost:{port}")
+
+    result = invoke("undo", run_id, "--yes")
+
+    assert result.exit_code == 0, result.stderr
+    assert stored_timeouts(emulator) == before

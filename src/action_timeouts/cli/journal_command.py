@@ -29,7 +29,8 @@ from action_timeouts.cli.runs_command import (
 if TYPE_CHECKING:
     from action_timeouts.bulk import Change
     from action_timeouts.guard import Expectation, GuardedActions
-    from action_timeouts.journal import Journal, JournalItem
+    from action_timeouts.http import ApiClient
+    from action_timeouts.journal import Journal, JournalItem, RunSummary
     from action_timeouts.plan import PlanItem
 
 RUN_COLUMNS = ("id", "started", "user", "org", "command", "status", "undo_of", "counts")
@@ -116,6 +117,7 @@ def undo(run_id: str, **kwargs: Any) -> None:
         refuse_unfinished(journal, run_id)
         items = journal.changed_items(run_id)
         with open_api(connection) as (plain, client):
+            same_org_or_refuse(journal.run(run_id).run, client, "undo")
             api = GuardedActions(plain.client, {})
             listed = {str(a["id"]): a for a in complete_listing(api, {}).actions}
             plan_items, changes, refused = undo_plan(api, items, listed)
@@ -131,6 +133,23 @@ def undo(run_id: str, **kwargs: Any) -> None:
                 undo_of=run_id,
                 refused=refused,
             )
+
+
+def same_org_or_refuse(run: RunSummary, client: ApiClient, verb: str) -> None:
+    """Refuse, before anything is sent, to work on a run made on another org.
+
+    Orgs are compared by their API base URL, spelled one way.
+    """
+    from action_timeouts.errors import ConfigurationError
+    from action_timeouts.regions import org_identity
+
+    current = client.endpoint.api_base
+    if org_identity(run.org) != org_identity(current):
+        message = (
+            f"run {run.id} was made on {run.org}; your settings point at {current}: "
+            f"point them at the run's org (--region or --profile) to {verb} it"
+        )
+        raise ConfigurationError(message)
 
 
 def refuse_unfinished(journal: Journal, run_id: str) -> None:
@@ -258,7 +277,8 @@ def finish(journal: Journal, run_id: str, workers: int, connection: Connection) 
         for item in detail.items
         if item.state == "failed" and item.before is not None
     ]
-    with open_api(connection) as (api, _client):
+    with open_api(connection) as (api, client):
+        same_org_or_refuse(detail.run, client, "resume")
         failed = verify_changed(api, journal, run_id, unverified)
         landed = recheck_failed(api, journal, run_id, attempted)
         changes, unreadable = reconcile_pending(api, journal, run_id, pending)
