@@ -235,6 +235,7 @@ class ApiClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.endpoint = endpoint
+        self.client_id = client_id  # not a secret: the journal records it
         self.policy = policy or RetryPolicy()
         self.stats = ClientStats()
         self._sleep = sleep

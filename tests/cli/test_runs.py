@@ -603,3 +603,36 @@ def test_undo_takes_another_spelling_of_the_run_org(
 
     assert result.exit_code == 0, result.stderr
     assert stored_timeouts(emulator) == before
+
+
+def test_undo_with_another_client_of_the_org_warns_and_goes_on(
+    emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another OAuth client of the run's org: a warning naming both, then the undo."""
+    before = stored_timeouts(emulator)
+    invoke("set", "20", "--all", "--yes")
+    run_id = last_run_id()
+    permissions = ["integrations:action:view", "integrations:action:edit"]
+    emulator.state.add_client("second-client", "second-secret", permissions)
+    monkeypatch.setenv("GENESYSCLOUD_OAUTHCLIENT_ID", "second-client")
+    monkeypatch.setenv("GENESYSCLOUD_OAUTHCLIENT_SECRET", "second-secret")
+
+    result = invoke("undo", run_id, "--yes")
+
+    assert result.exit_code == 0, result.stderr
+    assert (
+        f"warning: run {run_id} was made with OAuth client {emulator.client_id}; "
+        "your settings use second-client"
+    ) in result.stderr
+    assert stored_timeouts(emulator) == before
+
+
+def test_a_run_records_its_oauth_client_id(
+    emulator: RunningEmulator, journal_path: Path
+) -> None:
+    """The journal holds the id of the OAuth client a run used (never its secret)."""
+    invoke("set", "20", "order-lookup")
+
+    with Journal.open(journal_path) as journal:
+        [run] = journal.runs()
+    assert run.client_id == emulator.client_id

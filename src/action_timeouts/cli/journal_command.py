@@ -138,7 +138,8 @@ def undo(run_id: str, **kwargs: Any) -> None:
 def same_org_or_refuse(run: RunSummary, client: ApiClient, verb: str) -> None:
     """Refuse, before anything is sent, to work on a run made on another org.
 
-    Orgs are compared by their API base URL, spelled one way.
+    Orgs are compared by their API base URL, spelled one way. A different OAuth
+    client of the same org only gets a warning: an org can have several.
     """
     from action_timeouts.errors import ConfigurationError
     from action_timeouts.regions import org_identity
@@ -150,6 +151,12 @@ def same_org_or_refuse(run: RunSummary, client: ApiClient, verb: str) -> None:
             f"point them at the run's org (--region or --profile) to {verb} it"
         )
         raise ConfigurationError(message)
+    client_id = getattr(client, "client_id", None)
+    if run.client_id and client_id and run.client_id != client_id:
+        say(
+            f"warning: run {run.id} was made with OAuth client {run.client_id}; "
+            f"your settings use {client_id} (going on: an org can have several)"
+        )
 
 
 def refuse_unfinished(journal: Journal, run_id: str) -> None:
