@@ -263,8 +263,9 @@ def resume(run_id: str, workers: int, **kwargs: Any) -> None:
 
     Actions changed but not yet verified are read back and verified too, and
     actions reported failed after their write was sent are read again and recorded
-    as verified when the write landed. The run stays failed while any action in it
-    is failed or refused.
+    as verified when the write landed. An action changed by someone else since the
+    run is refused, one that cannot be read is recorded failed, and the others are
+    finished. The run stays failed while any action in it is failed or refused.
     """
     journal = open_journal()
     run_id = journal.resolve_run_id(run_id)
