@@ -29,7 +29,14 @@ from action_timeouts.actions import (
 from action_timeouts.bulk import _RefusalError as RefusedChangeError
 from action_timeouts.journal import JournalItem
 
-__all__ = ["Expectation", "GuardedActions", "RefusedChangeError", "left_by_run"]
+__all__ = [
+    "Expectation",
+    "GuardedActions",
+    "RefusedChangeError",
+    "left_by_run",
+    "refusal",
+    "what_differs",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +97,30 @@ def what_differs(
     return found
 
 
+def refusal(
+    api: ActionsApi, action: Mapping[str, Any], expected: Expectation
+) -> str | None:
+    """Say why `action` (as just read) may not be written, or None when it may.
+
+    Templates are downloaded, through `api`, only when the version is not the one
+    expected. An action already at the target is never refused: nothing is written.
+    """
+    if current_timeout(action) == expected.target:
+        return None
+    if action.get("version") == expected.version:
+        return None
+    if expected.content is None:
+        return (
+            f"changed by someone else since (version {action.get('version')}, "
+            f"expected {expected.version})"
+        )
+    now = {**action, "config": api.inline_templates(action)}
+    found = what_differs(expected.content, now, expected.label)
+    if not found:
+        return None
+    return f"changed by someone else since: {'; '.join(found)}"
+
+
 class GuardedActions(ActionsApi):
     """An ActionsApi whose every read of a guarded action checks it as expected.
 
@@ -107,29 +138,8 @@ class GuardedActions(ActionsApi):
         """Read one action; refuse it when it is no longer as expected."""
         action = super().get(action_id)
         expected = self.expectations.get(action_id)
-        if expected is not None:
-            reason = self.refusal(action, expected)
-            if reason is not None:
-                logger.info("not changing %s: %s", action_id, reason)
-                raise RefusedChangeError(reason)
+        reason = None if expected is None else refusal(self, action, expected)
+        if reason is not None:
+            logger.info("not changing %s: %s", action_id, reason)
+            raise RefusedChangeError(reason)
         return action
-
-    def refusal(self, action: Mapping[str, Any], expected: Expectation) -> str | None:
-        """Say why `action` (as read) may not be written, or None when it may.
-
-        Templates are downloaded only when the version is not the one expected.
-        """
-        if current_timeout(action) == expected.target:
-            return None
-        if action.get("version") == expected.version:
-            return None
-        if expected.content is None:
-            return (
-                f"changed by someone else since (version {action.get('version')}, "
-                f"expected {expected.version})"
-            )
-        now = {**action, "config": self.inline_templates(action)}
-        found = what_differs(expected.content, now, expected.label)
-        if not found:
-            return None
-        return f"changed by someone else since: {'; '.join(found)}"

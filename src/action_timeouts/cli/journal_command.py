@@ -237,13 +237,14 @@ def undo_verdict(
     """Decide whether one action can be put back, and why not."""
     from action_timeouts.bulk import FATAL_ERRORS
     from action_timeouts.errors import ActionTimeoutsError
+    from action_timeouts.guard import refusal
 
     if action is None:
         return "skip", "no longer exists"
     if current_timeout(action) == item.old_timeout:
         return "unchanged", None
     try:
-        reason = api.refusal(action, expected)
+        reason = refusal(api, action, expected)
     except FATAL_ERRORS:
         raise
     except ActionTimeoutsError as error:
