@@ -13,6 +13,8 @@ that a planned change is no longer wanted.
     ├── ActionRefusedError            exit 7   custom-auth or built-in action
     │   └── ChangedSinceError         exit 7   changed by someone else since planned
     ├── VerificationError             exit 12  read back differs from the intent
+    ├── InUseError                    exit 13  another process holds the run or journal
+    ├── UnfinishedRunError            exit 14  undo of a run that needs `resume` first
     ├── TransportError                exit 10  no usable answer from the server
     │   └── AmbiguousWriteError       exit 10  a write may or may not have happened
     └── ApiError                      exit 11  the server answered with an error
@@ -40,11 +42,13 @@ __all__ = [
     "ChangedSinceError",
     "ConfigurationError",
     "ConflictError",
+    "InUseError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitedError",
     "ServerError",
     "TransportError",
+    "UnfinishedRunError",
     "UsageError",
     "VerificationError",
 ]
@@ -96,6 +100,18 @@ class VerificationError(ActionTimeoutsError):
         super().__init__(message)
         self.action_id = action_id
         self.fields = fields
+
+
+class InUseError(ActionTimeoutsError):
+    """Another process holds the run or the journal; nothing was sent meanwhile."""
+
+    exit_code = 13
+
+
+class UnfinishedRunError(ActionTimeoutsError):
+    """The run has actions whose change may not have finished: `resume` it first."""
+
+    exit_code = 14
 
 
 class TransportError(ActionTimeoutsError):
@@ -206,5 +222,7 @@ EXIT_CODES: dict[str, int] = {
     "transport": TransportError.exit_code,
     "server": ServerError.exit_code,
     "verification": VerificationError.exit_code,
+    "in-use": InUseError.exit_code,
+    "unfinished": UnfinishedRunError.exit_code,
     "interrupted": 130,
 }

@@ -240,6 +240,7 @@ class ApiClient:
     ) -> None:
         self.endpoint = endpoint
         self._secrets = (client_secret,)
+        self.client_id = client_id  # not a secret: the journal records it
         self.policy = policy or RetryPolicy()
         self.stats = ClientStats()
         self._sleep = sleep

@@ -29,8 +29,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from action_timeouts.errors import ConfigurationError, UsageError
+from action_timeouts.errors import (
+    ActionTimeoutsError,
+    ConfigurationError,
+    InUseError,
+    UsageError,
+)
 from action_timeouts.plan import PlanItem
+from action_timeouts.runlock import RunLock
 
 __all__ = [
     "CHANGED_STATES",
@@ -73,6 +79,8 @@ RUN_ID_ATTEMPTS = 20
 FILE_MODE = 0o600
 DIRECTORY_MODE = 0o700
 SIDE_FILES = ("-wal", "-shm")
+# How long a write waits for another process that holds the journal's write lock.
+BUSY_SECONDS = 10.0
 
 
 def _quoted(values: Sequence[str]) -> str:
@@ -148,6 +156,11 @@ ITEM_COLUMNS = (
 RUN_COLUMNS = (
     "id, started_at, finished_at, user, org, client_id, command, status, undo_of"
 )
+# The columns a journal must have for this release to read and write it.
+REQUIRED_COLUMNS = {
+    "runs": (*RUN_COLUMNS.split(", "), "selectors", "requested"),
+    "items": tuple(ITEM_COLUMNS.split(", ")),
+}
 
 
 @dataclass(frozen=True)
@@ -250,15 +263,46 @@ def _restrict_side_files(path: Path) -> None:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    """Open the database in autocommit mode with durable WAL settings."""
+    """Open the database in autocommit mode; nothing is written yet."""
     connection = sqlite3.connect(
-        path, timeout=30.0, isolation_level=None, check_same_thread=False
+        path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False
     )
     connection.row_factory = sqlite3.Row
+    return connection
+
+
+def _apply_settings(connection: sqlite3.Connection) -> None:
+    """Switch a sound journal to durable WAL mode with foreign keys checked."""
     connection.execute("PRAGMA journal_mode = WAL")
     connection.execute("PRAGMA synchronous = FULL")
     connection.execute("PRAGMA foreign_keys = ON")
-    return connection
+
+
+def _is_busy(error: sqlite3.Error) -> bool:
+    """Tell whether SQLite gave up waiting for a lock another process holds."""
+    text = str(error).lower()
+    return isinstance(error, sqlite3.OperationalError) and (
+        "locked" in text or "busy" in text
+    )
+
+
+def _locked(path: Path, run_id: str | None = None) -> str:
+    """Say that another process holds the journal, and what to do."""
+    then = ""
+    if run_id is not None:
+        then = f", then `action-timeouts resume {run_id}` finishes the run"
+    return (
+        f"the journal {path} is locked by another process (waited {BUSY_SECONDS:g} s)"
+        f": nothing more was sent; close the program that holds it{then}"
+    )
+
+
+def _unusable(path: Path, problem: str) -> str:
+    """Say that a journal file cannot be used, and what to do; it is left as it is."""
+    return (
+        f"the journal {path} cannot be used ({problem}): move it aside, and a new "
+        "journal is started at the next run; the file was not modified"
+    )
 
 
 def _json_or_none(text: str | None) -> Any:
@@ -284,6 +328,8 @@ class Journal:
         self._connection = connection
         self._lock = threading.Lock()
         self._clock = clock
+        self._broken: ActionTimeoutsError | None = None
+        self._held: dict[str, RunLock] = {}
         self.path = path
 
     @classmethod
@@ -293,21 +339,37 @@ class Journal:
         *,
         clock: Callable[[], datetime] | None = None,
     ) -> Journal:
-        """Open (creating if needed) the journal at `path` or the default place."""
+        """Open (creating if needed) the journal at `path` or the default place.
+
+        An existing file is checked before anything is written to it: a file that
+        is not a journal, or one whose tables are damaged, is refused and left
+        exactly as it is.
+        """
         target = Path(path) if path is not None else default_journal_path()
         try:
             _prepare_file(target)
             journal = cls(_connect(target), target, clock or _utc_now)
-            journal._migrate()
-            _restrict_side_files(target)
-        except (OSError, sqlite3.DatabaseError) as error:
+        except (OSError, sqlite3.Error) as error:
             message = f"cannot open the journal {target}: {error}"
             raise ConfigurationError(message) from None
+        try:
+            journal._migrate()
+            _restrict_side_files(target)
+        except sqlite3.DatabaseError as error:
+            journal._connection.close()
+            if _is_busy(error):
+                raise InUseError(_locked(target)) from None
+            raise ConfigurationError(_unusable(target, str(error))) from None
+        except BaseException:
+            journal._connection.close()
+            raise
         logger.debug("journal open at %s", target)
         return journal
 
     def close(self) -> None:
-        """Close the database connection."""
+        """Close the database connection and let go of any run lock still held."""
+        for run_id in list(self._held):
+            self.release_run(run_id)
         with self._lock:
             self._connection.close()
 
@@ -323,20 +385,32 @@ class Journal:
         self.close()
 
     def _migrate(self) -> None:
-        """Create the schema in a new file, or bring an older one up to date."""
-        with self._lock, self._transaction():
+        """Create the schema in a new file, or bring an older one up to date.
+
+        The checks only read, so a refused file is never modified; the durable
+        settings (WAL) are applied to a journal found sound.
+        """
+        with self._lock:
             version = self._schema_version()
-            if version is None:
-                self._run_statements(SCHEMA)
-                self._execute("INSERT INTO schema_version VALUES (?)", SCHEMA_VERSION)
-            elif version > SCHEMA_VERSION:
+            if version is not None and version > SCHEMA_VERSION:
                 message = (
                     f"the journal {self.path} was written by a newer action-timeouts "
                     f"(schema {version}); upgrade to read it"
                 )
                 raise ConfigurationError(message)
-            else:
-                self._upgrade(version)
+            if version == SCHEMA_VERSION:
+                self._check_tables()
+            _apply_settings(self._connection)
+            if version is None:
+                with self._transaction():
+                    self._run_statements(SCHEMA)
+                    self._execute(
+                        "INSERT INTO schema_version VALUES (?)", SCHEMA_VERSION
+                    )
+            elif version < SCHEMA_VERSION:
+                with self._transaction():
+                    self._upgrade(version)
+                self._check_tables()
 
     def _run_statements(self, statements: Iterable[str]) -> None:
         for statement in statements:
@@ -344,13 +418,39 @@ class Journal:
 
     def _schema_version(self) -> int | None:
         """Return the stored schema version, or None for an empty file."""
-        table = self._execute(
-            "SELECT name FROM sqlite_master WHERE name = 'schema_version'"
-        ).fetchone()
-        if table is None:
+        tables = self._table_names()
+        if not tables:
             return None
-        row = self._execute("SELECT version FROM schema_version").fetchone()
-        return int(row[0])
+        if "schema_version" not in tables:
+            raise self._damaged("it has no schema_version table")
+        rows = self._execute("SELECT version FROM schema_version").fetchall()
+        if len(rows) != 1:
+            found = "empty" if not rows else f"holding {len(rows)} rows"
+            raise self._damaged(f"its schema_version table is {found}")
+        version = rows[0][0]
+        if not isinstance(version, int) or not (
+            version in MIGRATIONS or version >= SCHEMA_VERSION
+        ):
+            problem = f"schema version {version!r} is not one this tool wrote"
+            raise self._damaged(problem)
+        return version
+
+    def _table_names(self) -> set[str]:
+        rows = self._execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {str(row[0]) for row in rows}
+
+    def _check_tables(self) -> None:
+        """Refuse a journal whose tables lack a column this release reads or writes."""
+        for table, columns in REQUIRED_COLUMNS.items():
+            rows = self._execute(f"PRAGMA table_info({table})").fetchall()
+            if not rows:
+                raise self._damaged(f"it has no {table} table")
+            missing = sorted(set(columns) - {str(row["name"]) for row in rows})
+            if missing:
+                raise self._damaged(f"its {table} table lacks {', '.join(missing)}")
+
+    def _damaged(self, problem: str) -> ConfigurationError:
+        return ConfigurationError(_unusable(self.path, problem))
 
     def _upgrade(self, version: int) -> None:
         """Apply the migrations from `version` to the current schema."""
@@ -371,9 +471,17 @@ class Journal:
         self._execute("COMMIT")
 
     @contextmanager
-    def _writing(self, run_id: str | None) -> Iterator[None]:
-        """Hold the lock for a write, and explain a write naming an unknown run."""
+    def _writing(self, run_id: str | None, *, started: bool = True) -> Iterator[None]:
+        """Hold the lock for a write, and turn a failed write into a clear error.
+
+        A write naming an unknown run is a usage error. A write SQLite cannot make
+        (another process holds the journal locked, the disk is full) stops every
+        later write at once, so no PATCH goes out whose intent is not on disk.
+        `started` says whether `run_id` names a run that exists (resume finishes it).
+        """
         with self._lock:
+            if self._broken is not None:
+                raise type(self._broken)(str(self._broken))
             try:
                 yield
             except sqlite3.IntegrityError as error:
@@ -381,6 +489,23 @@ class Journal:
                     raise
                 message = f"no run {run_id!r} in the journal {self.path}; {RUNS_HINT}"
                 raise UsageError(message) from None
+            except sqlite3.Error as error:
+                self._broken = self._write_problem(error, run_id if started else None)
+                raise self._broken from None
+
+    def _write_problem(
+        self, error: sqlite3.Error, run_id: str | None
+    ) -> ActionTimeoutsError:
+        """Describe a write the journal could not make."""
+        logger.debug("journal write failed: %s", error)
+        if _is_busy(error):
+            return InUseError(_locked(self.path, run_id))
+        then = f"; `action-timeouts resume {run_id}` finishes the run" if run_id else ""
+        message = (
+            f"cannot write the journal {self.path} ({error}): nothing more was sent"
+            f"{then}"
+        )
+        return ConfigurationError(message)
 
     def _execute(self, sql: str, *parameters: Any) -> sqlite3.Cursor:
         if len(parameters) == 1 and isinstance(parameters[0], dict):
@@ -400,11 +525,14 @@ class Journal:
         requested: Mapping[str, Any],
         undo_of: str | None = None,
         user: str | None = None,
+        hold_as: str | None = None,
     ) -> str:
         """Record a new run as running and return its id (e.g. 20261203-183301-ab12).
 
         `org` is the API base URL the run talks to; `client_id` is the OAuth
         client's id, never its secret. `undo_of` names the run this one reverts.
+        With `hold_as` the run's lock is taken before the run is recorded and held
+        until `release_run`; `started_run` does both around a block.
         """
         started = self._clock().astimezone(UTC)
         values = {
@@ -417,21 +545,63 @@ class Journal:
             "requested": json.dumps(dict(requested), ensure_ascii=False),
             "undo_of": undo_of,
         }
-        run_id = self._insert_run(f"{started:%Y%m%d-%H%M%S}", values)
+        run_id, lock = self._insert_run(f"{started:%Y%m%d-%H%M%S}", values, hold_as)
+        if lock is not None:
+            self._held[run_id] = lock
         logger.info("run %s started: %s on %s", run_id, command, org)
         return run_id
 
-    def _insert_run(self, stamp: str, values: dict[str, Any]) -> str:
+    @contextmanager
+    def started_run(self, **facts: Any) -> Iterator[str]:
+        """Start a run as `start_run` does and hold its lock while the block runs.
+
+        So `resume` or `undo` of the run are refused for as long as it is alive.
+        """
+        run_id = self.start_run(**facts, hold_as="running")
+        try:
+            yield run_id
+        finally:
+            self.release_run(run_id)
+
+    def release_run(self, run_id: str) -> None:
+        """Let go of the lock of a run this journal started with `hold_as`."""
+        lock = self._held.pop(run_id, None)
+        if lock is not None:
+            lock.release()
+
+    def holding_run(self, run_id: str, role: str) -> RunLock:
+        """Return the lock of a recorded run, to hold with `with` while working on it.
+
+        Entering raises InUseError, before anything is done, when another process
+        holds it: the run is alive, or being resumed or undone. `role` says what
+        this process does, for anyone refused ("being resumed").
+        """
+        lock_file = self.path.with_name(f"{self.path.name}.{run_id}.lock")
+        return RunLock(lock_file, run_id, role)
+
+    def _insert_run(
+        self, stamp: str, values: dict[str, Any], role: str | None
+    ) -> tuple[str, RunLock | None]:
         """Insert a run row under a fresh id, drawing again on a collision."""
         for _ in range(RUN_ID_ATTEMPTS):
             run_id = f"{stamp}-{secrets.token_hex(2)}"
+            lock = None if role is None else self.holding_run(run_id, role)
             try:
-                with self._writing(values["undo_of"]):
+                if lock is not None:
+                    lock.acquire()
+            except InUseError:
+                continue
+            try:
+                with self._writing(values["undo_of"], started=False):
                     self._execute(INSERT_RUN, {**values, "id": run_id})
-            except sqlite3.IntegrityError:
+            except BaseException as error:
+                if lock is not None:
+                    lock.release()
+                if not isinstance(error, sqlite3.IntegrityError):
+                    raise
                 logger.debug("run id %s is taken; drawing another", run_id)
                 continue
-            return run_id
+            return run_id, lock
         raise ConfigurationError(f"no unused run id left for {stamp} in {self.path}")
 
     def record_plan(self, run_id: str, plan_items: Iterable[PlanItem]) -> None:
@@ -519,7 +689,7 @@ class Journal:
         if status not in RUN_STATUSES[1:]:
             message = f"unknown run status {status!r}; expected one of {RUN_STATUSES}"
             raise ValueError(message)
-        with self._lock:
+        with self._writing(run_id):
             updated = self._execute(
                 "UPDATE runs SET status = ?, finished_at = ? WHERE id = ?",
                 status,

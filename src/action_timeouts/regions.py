@@ -17,7 +17,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from action_timeouts.errors import ConfigurationError
 
-__all__ = ["DOMAINS", "REGIONS", "Endpoint", "resolve_region"]
+__all__ = ["DOMAINS", "REGIONS", "Endpoint", "org_identity", "resolve_region"]
 
 logger = logging.getLogger(__name__)
 
@@ -193,3 +193,29 @@ def _region_endpoint(name: str) -> Endpoint:
         api_base=f"https://api.{domain}",
         login_base=f"https://login.{domain}",
     )
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def org_identity(base_url: str) -> str:
+    """Return an API base URL in one spelling, to tell whether two name one org.
+
+    Scheme and host are lower-cased, a trailing dot, a path and a default port are
+    dropped, and every loopback name (`127.0.0.1`, `::1`) is written `localhost`:
+    `http://127.0.0.1:8787/` and `http://LOCALHOST:8787` are the same emulator.
+    """
+    parts = urlsplit(base_url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".").lower()
+    if _is_loopback_host(host):
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None or port == _DEFAULT_PORTS.get(scheme):
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"

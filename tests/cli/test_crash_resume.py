@@ -217,3 +217,54 @@ def test_interrupted_run_exits_130_and_resumes(
         assert timeout_of(after[action_id]) == TARGET
         assert after[action_id]["version"] == before[action_id]["version"] + 1
     assert max(committed_patches(org).values()) == 1
+
+
+def test_a_live_run_is_not_resumed_until_it_is_killed(journal_path: Path) -> None:
+    """`resume` of a live run is refused with its pid (exit 13) until it is killed.
+
+    A run held in a long rate-limit pause stays alive however slow the machine is;
+    once SIGKILLed it holds nothing, and `resume` finishes it.
+    """
+    with running_emulator(actions=12, seed=108, rate_limit=1_000_000) as org:
+        org.state.set_extra_latency(200)
+        env = {
+            **os.environ,
+            "GENESYSCLOUD_OAUTHCLIENT_ID": org.client_id,
+            "GENESYSCLOUD_OAUTHCLIENT_SECRET": org.client_secret,
+            "GENESYSCLOUD_REGION": org.base_url,
+        }
+        process = subprocess.Popen(
+            [*command_line(), "set", str(TARGET), "--all", "--yes"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        planned = _first_true(lambda: bool(journal_states(journal_path)))
+        org.state.inject_429(50, retry_after="120")
+        assert planned, "the run journaled no plan"
+        assert process.poll() is None
+        run = json.loads(run_subprocess(["history", "-o", "json"], env=env).stdout)[0]
+
+        refused = run_subprocess(["resume", run["id"]], env=env)
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+        org.state.clear_faults()
+        resumed = run_subprocess(["resume", run["id"]], env=env, timeout=60)
+
+    assert refused.returncode == 13
+    assert refused.stderr == (
+        f"error: run {run['id']} is still running in process {process.pid}; "
+        "wait for it or stop it\n"
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert not journal_states(journal_path, run["id"]).keys() & PENDING_STATES
+
+
+def _first_true(condition: Callable[[], bool]) -> bool:
+    """Poll `condition` until it holds (True) or the run's time is up (False)."""
+    deadline = time.monotonic() + RUN_SECONDS
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.002)
+    return False

@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+import action_timeouts.journal as journal_module
 from action_timeouts.emulator.server import RunningEmulator
+from action_timeouts.journal import Journal
+from action_timeouts.plan import PlanItem
 
 from .helpers import (
+    ACME,
     STANDARD_IDS,
     ZENDESK,
     invoke,
     last_run_id,
     patches,
     stored_timeouts,
+    timeout_of,
 )
 
 pytestmark = pytest.mark.usefixtures("credentials")
@@ -253,3 +261,378 @@ def test_journal_lives_in_the_state_directory(
 
     assert journal_path.exists()
     assert journal_path.stat().st_mode & 0o077 == 0
+
+
+def test_damaged_journal_is_one_line_exit_3(journal_path: Path) -> None:
+    """A journal with an empty schema_version table: one line naming it, exit 3."""
+    journal_path.parent.mkdir(mode=0o700)
+    connection = sqlite3.connect(journal_path)
+    connection.execute("CREATE TABLE schema_version (version INTEGER)")
+    connection.commit()
+    connection.close()
+
+    result = invoke("history")
+
+    assert result.exit_code == 3
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"error: the journal {journal_path} cannot be used")
+    assert "move it aside" in line
+
+
+def test_run_on_a_locked_journal_sends_nothing_exit_13(
+    emulator: RunningEmulator, journal_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A journal another process keeps locked stops the run: one line, exit 13."""
+    monkeypatch.setattr(journal_module, "BUSY_SECONDS", 0.1)
+    invoke("history")
+    holder = sqlite3.connect(journal_path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        result = invoke("set", "20", "--all", "--yes")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    assert result.exit_code == 13
+    assert result.stderr.splitlines()[-1].startswith(
+        f"error: the journal {journal_path} is locked by another process"
+    )
+    assert patches(emulator.state.request_log()) == []
+
+
+@pytest.mark.parametrize("command", ["resume", "undo"])
+def test_a_run_still_running_is_not_resumed_or_undone(
+    emulator: RunningEmulator, journal_path: Path, command: str
+) -> None:
+    """`resume` or `undo` of a live run: one line naming its process, exit 13."""
+    invoke("set", "20", "--all", "--yes")
+    run_id = last_run_id()
+    requests_before = len(emulator.state.request_log())
+
+    with Journal.open(journal_path) as journal, journal.holding_run(run_id, "running"):
+        result = invoke(command, run_id, *(["--yes"] if command == "undo" else []))
+
+    assert result.exit_code == 13
+    assert result.stderr == (
+        f"error: run {run_id} is still running in process {os.getpid()}; "
+        "wait for it or stop it\n"
+    )
+    assert len(emulator.state.request_log()) == requests_before
+
+
+def killed_run(
+    emulator: RunningEmulator,
+    journal_path: Path,
+    action_ids: list[str],
+    *,
+    landed: bool,
+) -> str:
+    """Journal a `set 20` killed after the intent of each action, and return its id.
+
+    With `landed` each write took effect and the run recorded it changed, but was
+    killed before verifying it; without, it was killed before any write.
+    """
+    with Journal.open(journal_path) as journal:
+        run_id = journal.start_run(
+            command="set",
+            org=emulator.base_url,
+            client_id=emulator.client_id,
+            selectors={"ids": action_ids},
+            requested={"timeoutSeconds": 20},
+        )
+        for action_id in action_ids:
+            before = emulator.state.stored_action(action_id)
+            old = before["config"].get("timeoutSeconds")
+            journal.record_intent(run_id, action_id, before, old, 20)
+            if landed:
+                edit_behind_our_back(emulator, action_id, 20)
+                version = emulator.state.stored_action(action_id)["version"]
+                journal.record_outcome(
+                    run_id, action_id, "changed", after_version=version
+                )
+    return run_id
+
+
+@pytest.mark.parametrize("landed", [False, True], ids=["intent", "changed"])
+def test_resume_records_a_deleted_action_failed_and_goes_on(
+    emulator: RunningEmulator, journal_path: Path, landed: bool
+) -> None:
+    """A deleted action is recorded failed ("no longer exists"); the rest finishes."""
+    run_id = killed_run(
+        emulator, journal_path, ["order-lookup", "ticket-create"], landed=landed
+    )
+    emulator.state.delete_action("order-lookup")
+
+    result = invoke("resume", run_id)
+
+    assert result.exit_code == 1
+    assert "failed order-lookup: no longer exists" in result.stderr
+    assert stored_timeouts(emulator)["ticket-create"] == 20
+    items = history_items(run_id)
+    assert items["order-lookup"]["state"] == "failed"
+    assert items["order-lookup"]["reason"] == "no longer exists"
+    assert items["ticket-create"]["state"] == "verified"
+    runs = json.loads(invoke("history", "-o", "json").stdout)
+    assert runs[0]["status"] == "failed"
+
+
+CONCURRENT_EDITS = [
+    pytest.param(
+        {"config": {"timeoutSeconds": 45}},
+        "timeout now 45 s, run left 20 s",
+        id="timeout",
+    ),
+    pytest.param({"name": "Renamed"}, "its name changed since", id="name"),
+    pytest.param(
+        {"config": {"request": {"requestType": "PUT"}}},
+        "its config changed since (request.requestType)",
+        id="config",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "reason"), CONCURRENT_EDITS)
+def test_undo_refuses_an_edit_made_while_it_writes(
+    emulator: RunningEmulator, change: dict[str, Any], reason: str
+) -> None:
+    """An edit that makes undo's PATCH stale is found on the re-read and kept."""
+    invoke("set", "20", "ticket-create")
+    run_id = last_run_id()
+    emulator.state.concurrent_edit("ticket-create", times=1, change=change)
+
+    result = invoke("undo", run_id, "--yes")
+
+    assert result.exit_code == 1
+    assert f"refused ticket-create: changed by someone else since: {reason}" in (
+        result.stderr
+    )
+    stored = emulator.state.stored_action("ticket-create")
+    assert timeout_of(stored) == change.get("config", {}).get("timeoutSeconds", 20)
+    assert len(patches(emulator.state.request_log())) == 2
+
+
+def test_undo_goes_ahead_after_later_runs_were_undone(
+    emulator: RunningEmulator,
+) -> None:
+    """Runs A then B, undo B, undo A: the actions are as A left them, so A is undone."""
+    before = stored_timeouts(emulator)
+    invoke("set", "15", "--category", ZENDESK, "--yes")
+    first = last_run_id()
+    invoke("set", "20", "--category", ZENDESK, "--yes")
+    assert invoke("undo", last_run_id(), "--yes").exit_code == 0
+
+    result = invoke("undo", first, "--yes")
+
+    assert result.exit_code == 0, result.stderr
+    assert "refused 0, failed 0" in result.stderr
+    assert stored_timeouts(emulator) == before
+
+
+def test_undo_goes_ahead_when_only_the_version_moved(
+    emulator: RunningEmulator,
+) -> None:
+    """An action saved again unchanged since the run is still as the run left it."""
+    invoke("set", "20", "ticket-create")
+    run_id = last_run_id()
+    action = emulator.state.stored_action("ticket-create")
+    emulator.state.load_actions([{**action, "version": action["version"] + 1}])
+
+    result = invoke("undo", run_id, "--yes")
+
+    assert result.exit_code == 0, result.stderr
+    assert stored_timeouts(emulator)["ticket-create"] == 30
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("name", "Create Ticket v2", "its name changed since"),
+        ("category", ACME, "its category changed since"),
+        (
+            "requestTemplate",
+            "{}",
+            "its config changed since (request.requestTemplate)",
+        ),
+    ],
+    ids=["name", "category", "template"],
+)
+def test_undo_refuses_an_action_whose_content_changed(
+    emulator: RunningEmulator, field: str, value: str, reason: str
+) -> None:
+    """An action whose name, category or template changed since is refused, named."""
+    invoke("set", "20", "ticket-create")
+    run_id = last_run_id()
+    action = emulator.state.stored_action("ticket-create")
+    if field == "requestTemplate":
+        action["config"]["request"][field] = value
+    else:
+        action[field] = value
+    emulator.state.load_actions([{**action, "version": action["version"] + 1}])
+
+    result = invoke("undo", run_id, "--yes")
+
+    assert result.exit_code == 1
+    assert f"changed by someone else since: {reason}" in result.stderr
+    assert stored_timeouts(emulator)["ticket-create"] == 20
+
+
+def planned_run(emulator: RunningEmulator, journal_path: Path, action_id: str) -> str:
+    """Journal a `set 20` of one action killed once its plan was recorded."""
+    action = emulator.state.stored_action(action_id)
+    item = PlanItem(
+        action_id,
+        action["name"],
+        action["category"],
+        action["integrationId"],
+        action["version"],
+        timeout_of(action),
+        20,
+        "change",
+    )
+    with Journal.open(journal_path) as journal:
+        run_id = journal.start_run(
+            command="set",
+            org=emulator.base_url,
+            client_id=emulator.client_id,
+            selectors={"ids": [action_id]},
+            requested={"timeoutSeconds": 20},
+        )
+        journal.record_plan(run_id, [item])
+    return run_id
+
+
+def test_resume_refuses_a_planned_action_changed_since(
+    emulator: RunningEmulator, journal_path: Path
+) -> None:
+    """A planned action someone else changed before the resume is refused and kept."""
+    run_id = planned_run(emulator, journal_path, "ticket-create")
+    edit_behind_our_back(emulator, "ticket-create", 45)
+
+    result = invoke("resume", run_id)
+
+    assert result.exit_code == 1
+    assert "refused ticket-create: changed by someone else since" in result.stderr
+    assert stored_timeouts(emulator)["ticket-create"] == 45
+    assert history_items(run_id)["ticket-create"]["state"] == "refused"
+
+
+def test_resume_refuses_an_edit_made_while_it_writes(
+    emulator: RunningEmulator, journal_path: Path
+) -> None:
+    """An edit that makes resume's PATCH stale is found on the re-read and kept."""
+    run_id = planned_run(emulator, journal_path, "ticket-create")
+    change = {"config": {"timeoutSeconds": 45}}
+    emulator.state.concurrent_edit("ticket-create", times=1, change=change)
+
+    result = invoke("resume", run_id)
+
+    assert result.exit_code == 1
+    assert "refused ticket-create: changed by someone else since" in result.stderr
+    assert stored_timeouts(emulator)["ticket-create"] == 45
+
+
+@pytest.mark.parametrize("landed", [False, True], ids=["not-landed", "landed"])
+def test_undo_of_an_unfinished_run_says_to_resume_it_first(
+    emulator: RunningEmulator, journal_path: Path, landed: bool
+) -> None:
+    """Undo of a run with an intent left: one line saying to resume, exit 14."""
+    run_id = killed_run(emulator, journal_path, ["order-lookup"], landed=False)
+    if landed:
+        edit_behind_our_back(emulator, "order-lookup", 20)
+    requests_before = len(emulator.state.request_log())
+
+    result = invoke("undo", run_id, "--yes")
+
+    assert result.exit_code == 14
+    [line] = result.stderr.splitlines()
+    assert f"run `action-timeouts resume {run_id}` first" in line
+    assert len(emulator.state.request_log()) == requests_before
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[httpx.URL]:
+    """Record every request any httpx client of this process sends."""
+    urls: list[httpx.URL] = []
+    original = httpx.HTTPTransport.handle_request
+
+    def recording(
+        transport: httpx.HTTPTransport, request: httpx.Request
+    ) -> httpx.Response:
+        urls.append(request.url)
+        return original(transport, request)
+
+    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", recording)
+    return urls
+
+
+@pytest.mark.parametrize("command", ["resume", "undo"])
+def test_a_run_of_another_org_is_not_resumed_or_undone(
+    emulator: RunningEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    sent: list[httpx.URL],
+    command: str,
+) -> None:
+    """Settings pointing at another org than the run's: one line, exit 3, no request."""
+    invoke("set", "20", "--all", "--yes")
+    run_id = last_run_id()
+    monkeypatch.setenv("GENESYSCLOUD_REGION", "eu-west-1")
+    sent.clear()
+
+    result = invoke(command, run_id, *(["--yes"] if command == "undo" else []))
+
+    assert result.exit_code == 3
+    assert result.stderr.splitlines() == [
+        f"error: run {run_id} was made on {emulator.base_url}; your settings point "
+        f"at https://api.mypurecloud.ie: point them at the run's org (--region or "
+        f"--profile) to {command} it"
+    ]
+    assert sent == []
+
+
+def test_undo_takes_another_spelling_of_the_run_org(
+    emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """localhost:PORT and 127.0.0.1:PORT are one org: the undo goes ahead."""
+    before = stored_timeouts(emulator)
+    invoke("set", "20", "--all", "--yes")
+    run_id = last_run_id()
+    port = emulator.base_url.rsplit(":", 1)[1]
+    monkeypatch.setenv("GENESYSCLOUD_REGION", f"localhost:{port}")
+
+    result = invoke("undo", run_id, "--yes")
+
+    assert result.exit_code == 0, result.stderr
+    assert stored_timeouts(emulator) == before
+
+
+def test_undo_with_another_client_of_the_org_warns_and_goes_on(
+    emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another OAuth client of the run's org: a warning naming both, then the undo."""
+    before = stored_timeouts(emulator)
+    invoke("set", "20", "--all", "--yes")
+    run_id = last_run_id()
+    permissions = ["integrations:action:view", "integrations:action:edit"]
+    emulator.state.add_client("second-client", "second-secret", permissions)
+    monkeypatch.setenv("GENESYSCLOUD_OAUTHCLIENT_ID", "second-client")
+    monkeypatch.setenv("GENESYSCLOUD_OAUTHCLIENT_SECRET", "second-secret")
+
+    result = invoke("undo", run_id, "--yes")
+
+    assert result.exit_code == 0, result.stderr
+    assert (
+        f"warning: run {run_id} was made with OAuth client {emulator.client_id}; "
+        "your settings use second-client"
+    ) in result.stderr
+    assert stored_timeouts(emulator) == before
+
+
+def test_a_run_records_its_oauth_client_id(
+    emulator: RunningEmulator, journal_path: Path
+) -> None:
+    """The journal holds the id of the OAuth client a run used (never its secret)."""
+    invoke("set", "20", "order-lookup")
+
+    with Journal.open(journal_path) as journal:
+        [run] = journal.runs()
+    assert run.client_id == emulator.client_id

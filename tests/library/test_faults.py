@@ -21,11 +21,13 @@ from action_timeouts.errors import (
     AuthenticationError,
     ConfigurationError,
     ConflictError,
+    InUseError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
     ServerError,
     TransportError,
+    UnfinishedRunError,
     UsageError,
     VerificationError,
 )
@@ -324,6 +326,8 @@ NAMED_CLASSES: dict[str, type[ActionTimeoutsError]] = {
     "transport": TransportError,
     "server": ServerError,
     "verification": VerificationError,
+    "in-use": InUseError,
+    "unfinished": UnfinishedRunError,
 }
 NOT_ERRORS = {"success": 0, "interrupted": 130}
 

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import sqlite3
 import stat
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 import pytest
 
-from action_timeouts.errors import ConfigurationError, UsageError
+import action_timeouts.journal as journal_module
+from action_timeouts.errors import ConfigurationError, InUseError, UsageError
 from action_timeouts.journal import (
     STATE_DIR_ENV,
     Journal,
@@ -46,17 +52,18 @@ def journal(path: Path) -> Iterator[Journal]:
         yield opened
 
 
+START_FACTS: dict[str, Any] = {
+    "command": "set",
+    "org": ORG,
+    "client_id": "client-123",
+    "selectors": {"below": 30},
+    "requested": {"timeoutSeconds": 30},
+}
+
+
 def start(journal: Journal, command: str = "set", **extra: Any) -> str:
     """Start a run with ordinary facts."""
-    facts: dict[str, Any] = {
-        "command": command,
-        "org": ORG,
-        "client_id": "client-123",
-        "selectors": {"below": 30},
-        "requested": {"timeoutSeconds": 30},
-        **extra,
-    }
-    return journal.start_run(**facts)
+    return journal.start_run(**{**START_FACTS, "command": command, **extra})
 
 
 def action(action_id: str, timeout: int | None = 10) -> dict[str, Any]:
@@ -163,8 +170,80 @@ def test_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     target = tmp_path / "journal.sqlite3"
     target.write_bytes(b"this is not a database, just text " * 100)
 
-    with pytest.raises(ConfigurationError, match="cannot open the journal"):
+    with pytest.raises(ConfigurationError, match=r"not a database.*move it aside"):
         Journal.open(target)
+
+
+DAMAGED_SCHEMAS = [
+    pytest.param(
+        ["CREATE TABLE schema_version (version INTEGER)"],
+        "its schema_version table is empty",
+        id="empty-schema-version",
+    ),
+    pytest.param(
+        [
+            "CREATE TABLE schema_version (version INTEGER)",
+            "INSERT INTO schema_version VALUES (1)",
+        ],
+        "it has no runs table",
+        id="no-runs-table",
+    ),
+    pytest.param(
+        [
+            "CREATE TABLE schema_version (version INTEGER)",
+            "INSERT INTO schema_version VALUES (0)",
+        ],
+        "schema version 0 is not one this tool wrote",
+        id="schema-version-0",
+    ),
+    pytest.param(
+        [
+            "CREATE TABLE schema_version (version INTEGER)",
+            "INSERT INTO schema_version VALUES (1)",
+            "INSERT INTO schema_version VALUES (1)",
+        ],
+        "holding 2 rows",
+        id="two-versions",
+    ),
+    pytest.param(
+        ["CREATE TABLE notes (text TEXT)"],
+        "it has no schema_version table",
+        id="another-database",
+    ),
+    pytest.param(
+        [
+            "CREATE TABLE schema_version (version INTEGER)",
+            "INSERT INTO schema_version VALUES (1)",
+            "CREATE TABLE runs (id TEXT)",
+            "CREATE TABLE items (run_id TEXT)",
+        ],
+        "its runs table lacks client_id, command",
+        id="missing-columns",
+    ),
+]
+
+
+@pytest.mark.parametrize(("statements", "problem"), DAMAGED_SCHEMAS)
+def test_damaged_journal_is_refused_and_left_as_it_is(
+    tmp_path: Path, statements: list[str], problem: str
+) -> None:
+    """A journal with damaged tables is refused, saying what to do; its bytes stay."""
+    target = tmp_path / "journal.sqlite3"
+    connection = sqlite3.connect(target)
+    for statement in statements:
+        connection.execute(statement)
+    connection.commit()
+    connection.close()
+    content = target.read_bytes()
+
+    with pytest.raises(ConfigurationError) as caught:
+        Journal.open(target)
+
+    assert problem in str(caught.value)
+    assert str(target) in str(caught.value)
+    assert "move it aside" in str(caught.value)
+    assert target.read_bytes() == content
+    assert sorted(item.name for item in tmp_path.iterdir()) == ["journal.sqlite3"]
 
 
 # Runs ------------------------------------------------------------------------------
@@ -453,3 +532,109 @@ def test_concurrent_writers_lose_nothing(journal: Journal, path: Path) -> None:
     assert errors == []
     assert journal.run(run_id).counts == {"changed": 200}
     assert len(journal.changed_items(run_id)) == 200
+
+
+# Another process holding the journal ----------------------------------------------
+
+
+@pytest.fixture
+def short_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let a write wait a tenth of a second for a lock another process holds."""
+    monkeypatch.setattr(journal_module, "BUSY_SECONDS", 0.1)
+
+
+@contextmanager
+def held_elsewhere(path: Path) -> Iterator[None]:
+    """Hold the journal's write lock from another connection for the block."""
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+@pytest.mark.usefixtures("short_wait")
+def test_locked_journal_refuses_the_write_and_every_later_one(path: Path) -> None:
+    """A write kept waiting by another process is refused, and so is every later one."""
+    with Journal.open(path) as opened:
+        run_id = start(opened)
+        with held_elsewhere(path), pytest.raises(InUseError) as caught:
+            opened.record_intent(run_id, "a1", action("a1"), 10, 30)
+
+        with pytest.raises(InUseError):
+            opened.record_intent(run_id, "a2", action("a2"), 10, 30)
+        assert opened.run(run_id).items == []
+    assert "locked by another process" in str(caught.value)
+    assert f"`action-timeouts resume {run_id}`" in str(caught.value)
+
+
+# Run locks -------------------------------------------------------------------------
+
+
+def test_a_started_run_is_locked_while_its_block_runs(journal: Journal) -> None:
+    """While a run is alive nobody else may work on it; once it ends anyone may."""
+    with (
+        journal.started_run(**START_FACTS) as run_id,
+        pytest.raises(InUseError) as caught,
+    ):
+        journal.holding_run(run_id, "being resumed").acquire()
+
+    with journal.holding_run(run_id, "being resumed"):
+        pass
+    assert str(caught.value) == (
+        f"run {run_id} is still running in process {os.getpid()}; "
+        "wait for it or stop it"
+    )
+
+
+def test_a_held_run_names_what_its_holder_does(journal: Journal) -> None:
+    """A run being resumed is refused to others with the holder's role."""
+    run_id = start(journal)
+
+    with (
+        journal.holding_run(run_id, "being resumed"),
+        pytest.raises(InUseError, match="is being resumed in process"),
+    ):
+        journal.holding_run(run_id, "being undone").acquire()
+
+
+def test_lock_files_are_removed_when_let_go(journal: Journal, path: Path) -> None:
+    """No lock file stays beside the journal once its run is over."""
+    with journal.started_run(**START_FACTS) as run_id:
+        assert list(path.parent.glob("*.lock")) != []
+    with journal.holding_run(run_id, "being undone"):
+        pass
+
+    assert list(path.parent.glob("*.lock")) == []
+
+
+HOLD_A_RUN = """
+import sys, time
+from action_timeouts.journal import Journal
+journal = Journal.open(sys.argv[1])
+with journal.started_run(command="set", org="o", client_id=None, selectors={},
+                         requested={}) as run_id:
+    print(run_id, flush=True)
+    time.sleep(600)
+"""
+
+
+def test_a_killed_run_lets_go_of_its_lock(path: Path) -> None:
+    """A run killed with SIGKILL no longer holds its lock, though its file stays."""
+    Journal.open(path).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_A_RUN, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None
+    run_id = holder.stdout.readline().strip()
+    with Journal.open(path) as journal:
+        with pytest.raises(InUseError, match=f"process {holder.pid}"):
+            journal.holding_run(run_id, "being resumed").acquire()
+
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
+
+        with journal.holding_run(run_id, "being resumed"):
+            assert journal.run(run_id).run.status == "running"

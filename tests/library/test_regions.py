@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from action_timeouts.errors import ConfigurationError
-from action_timeouts.regions import DOMAINS, REGIONS, Endpoint, resolve_region
+from action_timeouts.regions import (
+    DOMAINS,
+    REGIONS,
+    Endpoint,
+    org_identity,
+    resolve_region,
+)
 
 REGION_TABLE = {
     "us-east-1": "mypurecloud.com",
@@ -202,3 +208,31 @@ def test_endpoint_is_frozen() -> None:
 
     with pytest.raises(AttributeError):
         endpoint.name = "us-east-1"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("http://localhost:8787", "http://127.0.0.1:8787"),
+        ("http://127.0.0.1:8787/", "http://LOCALHOST:8787"),
+        ("http://[::1]:8787", "http://localhost:8787"),
+        ("https://api.mypurecloud.ie", "HTTPS://API.MyPureCloud.ie:443"),
+        ("https://api.mypurecloud.ie.", "https://api.mypurecloud.ie/"),
+    ],
+)
+def test_one_org_spelled_two_ways_has_one_identity(first: str, second: str) -> None:
+    """Case, loopback names, default ports and trailing dots do not change the org."""
+    assert org_identity(first) == org_identity(second)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("http://localhost:8787", "http://localhost:8788"),
+        ("https://api.mypurecloud.ie", "https://api.mypurecloud.com"),
+        ("http://localhost:8787", "https://localhost:8787"),
+    ],
+)
+def test_other_orgs_have_other_identities(first: str, second: str) -> None:
+    """Another host, port or scheme is another org."""
+    assert org_identity(first) != org_identity(second)

@@ -155,8 +155,9 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     Data goes to stdout, messages to stderr. Exit codes: 0 success, 1 some actions
     failed, 2 bad input, 3 configuration, 4 authentication, 5 permission, 6 not
     found, 7 action refused, 8 version conflict, 9 rate limited, 10 network,
-    11 server error, 12 verification failed, 130 interrupted (Ctrl-C), 141 stdout
-    closed early, 143 terminated (SIGTERM).
+    11 server error, 12 verification failed, 13 run or journal in use by another
+    process, 14 run unfinished (resume it first), 130 interrupted (Ctrl-C), 141
+    stdout closed early, 143 terminated (SIGTERM).
     """
     from action_timeouts.cli.common import configure_logging
 

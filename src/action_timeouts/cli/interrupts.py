@@ -68,7 +68,8 @@ def journaled_run(journal: Journal, start: Callable[[], str]) -> Iterator[str]:
     """Start a run with `start()` and end it as interrupted on Ctrl-C or SIGTERM.
 
     Interrupts are held off while the run is recorded, so one arriving at any
-    moment after the run exists finds the run id and ends it properly.
+    moment after the run exists finds the run id and ends it properly. A run lock
+    that `start()` took is let go when the block ends.
     """
     _hold()
     try:
@@ -76,9 +77,12 @@ def journaled_run(journal: Journal, start: Callable[[], str]) -> Iterator[str]:
     except BaseException:
         _release()
         raise
-    with interrupts_end_run(journal, run_id):
-        _release()
-        yield run_id
+    try:
+        with interrupts_end_run(journal, run_id):
+            _release()
+            yield run_id
+    finally:
+        journal.release_run(run_id)
 
 
 @contextmanager

@@ -10,6 +10,7 @@ import click
 from action_timeouts.actions import ActionsApi, current_timeout, describe_timeout
 from action_timeouts.cli.actions_command import complete_listing
 from action_timeouts.cli.common import (
+    Connection,
     connection_from,
     connection_options,
     handle_errors,
@@ -26,8 +27,11 @@ from action_timeouts.cli.runs_command import (
 )
 
 if TYPE_CHECKING:
+    from action_timeouts.actions import ActionsApi
     from action_timeouts.bulk import Change
-    from action_timeouts.journal import Journal, JournalItem
+    from action_timeouts.guard import Expectation
+    from action_timeouts.http import ApiClient
+    from action_timeouts.journal import Journal, JournalItem, RunSummary
     from action_timeouts.plan import PlanItem
 
 RUN_COLUMNS = ("id", "started", "user", "org", "command", "status", "undo_of", "counts")
@@ -98,37 +102,92 @@ def item_row(item: Any, output_format: str = "table") -> dict[str, Any]:
 def undo(run_id: str, **kwargs: Any) -> None:
     """Put back the timeouts RUN changed (unset included), action by action.
 
-    The plan is made from the org as it is now: an action changed by anyone since
-    RUN is shown as refused and left as it is; one already back is unchanged.
+    The plan is made from the org as it is now: an action that is no longer as RUN
+    left it (its timeout, config, templates, name or category changed by anyone
+    since) is shown as refused, with what differs, and left as it is; one already
+    back is unchanged. The check is made again on every read while undoing. A run
+    that did not finish must be resumed first.
     """
     from action_timeouts.plan import Plan
 
     connection = connection_from(kwargs)
     journal = open_journal()
-    detail = journal.run(run_id)
-    items = journal.changed_items(detail.run.id)
-    with open_api(connection) as (api, client):
-        listed = {str(a["id"]): a for a in complete_listing(api, {}).actions}
-        plan_items, changes, refused = undo_plan(items, listed)
-        plan = Plan(plan_items, found=len(items), total=None, requested=None)
-        apply_planned(
-            api,
-            client,
-            plan,
-            changes,
-            kwargs,
-            command="undo",
-            selector={"run": detail.run.id},
-            undo_of=detail.run.id,
-            refused=refused,
+    run_id = journal.resolve_run_id(run_id)
+    with journal.holding_run(run_id, "being undone"):
+        refuse_unfinished(journal, run_id)
+        items = journal.changed_items(run_id)
+        with open_api(connection) as (api, client):
+            same_org_or_refuse(journal.run(run_id).run, client, "undo")
+            listed = {str(a["id"]): a for a in complete_listing(api, {}).actions}
+            plan_items, changes, refused = undo_plan(api, items, listed)
+            plan = Plan(plan_items, found=len(items), total=None, requested=None)
+            apply_planned(
+                api,
+                client,
+                plan,
+                changes,
+                kwargs,
+                command="undo",
+                selector={"run": run_id},
+                undo_of=run_id,
+                refused=refused,
+            )
+
+
+def same_org_or_refuse(run: RunSummary, client: ApiClient, verb: str) -> None:
+    """Refuse, before anything is sent, to work on a run made on another org.
+
+    Orgs are compared by their API base URL, spelled one way. A different OAuth
+    client of the same org only gets a warning: an org can have several.
+    """
+    from action_timeouts.errors import ConfigurationError
+    from action_timeouts.regions import org_identity
+
+    current = client.endpoint.api_base
+    if org_identity(run.org) != org_identity(current):
+        message = (
+            f"run {run.id} was made on {run.org}; your settings point at {current}: "
+            f"point them at the run's org (--region or --profile) to {verb} it"
+        )
+        raise ConfigurationError(message)
+    client_id = getattr(client, "client_id", None)
+    if run.client_id and client_id and run.client_id != client_id:
+        say(
+            f"warning: run {run.id} was made with OAuth client {run.client_id}; "
+            f"your settings use {client_id} (going on: an org can have several)"
         )
 
 
+def refuse_unfinished(journal: Journal, run_id: str) -> None:
+    """Refuse the undo of a run with actions whose write may have landed unrecorded.
+
+    An interrupted run leaves actions planned or with an intent: only `resume`
+    learns which of them were changed, so undo would miss some.
+    """
+    from action_timeouts.errors import UnfinishedRunError
+
+    pending = journal.pending_items(run_id)
+    if pending:
+        message = (
+            f"run {run_id} did not finish: {len(pending)} of its actions may or may "
+            f"not have been changed; run `action-timeouts resume {run_id}` first, "
+            "then undo it (nothing was changed)"
+        )
+        raise UnfinishedRunError(message)
+
+
 def undo_plan(
-    items: Sequence[JournalItem], listed: Mapping[str, Mapping[str, Any]]
+    api: ActionsApi,
+    items: Sequence[JournalItem],
+    listed: Mapping[str, Mapping[str, Any]],
 ) -> tuple[list[PlanItem], list[Change], dict[str, str]]:
-    """Plan the undo of each changed item against the action as it is now."""
+    """Plan the undo of each changed item against the action as it is now.
+
+    Each action to change is guarded by what the run left, so that a re-read
+    during the undo refuses it if someone else has changed it meanwhile.
+    """
     from action_timeouts.bulk import Change
+    from action_timeouts.guard import guarded_by
     from action_timeouts.plan import PlanItem
 
     plan_items: list[PlanItem] = []
@@ -136,7 +195,8 @@ def undo_plan(
     refused: dict[str, str] = {}
     for item in items:
         action = listed.get(item.action_id)
-        status, reason = undo_verdict(item, action)
+        expected = undo_expectation(item)
+        status, reason = undo_verdict(api, item, action, expected)
         now = current_timeout(action) if action is not None else item.new_timeout
         plan_items.append(
             PlanItem(
@@ -152,25 +212,48 @@ def undo_plan(
             )
         )
         if status == "change":
-            changes.append(Change(item.action_id, item.old_timeout, known=action))
+            guard = guarded_by(api, expected)
+            changes.append(
+                Change(
+                    item.action_id, item.old_timeout, known=action, still_wanted=guard
+                )
+            )
         elif reason is not None and status == "skip":
             refused[item.action_id] = reason
     return plan_items, changes, refused
 
 
+def undo_expectation(item: JournalItem) -> Expectation:
+    """What an action must still be for the undo of `item` to go ahead."""
+    from action_timeouts.guard import Expectation, left_by_run
+
+    return Expectation(
+        target=item.old_timeout, version=item.after_version, content=left_by_run(item)
+    )
+
+
 def undo_verdict(
-    item: JournalItem, action: Mapping[str, Any] | None
+    api: ActionsApi,
+    item: JournalItem,
+    action: Mapping[str, Any] | None,
+    expected: Expectation,
 ) -> tuple[Any, str | None]:
     """Decide whether one action can be put back, and why not."""
+    from action_timeouts.bulk import FATAL_ERRORS
+    from action_timeouts.errors import ActionTimeoutsError
+    from action_timeouts.guard import refusal
+
     if action is None:
         return "skip", "no longer exists"
     if current_timeout(action) == item.old_timeout:
         return "unchanged", None
-    if action.get("version") != item.after_version:
-        reason = (
-            f"changed by someone else since (version {action.get('version')}, "
-            f"expected {item.after_version})"
-        )
+    try:
+        reason = refusal(api, action, expected)
+    except FATAL_ERRORS:
+        raise
+    except ActionTimeoutsError as error:
+        reason = f"cannot be compared with what the run left: {error}"
+    if reason is not None:
         return "skip", reason
     return "change", None
 
@@ -185,40 +268,53 @@ def resume(run_id: str, workers: int, **kwargs: Any) -> None:
 
     Actions changed but not yet verified are read back and verified too, and
     actions reported failed after their write was sent are read again and recorded
-    as verified when the write landed. The run stays failed while any action in it
-    is failed or refused.
+    as verified when the write landed. An action changed by someone else since the
+    run is refused, one that cannot be read is recorded failed, and the others are
+    finished. The run stays failed while any action in it is failed or refused.
     """
     journal = open_journal()
+    run_id = journal.resolve_run_id(run_id)
+    with journal.holding_run(run_id, "being resumed"):
+        finish(journal, run_id, workers, connection_from(kwargs))
+
+
+def finish(journal: Journal, run_id: str, workers: int, connection: Connection) -> None:
+    """Reconcile and finish one run whose lock this process holds."""
+
     detail = journal.run(run_id)
-    pending = journal.pending_items(detail.run.id)
+    pending = journal.pending_items(run_id)
     unverified = [item for item in detail.items if item.state == "changed"]
     attempted = [
         item
         for item in detail.items
         if item.state == "failed" and item.before is not None
     ]
-    with open_api(connection_from(kwargs)) as (api, _client):
-        failed = verify_changed(api, journal, detail.run.id, unverified)
-        landed = recheck_failed(api, journal, detail.run.id, attempted)
-        changes = reconcile_pending(api, journal, detail.run.id, pending)
-        report = run_changes(api, journal, detail.run.id, changes, {"workers": workers})
+    with open_api(connection) as (api, client):
+        same_org_or_refuse(detail.run, client, "resume")
+        failed = verify_changed(api, journal, run_id, unverified)
+        landed = recheck_failed(api, journal, run_id, attempted)
+        changes, unreadable = reconcile_pending(api, journal, run_id, pending)
+        report = run_changes(api, journal, run_id, changes, {"workers": workers})
     # The run as a whole: actions that failed before this resume still count.
     left = [
         item
-        for item in journal.run(detail.run.id).items
+        for item in journal.run(run_id).items
         if item.state in ("failed", "refused")
     ]
     if left:
-        journal.finish_run(detail.run.id, "failed")
+        journal.finish_run(run_id, "failed")
     say(
-        f"run {detail.run.id}: {len(pending)} pending, {len(report.changed)} changed "
-        f"now, {len(pending) - len(changes)} had already landed, "
+        f"run {run_id}: {len(pending)} pending, {len(report.changed)} changed "
+        f"now, {len(pending) - len(changes) - unreadable} had already landed, "
         f"{len(unverified) - failed} verified after the fact, "
         f"{landed} reported failed had landed, "
-        f"{len(report.failed) + failed} failed, {len(report.refused)} refused; "
-        f"{len(left)} failed or refused in the run"
+        f"{len(report.failed) + failed + unreadable} failed, "
+        f"{len(report.refused)} refused; {len(left)} failed or refused in the run"
     )
-    if left or failed or not report.ok or report.refused:
+    for action_id, reason in sorted({**report.failed, **report.refused}.items()):
+        state = "refused" if action_id in report.refused else "failed"
+        say(f"  {state} {action_id}: {reason}")
+    if left or failed or unreadable or not report.ok or report.refused:
         raise SystemExit(1)
 
 
@@ -265,7 +361,10 @@ def verify_changed(
     """Read back actions changed but never verified; return how many are wrong."""
     wrong = 0
     for item in items:
-        action = api.get(item.action_id)
+        action = read_or_fail(api, journal, run_id, item.action_id)
+        if action is None:
+            wrong += 1
+            continue
         if current_timeout(action) == item.new_timeout:
             journal.record_outcome(
                 run_id, item.action_id, "verified", after_version=action["version"]
@@ -280,23 +379,60 @@ def verify_changed(
 
 def reconcile_pending(
     api: ActionsApi, journal: Journal, run_id: str, pending: Sequence[Any]
-) -> list[Change]:
-    """Read each pending action; record those that landed, return the rest to apply."""
+) -> tuple[list[Change], int]:
+    """Read each pending action; record those that landed, return the rest to apply.
+
+    Each change to apply expects the action at the version the run read (an
+    intent) or planned from (never attempted), so an action someone else has
+    changed since is refused rather than overwritten. Also return how many could
+    not be read: each is recorded failed with the reason, and the others are
+    reconciled all the same.
+    """
     from action_timeouts.bulk import Change
 
     changes: list[Change] = []
+    unreadable = 0
     for item in pending:
         if item.state == "planned":
-            changes.append(Change(item.action_id, item.new_timeout))
+            expected = item.before_version
+            changes.append(
+                Change(item.action_id, item.new_timeout, expected_version=expected)
+            )
             continue
-        action = api.get(item.action_id)
-        if current_timeout(action) == item.new_timeout:
+        action = read_or_fail(api, journal, run_id, item.action_id)
+        if action is None:
+            unreadable += 1
+        elif current_timeout(action) == item.new_timeout:
             journal.record_outcome(
                 run_id, item.action_id, "verified", after_version=action["version"]
             )
-            continue
-        expected = item.before_version
-        changes.append(
-            Change(item.action_id, item.new_timeout, expected_version=expected)
-        )
-    return changes
+        else:
+            expected = item.before_version
+            changes.append(
+                Change(item.action_id, item.new_timeout, expected_version=expected)
+            )
+    return changes, unreadable
+
+
+def read_or_fail(
+    api: ActionsApi, journal: Journal, run_id: str, action_id: str
+) -> dict[str, Any] | None:
+    """Read one action of the run; when it cannot be read, record it failed.
+
+    A deleted action "no longer exists". An error that would stop every read the
+    same way (authentication, permission) stops the resume instead.
+    """
+    from action_timeouts.bulk import FATAL_ERRORS
+    from action_timeouts.errors import ActionTimeoutsError, NotFoundError
+
+    try:
+        return api.get(action_id)
+    except FATAL_ERRORS:
+        raise
+    except NotFoundError:
+        reason = "no longer exists"
+    except ActionTimeoutsError as error:
+        reason = str(error)
+    journal.record_outcome(run_id, action_id, "failed", reason=reason)
+    say(f"  failed {action_id}: {reason}")
+    return None

@@ -265,7 +265,9 @@ def set_one(
             return
         journal = open_journal()
         facts = run_facts(client, "set", {"ids": [action_id]}, seconds)
-        with journaled_run(journal, lambda: journal.start_run(**facts)) as run_id:
+        with journaled_run(
+            journal, lambda: journal.start_run(**facts, hold_as="running")
+        ) as run_id:
             result = _set_journaled(api, journal, run_id, action_id, seconds)
     outcome = (
         f"{result.outcome}, verified" if result.outcome == "changed" else "unchanged"
@@ -449,7 +451,8 @@ def apply_planned(
     journal = open_journal()
     facts = run_facts(client, command, selector_summary(selector), plan.requested)
     with journaled_run(
-        journal, lambda: journal.start_run(**facts, undo_of=undo_of)
+        journal,
+        lambda: journal.start_run(**facts, undo_of=undo_of, hold_as="running"),
     ) as run_id:
         journal.record_plan(run_id, plan.items)
         report = run_changes(api, journal, run_id, changes, options)
