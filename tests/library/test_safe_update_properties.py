@@ -39,7 +39,8 @@ TEXT = st.one_of(
         max_size=30,
     ),
 )
-NAMES = TEXT.filter(lambda text: 0 < len(text) <= 256)
+# The platform takes names and categories of 1-256 characters, not all blank.
+NAMES = TEXT.filter(lambda text: bool(text.strip()) and len(text) <= 256)
 SCALARS = st.one_of(
     st.none(),
     st.booleans(),
