@@ -59,3 +59,20 @@ def restore_package_logger() -> Iterator[None]:
         saved[1],
         saved[2],
     )
+
+
+SUMMARIES: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Collect the summary lines tests attach as a `summary` user property."""
+    if report.when == "call":
+        SUMMARIES.extend(
+            str(value) for name, value in report.user_properties if name == "summary"
+        )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the collected summary lines (the fault soak's figures) after the run."""
+    for line in SUMMARIES:
+        terminalreporter.write_line(line)

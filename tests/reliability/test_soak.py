@@ -50,6 +50,7 @@ pytestmark = [pytest.mark.soak, pytest.mark.timeout(420)]
 
 # Read at import time: the autouse fixture that cleans the environment removes it.
 REPORT_PATH = os.environ.get("ACTION_TIMEOUTS_SOAK_REPORT")
+SUMMARY_PROPERTY = "summary"
 ACTIONS = 400
 ORG_SEED = 7
 SCHEDULE_SEED = 20261203
@@ -432,18 +433,22 @@ def injected(fired: Sequence[Fault]) -> dict[str, Any]:
     return {**dict(sorted(totals.items())), "error_rate_phases": phases}
 
 
-def publish(report: Mapping[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
-    """Print the summary line past the capture; write the figures if asked to."""
+def publish(report: Mapping[str, Any], node: pytest.Item) -> None:
+    """Hand the summary line to the session's summary; write the figures if asked.
+
+    The line travels as a user property of the test's report, so it reaches the
+    summary from a pytest-xdist worker too (see `tests/conftest.py`).
+    """
     faults = report["faults_observed"]
-    with capsys.disabled():
-        print(
-            f"\nsoak: {report['actions']} actions, {report['plan']['change']} to "
-            f"change: {report['outcomes']['verified']} verified, "
-            f"{report['outcomes']['failed']} failed; {faults['requests']} requests "
-            f"with {faults['429']} x 429, {faults['5xx']} x 5xx, {faults['dropped']} "
-            f"dropped, {faults['committed_without_answer']} committed unanswered, "
-            f"{faults['401']} x 401, {faults['409']} x 409; {report['run_seconds']} s"
-        )
+    line = (
+        f"soak: {report['actions']} actions, {report['plan']['change']} to "
+        f"change: {report['outcomes']['verified']} verified, "
+        f"{report['outcomes']['failed']} failed; {faults['requests']} requests "
+        f"with {faults['429']} x 429, {faults['5xx']} x 5xx, {faults['dropped']} "
+        f"dropped, {faults['committed_without_answer']} committed unanswered, "
+        f"{faults['401']} x 401, {faults['409']} x 409; {report['run_seconds']} s"
+    )
+    node.user_properties.append((SUMMARY_PROPERTY, line))
     if REPORT_PATH:
         Path(REPORT_PATH).write_text(json.dumps(report, indent=2) + "\n", "utf-8")
 
@@ -462,7 +467,7 @@ def org() -> Iterator[RunningEmulator]:
 
 
 def test_bulk_run_under_faults_changes_each_action_once_or_reports_it(
-    org: RunningEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    org: RunningEmulator, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     """Under a seeded fault storm each planned action is verified or left and failed."""
     before = {str(action["id"]): action for action in org.state.stored_actions()}
@@ -476,7 +481,7 @@ def test_bulk_run_under_faults_changes_each_action_once_or_reports_it(
     after = {str(action["id"]): action for action in org.state.stored_actions()}
     facts = read_request_log(org.state.request_log())
     evidence = Evidence(before, after, run, facts, schedule)
-    publish(figures(evidence, injector), capsys)
+    publish(figures(evidence, injector), request.node)
     assert after.keys() == before.keys()
     assert evidence.planned == to_change
     for action_id in before:
