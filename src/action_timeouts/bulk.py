@@ -30,7 +30,7 @@ from action_timeouts.errors import (
 
 if TYPE_CHECKING:
     from action_timeouts.journal import Journal
-    from action_timeouts.plan import Plan, PlanItem
+    from action_timeouts.plan import Plan
 
 logger = logging.getLogger(__name__)
 
@@ -299,8 +299,3 @@ def changes_from_plan(
         for item in plan.items
         if item.status == "change"
     ]
-
-
-def plan_item_ids(items: Iterable[PlanItem]) -> list[str]:
-    """Return the ids of plan items, in order."""
-    return [item.action_id for item in items]
