@@ -32,6 +32,16 @@ if TYPE_CHECKING:
     from action_timeouts.journal import Journal
     from action_timeouts.plan import Plan
 
+__all__ = [
+    "DEFAULT_WORKERS",
+    "FATAL_ERRORS",
+    "Change",
+    "Progress",
+    "RunReport",
+    "Runner",
+    "changes_from_plan",
+]
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_WORKERS = 8

@@ -40,9 +40,11 @@ from action_timeouts.runlock import RunLock
 
 __all__ = [
     "CHANGED_STATES",
+    "ITEM_COLUMNS",
     "ITEM_STATES",
     "OUTCOME_STATES",
     "PENDING_STATES",
+    "RUN_COLUMNS",
     "RUN_STATUSES",
     "STATE_DIR_ENV",
     "Journal",

@@ -42,6 +42,7 @@ from action_timeouts.actions import (
 from action_timeouts.errors import UsageError
 
 __all__ = [
+    "ACTION_ID_PATTERN",
     "NOT_FOUND",
     "ROW_HEADERS",
     "WOULD_LOWER",
@@ -49,6 +50,7 @@ __all__ = [
     "Plan",
     "PlanItem",
     "Selector",
+    "Status",
     "api_filters",
     "build_plan",
     "decide",

@@ -26,6 +26,16 @@ from action_timeouts.emulator.app import build_app
 from action_timeouts.emulator.options import EmulatorOptions
 from action_timeouts.emulator.state import ALL_PERMISSIONS, EmulatorState
 
+__all__ = [
+    "DEFAULT_CLIENT_ID",
+    "DEMO_CLIENT_SECRET",
+    "RunningEmulator",
+    "build_state",
+    "is_loopback",
+    "running_emulator",
+    "serve",
+]
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_CLIENT_ID = "emulator-client"
