@@ -14,6 +14,7 @@ from action_timeouts.errors import (
     ActionRefusedError,
     ActionTimeoutsError,
     AmbiguousWriteError,
+    ApiError,
     BadResponseError,
     ChangedSinceError,
     ConflictError,
@@ -554,6 +555,7 @@ def set_timeout(
             before_write({**action, "config": inlined}, body)
         written = _write(api, action, body, intended, read_back=read_back)
         if not isinstance(written, _Stale):
+            _log_change(action, written, seconds)
             if read_back:
                 verify(api, action, written, intended)
             result = _result(action, seconds, "changed", written["version"], conflicts)
@@ -561,7 +563,7 @@ def set_timeout(
             return result
         landed = landed or written.may_have_landed
         conflicts += 1
-        _check_conflicts(action_id, conflicts)
+        _check_conflicts(action_id, conflicts, written)
         action = api.get(action_id)
 
     # Nothing to do: it was so from the start, another editor made it so while our
@@ -583,15 +585,37 @@ def _require_still_wanted(
     raise ChangedSinceError(message, action_id=action_id, reason=reason)
 
 
-def _check_conflicts(action_id: str, conflicts: int) -> None:
-    """Give up after too many version conflicts in a row."""
+def _log_change(
+    before: Mapping[str, Any], after: Mapping[str, Any], seconds: int | None
+) -> None:
+    """Log that the write of one action's timeout was accepted."""
+    logger.info(
+        "changed %s: timeout %s -> %s, version %s -> %s",
+        before["id"],
+        describe_timeout(current_timeout(before)),
+        describe_timeout(seconds),
+        before["version"],
+        after["version"],
+    )
+
+
+def _check_conflicts(action_id: str, conflicts: int, stale: _Stale) -> None:
+    """Give up after too many version conflicts in a row; log each one."""
     if conflicts >= CONFLICT_ATTEMPTS:
         message = (
             f"action {action_id} kept changing while being updated "
             f"({conflicts} version conflicts); try again later"
         )
-        raise ConflictError(message, status=409)
-    logger.info("version conflict on %s, re-reading (attempt %d)", action_id, conflicts)
+        status = 409 if stale.status is None else stale.status
+        raise ConflictError(message, status=status, correlation_id=stale.correlation_id)
+    logger.info(
+        "version conflict on %s (attempt %d of %d, %s); re-reading to re-apply "
+        "only the timeout",
+        action_id,
+        conflicts,
+        CONFLICT_ATTEMPTS,
+        stale.describe(),
+    )
 
 
 def check_request(action_id: str, seconds: object) -> int | None:
@@ -618,6 +642,19 @@ class _Stale:
     """
 
     may_have_landed: bool
+    status: int | None = None
+    correlation_id: str | None = None
+
+    def describe(self) -> str:
+        """Say what showed the write to be stale, for a log line."""
+        if self.status is None:
+            return "changed since a write whose answer was lost"
+        return f"status {self.status}, correlation id {self.correlation_id}"
+
+    @classmethod
+    def refused(cls, error: ApiError, *, may_have_landed: bool) -> _Stale:
+        """A write the server refused as stale with `error`."""
+        return cls(may_have_landed, error.status, error.correlation_id)
 
 
 def _write(
@@ -633,12 +670,12 @@ def _write(
     action_id = str(action["id"])
     try:
         answer = api.patch(action_id, body)
-    except ConflictError:
+    except ConflictError as error:
         if resends == 0:
-            return _Stale(may_have_landed=False)
+            return _Stale.refused(error, may_have_landed=False)
         # An earlier send of this write may have landed, which alone makes a resend
         # stale: only reading the action tells.
-        return _landed_or_stale(api, action, intended)
+        return _landed_or_stale(api, action, intended, error)
     except (AmbiguousWriteError, ServerError) as error:
         return _reconcile(api, action, intended, error, resends, read_back=read_back)
     return api.get(action_id) if read_back else answer
@@ -664,18 +701,37 @@ def _reconcile(
     fresh = api.get(action_id)
     if fresh["version"] == action["version"]:
         _check_resends(action_id, error, resends)
-        logger.info("write to %s did not happen; sending it again", action_id)
+        logger.info(
+            "write to %s did not happen (version still %s); sending it again "
+            "(resend %d of %d)",
+            action_id,
+            fresh["version"],
+            resends + 1,
+            AMBIGUOUS_RESENDS,
+        )
         body = patch_body(action, intended)
         return _write(api, action, body, intended, resends + 1, read_back=read_back)
     return _landed(fresh, api, intended)
 
 
 def _landed_or_stale(
-    api: ActionsApi, action: Mapping[str, Any], intended: Mapping[str, Any]
+    api: ActionsApi,
+    action: Mapping[str, Any],
+    intended: Mapping[str, Any],
+    error: ConflictError,
 ) -> dict[str, Any] | _Stale:
     """Read an action an earlier send of this write may have changed, and tell."""
-    logger.info("a resend to %s was stale; re-reading", action["id"])
-    return _landed(api.get(str(action["id"])), api, intended)
+    logger.info(
+        "a resend to %s was refused as stale (status %s, correlation id %s); "
+        "re-reading",
+        action["id"],
+        error.status,
+        error.correlation_id,
+    )
+    found = _landed(api.get(str(action["id"])), api, intended)
+    if isinstance(found, _Stale):
+        return _Stale.refused(error, may_have_landed=True)
+    return found
 
 
 def _landed(
@@ -684,7 +740,10 @@ def _landed(
     """Return the action when it holds the intended config, else `_Stale`."""
     if not differences(intended, api.inline_templates(fresh)):
         logger.info(
-            "write to %s had taken effect (version %s)", fresh["id"], fresh["version"]
+            "write to %s had taken effect: timeout %s, version %s",
+            fresh["id"],
+            describe_timeout(current_timeout(fresh)),
+            fresh["version"],
         )
         return fresh
     return _Stale(may_have_landed=True)
@@ -771,7 +830,14 @@ def _compare(
             "compare it with the journal's copy before using it"
         )
         raise VerificationError(message, action_id=action_id, fields=fields)
-    logger.info("verified %s at version %s", action_id, after["version"])
+    logger.info(
+        "verified %s: timeout %s -> %s, version %s -> %s",
+        action_id,
+        describe_timeout(current_timeout(before)),
+        describe_timeout(current_timeout({"config": config_after})),
+        before.get("version"),
+        after["version"],
+    )
 
 
 def _result(

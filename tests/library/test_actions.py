@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,7 @@ from action_timeouts.errors import (
     ActionTimeoutsError,
     BadResponseError,
     ChangedSinceError,
+    ConflictError,
     ServerError,
     UsageError,
     VerificationError,
@@ -455,3 +457,79 @@ def test_errors_keep_their_documented_base(
     """A failure of the procedure is an ActionTimeoutsError (the CLI's catch-all)."""
     with pytest.raises(ActionTimeoutsError):
         set_timeout(api, "no-such-action", 30)
+
+
+# What is logged
+
+
+def info_lines(caplog: pytest.LogCaptureFixture, start: str) -> list[str]:
+    """Return the actions module's INFO messages that begin with `start`."""
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == "action_timeouts.actions"
+        and record.levelno == logging.INFO
+        and record.getMessage().startswith(start)
+    ]
+
+
+def conflict_answers(emu: RunningEmulator) -> list[dict[str, Any]]:
+    """Return the request log's PATCHes answered 409, oldest first."""
+    return [entry for entry in requests(emu, "PATCH") if entry["status"] == 409]
+
+
+def test_the_verified_event_names_the_old_and_new_timeout(
+    emu: RunningEmulator, api: ActionsApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An action read back as intended is logged in one line with its id, its old
+    and new timeout and the versions before and after."""
+    seed(emu, web_action(ACTION_ID, timeoutSeconds=5))
+    caplog.set_level(logging.INFO, logger="action_timeouts")
+
+    set_timeout(api, ACTION_ID, 10)
+
+    assert info_lines(caplog, "verified") == [
+        f"verified {ACTION_ID}: timeout 5 s -> 10 s, version 1 -> 2"
+    ]
+    assert emu.client_secret not in caplog.text
+
+
+def test_a_conflict_event_names_its_status_and_correlation_id(
+    emu: RunningEmulator, api: ActionsApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A version conflict is logged in one line with the action id, the attempt,
+    the status of the refusal and its correlation id."""
+    seed(emu, web_action(ACTION_ID, timeoutSeconds=5))
+    emu.state.concurrent_edit(ACTION_ID)
+    caplog.set_level(logging.INFO, logger="action_timeouts")
+
+    set_timeout(api, ACTION_ID, 10)
+
+    (refused,) = conflict_answers(emu)
+    assert info_lines(caplog, "version conflict") == [
+        f"version conflict on {ACTION_ID} (attempt 1 of 5, status 409, correlation "
+        f"id {refused['correlation_id']}); re-reading to re-apply only the timeout"
+    ]
+    assert refused["correlation_id"]
+    assert emu.client_secret not in caplog.text
+
+
+def test_giving_up_on_conflicts_names_the_last_correlation_id(
+    emu: RunningEmulator, api: ActionsApi
+) -> None:
+    """The error after too many conflicts carries the last refusal's status and
+    correlation id, so its one line can be traced on the server."""
+    before = seed(emu, web_action(ACTION_ID, timeoutSeconds=5))
+    emu.state.concurrent_edit(ACTION_ID, times=9)
+
+    with pytest.raises(ConflictError) as caught:
+        set_timeout(api, ACTION_ID, 10)
+
+    last = conflict_answers(emu)[-1]
+    assert (caught.value.status, caught.value.correlation_id) == (
+        409,
+        last["correlation_id"],
+    )
+    assert str(last["correlation_id"]) in str(caught.value)
+    after = emu.state.stored_action(ACTION_ID)
+    assert after["config"] == before["config"]
