@@ -530,11 +530,12 @@ class ApiClient:
         new = self._gate.pause_for(wait)
         logger.log(
             _pause_level(wait) if new else logging.INFO,
-            "rate limited on %s %s (429, Retry-After %s, correlation id %s); "
-            "pausing all requests for %.1f s",
+            "rate limited on %s %s (429, Retry-After %s, correlation id %s; "
+            "429 number %d for this request); pausing all requests for %.1f s",
             *describe(request),
             header,
             correlation_id(response),
+            tries.rate_limits,
             wait,
         )
 

@@ -800,6 +800,7 @@ def test_rate_limit_pause_of_five_seconds_or_more_is_a_warning(
     assert f"429, Retry-After {retry_after}" in message
     assert f"pausing all requests for {float(retry_after):.1f} s" in message
     assert "c-slow" in message
+    assert "429 number 1 for this request" in message
 
 
 @pytest.mark.parametrize(
