@@ -469,7 +469,7 @@ def timeout_unchanged(expected: int | None) -> StillWanted:
     """Want a change only while the action keeps the timeout it was planned on.
 
     `expected` is the explicit timeout the plan saw (None: unset). A selection that
-    depends on the timeout (`--below`, `--only-unset`, a policy) was decided on it,
+    depends on the timeout (`--below`, `--unset`, a policy) was decided on it,
     and another editor who moved it since has made their own choice.
     """
 

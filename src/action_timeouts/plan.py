@@ -45,6 +45,7 @@ __all__ = [
     "ACTION_ID_PATTERN",
     "NOT_FOUND",
     "ROW_HEADERS",
+    "SELECTOR_OPTIONS",
     "WOULD_LOWER",
     "Matcher",
     "Plan",
@@ -73,8 +74,8 @@ MAX_FILTER_IDS = 50
 NOT_FOUND = "not found"
 WOULD_LOWER = "would lower"
 SELECTOR_OPTIONS = (
-    "--id, --ids-file, --name, --category, --integration, --secure/--not-secure, "
-    "--below or --only-unset"
+    "--id, --ids-file, --name, --category, --integration, --secure/--no-secure, "
+    "--below or --unset"
 )
 ROW_HEADERS = ("id", "name", "current", "new", "result")
 GLOB_CHARACTERS = "*?["

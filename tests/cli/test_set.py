@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 
+from action_timeouts.cli.runs_command import set_command
 from action_timeouts.emulator.server import RunningEmulator
+from action_timeouts.errors import UsageError
+from action_timeouts.plan import Selector, build_plan
 
 from .helpers import (
     SKIPPED_IDS,
@@ -155,6 +160,31 @@ def test_no_action_and_no_selector_is_a_usage_error(emulator: RunningEmulator) -
     assert result.exit_code == 2
     assert "--all" in result.stderr
     assert emulator.state.request_log() == []
+
+
+def set_options() -> set[str]:
+    """Return every option name the `set` command accepts."""
+    return {
+        name
+        for parameter in set_command.params
+        if isinstance(parameter, click.Option)
+        for name in (*parameter.opts, *parameter.secondary_opts)
+    }
+
+
+def test_the_selection_refusals_name_only_real_options(
+    emulator: RunningEmulator,
+) -> None:
+    """Each option the "choose actions with ..." messages name (the library's and
+    the command line's) is an option of `set`."""
+    with pytest.raises(UsageError) as library:
+        build_plan([], Selector(), 10)
+    cli = invoke("set", "10")
+
+    for message in (str(library.value), cli.stderr):
+        named = set(re.findall(r"--[a-z][a-z-]*", message))
+        assert {"--id", "--no-secure", "--unset", "--all"} <= named, message
+        assert named - set_options() == set(), message
 
 
 def test_id_and_selectors_together_are_refused(emulator: RunningEmulator) -> None:

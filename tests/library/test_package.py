@@ -47,7 +47,7 @@ DELIBERATELY_PRIVATE: dict[str, set[str]] = {
         "SIDE_FILES",
         "UPSERT_ITEM",
     },
-    "action_timeouts.plan": {"GLOB_CHARACTERS", "MAX_FILTER_IDS", "SELECTOR_OPTIONS"},
+    "action_timeouts.plan": {"GLOB_CHARACTERS", "MAX_FILTER_IDS"},
     "action_timeouts.policy": {
         "RULE_KEYS",
         "SELECTOR_KEYS",

@@ -211,11 +211,12 @@ def refuse_unknown_options(arguments: Sequence[str]) -> None:
 
 def require_selection(selector: Selector) -> None:
     """Refuse a run that names no action, before anything is sent."""
+    from action_timeouts.plan import SELECTOR_OPTIONS
+
     if selector.is_empty():
         message = (
             "give an ACTION_ID (or set GENESYS_ACTION_ID), or choose actions with "
-            "--id, --ids-file, --name, --category, --integration, "
-            "--secure/--no-secure, --below or --unset, or --all for every action"
+            f"{SELECTOR_OPTIONS}, or --all for every action"
         )
         raise UsageError(message)
 
