@@ -22,7 +22,7 @@ import fnmatch
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeGuard
 
@@ -34,7 +34,6 @@ from action_timeouts.actions import (
     ActionKind,
     action_kind,
     current_timeout,
-    describe_timeout,
     effective_timeout,
     quoted,
     validate_timeout,
@@ -44,7 +43,6 @@ from action_timeouts.errors import UsageError
 __all__ = [
     "ACTION_ID_PATTERN",
     "NOT_FOUND",
-    "ROW_HEADERS",
     "SELECTOR_OPTIONS",
     "WOULD_LOWER",
     "Matcher",
@@ -77,7 +75,6 @@ SELECTOR_OPTIONS = (
     "--id, --ids-file, --name, --category, --integration, --secure/--no-secure, "
     "--below or --unset"
 )
-ROW_HEADERS = ("id", "name", "current", "new", "result")
 GLOB_CHARACTERS = "*?["
 
 
@@ -323,10 +320,6 @@ class PlanItem:
     reason: str | None = None
     rule: str | None = None
 
-    def result(self) -> str:
-        """Describe the verdict for people: 'change', 'unchanged' or 'skip: why'."""
-        return f"skip: {self.reason}" if self.status == "skip" else self.status
-
 
 @dataclass
 class Plan:
@@ -377,39 +370,18 @@ class Plan:
         return [item for item in self.items if item.status == status]
 
     def counts(self) -> dict[str, int]:
-        """Count the items by verdict."""
+        """Count the items by status, as the command line's output names them.
+
+        A requested id the org lacks counts as "not found", not as "skip".
+        """
+        missing = len(self.missing)
         return {
             "selected": len(self.selected),
             "change": len(self.to_change),
             "unchanged": len(self.unchanged),
-            "skip": len(self.skipped),
-            "missing": len(self.missing),
+            "skip": len(self.skipped) - missing,
+            NOT_FOUND: missing,
         }
-
-    def to_json(self) -> dict[str, Any]:
-        """Return the plan as a JSON-ready dict (items keep their field names)."""
-        return {
-            "mode": self.mode,
-            "requested": self.requested,
-            "selection": self.selection,
-            "found": self.found,
-            "total": self.total,
-            "counts": self.counts(),
-            "items": [asdict(item) for item in self.items],
-        }
-
-    def as_rows(self) -> list[tuple[str, str, str, str, str]]:
-        """Return one row of text per item, in the order of `ROW_HEADERS`."""
-        return [
-            (
-                item.action_id,
-                item.name,
-                "-" if item.reason == NOT_FOUND else describe_timeout(item.old),
-                describe_timeout(item.new),
-                item.result(),
-            )
-            for item in self.items
-        ]
 
 
 def build_plan(

@@ -18,9 +18,9 @@ from action_timeouts.actions import SKIP_REASONS, ActionKind
 from action_timeouts.errors import UsageError
 from action_timeouts.plan import (
     NOT_FOUND,
-    ROW_HEADERS,
     WOULD_LOWER,
     Plan,
+    PlanItem,
     Selector,
     api_filters,
     build_plan,
@@ -462,56 +462,51 @@ def test_bad_request_is_a_usage_error(
 # Plan shape ------------------------------------------------------------------
 
 
-def test_plan_json_shape(org: list[dict[str, Any]]) -> None:
-    """The JSON form holds the request, the counts and every item's fields."""
+def test_plan_holds_the_request_the_counts_and_each_item(
+    org: list[dict[str, Any]],
+) -> None:
+    """A plan keeps what was asked, how many actions were listed against the total,
+    the counts by status and every item's fields."""
     plan = build_plan(org, Selector(all=True, below=50), 30, total=12)
 
-    document = json.loads(json.dumps(plan.to_json()))
-
-    assert list(document) == [
-        "mode",
-        "requested",
-        "selection",
-        "found",
-        "total",
-        "counts",
-        "items",
-    ]
-    assert document["selection"] == {"below": 50, "all": True}
-    assert (document["found"], document["total"], document["requested"]) == (9, 12, 30)
-    assert document["counts"] == {
+    assert plan.selection == {"below": 50, "all": True}
+    assert (plan.mode, plan.found, plan.total, plan.requested) == ("set", 9, 12, 30)
+    assert plan.counts() == {
         "selected": 6,
         "change": 4,
         "unchanged": 0,
         "skip": 2,
-        "missing": 0,
+        "not found": 0,
     }
-    assert document["items"][0] == {
-        "action_id": "std-10",
-        "name": "Lookup Customer",
-        "category": "Web Services",
-        "integration_id": INTEGRATION,
-        "version": 3,
-        "old": 10,
-        "new": 30,
-        "status": "change",
-        "reason": None,
-        "rule": None,
-    }
+    assert plan.items[0] == PlanItem(
+        action_id="std-10",
+        name="Lookup Customer",
+        category="Web Services",
+        integration_id=INTEGRATION,
+        version=3,
+        old=10,
+        new=30,
+        status="change",
+        reason=None,
+        rule=None,
+    )
     assert plan.complete is False
 
 
-def test_plan_rows_describe_each_item(org: list[dict[str, Any]]) -> None:
-    """Rows give id, name, current, new and the verdict as text."""
+def test_counts_name_an_absent_id_not_found_as_the_output_does(
+    org: list[dict[str, Any]],
+) -> None:
+    """A requested id the org lacks counts as "not found", not as skipped: the
+    counts use the statuses the command line prints."""
     plan = build_plan(org, Selector(ids=("std-unset", "static_abc", "nope")), 30)
 
-    built_in = f"skip: {SKIP_REASONS[ActionKind.STATIC]}"
-    assert len(ROW_HEADERS) == 5
-    assert plan.as_rows() == [
-        ("std-unset", "Lookup Order", "unset (60 s)", "30 s", "change"),
-        ("static_abc", "Built-in Lookup", "unset (60 s)", "30 s", built_in),
-        ("nope", "", "-", "30 s", "skip: not found"),
-    ]
+    assert plan.counts() == {
+        "selected": 2,
+        "change": 1,
+        "unchanged": 0,
+        "skip": 1,
+        "not found": 1,
+    }
 
 
 def test_drift_is_the_items_to_change(org: list[dict[str, Any]]) -> None:

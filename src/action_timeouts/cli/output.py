@@ -59,7 +59,6 @@ OUTCOME_FIELDS = (
 OUTCOME_TABLE = ("id", "name", "old", "new", "outcome", "reason")
 TIMEOUT_FIELDS = frozenset({"timeout", "old", "new"})
 MISSING = "not found"
-PLAN_STATUSES = ("change", "unchanged", "skip", MISSING)
 OUTCOMES = (
     "changed",
     "unchanged",
@@ -265,16 +264,15 @@ def plan_row(item: PlanItem) -> dict[str, Any]:
     }
 
 
-def plan_document(plan: Plan, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """What `-o json` prints for a plan: what was asked, the counts, the rows."""
-    counts = count(rows, "status", PLAN_STATUSES)
+def plan_document(plan: Plan) -> dict[str, Any]:
+    """What `-o json` prints for a plan besides its rows: what was asked, the counts."""
     return {
         "mode": plan.mode,
         "requested": plan.requested,
         "selection": plan.selection,
         "found": plan.found,
         "total": plan.total,
-        "counts": {"selected": len(plan.selected), **counts},
+        "counts": plan.counts(),
     }
 
 

@@ -628,7 +628,7 @@ def show_plan(plan: Plan, output_format: str) -> None:
         PLAN_FIELDS,
         output_format,
         table=PLAN_TABLE,
-        document=plan_document(plan, rows),
+        document=plan_document(plan),
     )
     say_plan_counts(plan)
 
