@@ -205,6 +205,12 @@ def _policy_timeout(value: object, where: str) -> int | None:
         return None
     if is_whole_seconds(value):
         return value
+    if isinstance(value, bool):
+        message = (
+            f"{where}: {str(value).lower()} is a boolean, not a timeout: give whole "
+            f'seconds from {TIMEOUT_MIN} to {TIMEOUT_MAX}, or "unset"'
+        )
+        raise UsageError(message)
     message = (
         f"{where}: invalid timeout {value!r}: give whole seconds from "
         f'{TIMEOUT_MIN} to {TIMEOUT_MAX}, or "unset"'

@@ -179,6 +179,11 @@ def test_default_applies_to_actions_no_rule_selects(
         pytest.param(
             '[[rule]]\nname = "x"\ntimeout = 61\n', "invalid timeout", id="61"
         ),
+        pytest.param(
+            '[[rule]]\nname = "x"\ntimeout = true\n',
+            "rule 1: true is a boolean, not a timeout",
+            id="boolean",
+        ),
         pytest.param('[[rule]]\nname = "x"\n', "missing timeout", id="no-timeout"),
         pytest.param("", "no [[rule]]", id="empty"),
     ],

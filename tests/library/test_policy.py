@@ -182,7 +182,6 @@ def test_policy_errors_name_the_problem(text: str, message: str) -> None:
         pytest.param("61", id="sixty-one"),
         pytest.param("-5", id="negative"),
         pytest.param("1.5", id="fraction"),
-        pytest.param("true", id="bool"),
         pytest.param('"fast"', id="word"),
         pytest.param('"30"', id="quoted-number"),
     ],
@@ -193,6 +192,36 @@ def test_invalid_rule_timeouts_are_refused(value: str) -> None:
 
     with pytest.raises(UsageError, match=r"rule 1: invalid timeout .*or \"unset\""):
         parse_policy(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param(
+            "[[rule]]\nname = 'x'\ntimeout = true\n",
+            r"^p\.toml: rule 1: true is a boolean, not a timeout: ",
+            id="rule-true",
+        ),
+        pytest.param(
+            "[[rule]]\nname = 'x'\ntimeout = false\n",
+            r"^p\.toml: rule 1: false is a boolean, not a timeout: ",
+            id="rule-false",
+        ),
+        pytest.param(
+            "default = true\n",
+            r"^p\.toml: default: true is a boolean, not a timeout: ",
+            id="default",
+        ),
+    ],
+)
+def test_a_boolean_timeout_is_named_as_a_boolean(text: str, message: str) -> None:
+    """`timeout = true` is refused as a boolean, naming the file and the rule, not
+    as the Python value True."""
+    with pytest.raises(UsageError, match=message) as caught:
+        parse_policy(text, source="p.toml")
+
+    assert "True" not in str(caught.value)
+    assert str(caught.value).endswith('give whole seconds from 1 to 60, or "unset"')
 
 
 @pytest.mark.parametrize(
