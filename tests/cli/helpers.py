@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import select
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,7 @@ SUCCESS_TEMPLATE = '{"status": ${status}, "text": "réponse reçue — 受信"}'
 SECRET_BEARER = "Bearer sk-live-0123456789abcdef"
 SECRET_API_KEY = "key-9f8e7d6c5b4a39281706"
 ENTRY_POINT = Path(sys.executable).with_name("action-timeouts")
+PROMPT = "[y/N]"
 
 
 def web_action(
@@ -156,6 +160,39 @@ def run_subprocess(
         timeout=timeout,
         check=False,
     )
+
+
+def read_terminal(arguments: list[str], env: dict[str, str], answer: str) -> str:
+    """Run the command on an 80-column terminal, answer any prompt, return all text."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [*command_line(), *arguments],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env={**env, "COLUMNS": "80"},
+    )
+    os.close(terminal)
+    seen = b""
+    try:
+        deadline = time.monotonic() + 20
+        while process.poll() is None or select.select([controller], [], [], 0)[0]:
+            assert time.monotonic() < deadline, seen
+            if not select.select([controller], [], [], 0.1)[0]:
+                continue
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # the terminal closed with the process
+                break
+            seen += chunk
+            if PROMPT.encode() in chunk:
+                os.write(controller, f"{answer}\n".encode())
+    finally:
+        os.close(controller)
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+    return seen.decode().replace("\r\n", "\n")
 
 
 def timeout_of(action: Mapping[str, Any]) -> int | None:

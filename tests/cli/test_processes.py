@@ -14,16 +14,16 @@ import pytest
 from action_timeouts.emulator.server import RunningEmulator
 
 from .helpers import (
+    PROMPT,
     STANDARD_IDS,
     command_line,
     many_actions,
     patches,
+    read_terminal,
     run_subprocess,
     timeout_of,
     web_action,
 )
-
-PROMPT = "[y/N]"
 
 
 def legacy_environment(emulator: RunningEmulator, action_id: str) -> dict[str, str]:
@@ -256,39 +256,6 @@ def realistic_org() -> list[dict[str, object]]:
     ]
     actions[2]["id"] = "customAuth_-_4787f546-1826-4134-87c3-1af77bac28bf"
     return actions
-
-
-def read_terminal(arguments: list[str], env: dict[str, str], answer: str) -> str:
-    """Run the command on an 80-column terminal, answer any prompt, return all text."""
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen(
-        [*command_line(), *arguments],
-        stdin=terminal,
-        stdout=terminal,
-        stderr=terminal,
-        env={**env, "COLUMNS": "80"},
-    )
-    os.close(terminal)
-    seen = b""
-    try:
-        deadline = time.monotonic() + 20
-        while process.poll() is None or select.select([controller], [], [], 0)[0]:
-            assert time.monotonic() < deadline, seen
-            if not select.select([controller], [], [], 0.1)[0]:
-                continue
-            try:
-                chunk = os.read(controller, 4096)
-            except OSError:  # the terminal closed with the process
-                break
-            seen += chunk
-            if PROMPT.encode() in chunk:
-                os.write(controller, f"{answer}\n".encode())
-    finally:
-        os.close(controller)
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-    return seen.decode().replace("\r\n", "\n")
 
 
 @pytest.mark.parametrize(
