@@ -162,15 +162,18 @@ def run_subprocess(
     )
 
 
-def read_terminal(arguments: list[str], env: dict[str, str], answer: str) -> str:
-    """Run the command on an 80-column terminal, answer any prompt, return all text."""
+def read_terminal(
+    arguments: list[str], env: dict[str, str], answer: str, *, columns: int = 80
+) -> str:
+    """Run the command on a terminal (80 columns unless told), answer any prompt,
+    and return all the text it wrote."""
     controller, terminal = pty.openpty()
     process = subprocess.Popen(
         [*command_line(), *arguments],
         stdin=terminal,
         stdout=terminal,
         stderr=terminal,
-        env={**env, "COLUMNS": "80"},
+        env={**env, "COLUMNS": str(columns)},
     )
     os.close(terminal)
     seen = b""

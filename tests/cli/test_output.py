@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 
 from action_timeouts.emulator.server import RunningEmulator
 
-from .helpers import ZENDESK, invoke
+from .helpers import ZENDESK, invoke, read_terminal, run_subprocess
 
 pytestmark = pytest.mark.usefixtures("credentials")
 
@@ -192,3 +193,103 @@ def test_undo_with_only_refusals_prints_them_as_refused(
     [row] = json.loads(result.stdout)["items"]
     assert (row["id"], row["outcome"]) == ("ticket-create", "refused")
     assert "changed by someone else" in row["reason"]
+
+
+# Messages and colour on stderr
+
+ESCAPE = "\x1b["
+WIDE = 200  # wide enough for every table to be drawn as a table
+# Commands whose output is styled on a terminal: a table on stdout, bold headings.
+STYLED = [
+    pytest.param(["list"], id="list"),
+    pytest.param(["set", "20", "--all", "--dry-run"], id="plan"),
+    pytest.param(["demo", "--actions", "20"], id="demo"),
+]
+
+
+def process_environment(
+    emulator: RunningEmulator, **changes: str | None
+) -> dict[str, str]:
+    """Return the environment of a real process of the command, pointed at the
+    emulator, on a terminal that shows colour; a None value removes a variable."""
+    variables = {
+        **os.environ,
+        "GENESYSCLOUD_OAUTHCLIENT_ID": emulator.client_id,
+        "GENESYSCLOUD_OAUTHCLIENT_SECRET": emulator.client_secret,
+        "GENESYSCLOUD_REGION": emulator.base_url,
+        "TERM": "xterm-256color",
+    }
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        variables.pop(name, None)
+    for name, value in changes.items():
+        if value is None:
+            variables.pop(name, None)
+        else:
+            variables[name] = value
+    return variables
+
+
+@pytest.mark.parametrize("arguments", STYLED)
+def test_no_color_on_a_terminal_writes_no_escape_codes(
+    emulator: RunningEmulator, arguments: list[str]
+) -> None:
+    """With NO_COLOR set, output to a real terminal has no colour and no bold."""
+    env = process_environment(emulator, NO_COLOR="1")
+
+    text = read_terminal(arguments, env, answer="n", columns=WIDE)
+
+    assert "Lookup Order" in text or "[1]" in text, text
+    assert ESCAPE not in text
+
+
+@pytest.mark.parametrize("arguments", STYLED)
+def test_a_terminal_without_no_color_gets_colour(
+    emulator: RunningEmulator, arguments: list[str]
+) -> None:
+    """Without NO_COLOR, output to a real terminal is styled."""
+    env = process_environment(emulator, NO_COLOR=None)
+
+    text = read_terminal(arguments, env, answer="n", columns=WIDE)
+
+    assert ESCAPE in text
+
+
+@pytest.mark.parametrize("arguments", STYLED)
+def test_a_pipe_gets_no_escape_codes(
+    emulator: RunningEmulator, arguments: list[str]
+) -> None:
+    """Output into pipes is plain, NO_COLOR or not."""
+    env = process_environment(emulator, NO_COLOR=None)
+
+    completed = run_subprocess(arguments, env=env)
+
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip()
+    assert ESCAPE not in completed.stdout + completed.stderr
+
+
+def test_verbose_adds_info_lines(emulator: RunningEmulator) -> None:
+    """`-v` adds the library's INFO events, such as the verified change, to stderr."""
+    plain = invoke("set", "10", "order-lookup")
+    verbose = invoke("-v", "set", "11", "order-lookup")
+
+    assert plain.exit_code == verbose.exit_code == 0, verbose.stderr
+    assert not [line for line in plain.stderr.splitlines() if line.startswith("info:")]
+    assert "info: verified order-lookup: timeout 10 s -> 11 s, version 2 -> 3" in (
+        verbose.stderr.splitlines()
+    )
+
+
+def test_quiet_leaves_only_errors(
+    emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`-q` drops warnings and messages: what is left on stderr is the error line."""
+    monkeypatch.setenv("GENESYS_ENV_NAME", "eu-west-1")  # disagrees: a warning
+    plain = invoke("set", "10", "no-such-action")
+
+    quiet = invoke("-q", "set", "10", "no-such-action")
+
+    assert plain.exit_code == quiet.exit_code == 6
+    assert any(line.startswith("warning:") for line in plain.stderr.splitlines())
+    [line] = quiet.stderr.splitlines()
+    assert line.startswith("error: action no-such-action not found")

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Literal, NoReturn, TypeVar
 
 import click
 
@@ -224,9 +224,29 @@ class MessageFormatter(logging.Formatter):
         return f"{record.levelname.lower()}: {record.getMessage()}"
 
 
-def use_colour() -> bool:
-    """Tell whether stderr messages may use colour."""
-    return sys.stderr.isatty() and "NO_COLOR" not in os.environ
+def use_colour(stream: IO[str] | None = None) -> bool:
+    """Tell whether output to `stream` (stderr unless given) may be styled.
+
+    Every styled output asks this one question: only a terminal gets colour or
+    bold, and never while `NO_COLOR` is set to a value that is not empty
+    (https://no-color.org).
+    """
+    stream = sys.stderr if stream is None else stream
+    return stream.isatty() and not os.environ.get("NO_COLOR")
+
+
+def colour_system(stream: IO[str] | None = None) -> Literal["auto"] | None:
+    """Return the `color_system` of a rich console writing to `stream`.
+
+    None makes rich write no escape code at all, bold included, which its own
+    `no_color` switch would keep.
+    """
+    return "auto" if use_colour(stream) else None
+
+
+def styled(text: str, **styles: Any) -> str:
+    """Return `text` in click's `styles` for stderr when colour is on, else plain."""
+    return click.style(text, **styles) if use_colour() else text
 
 
 def print_rows(

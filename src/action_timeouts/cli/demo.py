@@ -17,6 +17,7 @@ from action_timeouts.actions import (
     set_timeout,
 )
 from action_timeouts.cli.actions_command import LIST_COLUMNS, list_row
+from action_timeouts.cli.common import styled
 from action_timeouts.cli.output import print_table
 
 SHORT_TIMEOUT = 5
@@ -124,4 +125,4 @@ def flatten_paths(value: object, path: str = "") -> list[str]:
 
 def step(number: int, title: str) -> None:
     """Print a numbered step heading on stderr."""
-    click.echo(click.style(f"[{number}] {title}", bold=True), err=True)
+    click.echo(styled(f"[{number}] {title}", bold=True), err=True)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import sys
 from collections.abc import Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
@@ -148,7 +147,7 @@ def print_table(
     from rich.table import Table
     from rich.text import Text
 
-    from action_timeouts.cli.common import leave_quietly
+    from action_timeouts.cli.common import colour_system, leave_quietly
 
     class TableConsole(Console):
         def on_broken_pipe(self) -> None:
@@ -160,7 +159,7 @@ def print_table(
     terminal = stream.isatty()
     console = TableConsole(
         file=stream,
-        no_color=not terminal or "NO_COLOR" in os.environ,
+        color_system=colour_system(stream),
         width=None if terminal else UNBOUNDED_WIDTH,
     )
     table = Table(box=_box() if terminal else None)

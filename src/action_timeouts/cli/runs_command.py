@@ -21,6 +21,7 @@ from action_timeouts.actions import (
 from action_timeouts.cli.actions_command import complete_listing
 from action_timeouts.cli.common import (
     Connection,
+    colour_system,
     confirm_or_refuse,
     connection_from,
     connection_options,
@@ -564,7 +565,7 @@ class ProgressBar:
                 TaskProgressColumn(),
                 rate_column(),
                 TimeRemainingColumn(),
-                console=Console(stderr=True),
+                console=Console(stderr=True, color_system=colour_system()),
                 transient=True,
             )
             self._progress.start()
