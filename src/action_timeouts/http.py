@@ -523,7 +523,7 @@ class ApiClient:
             retry_after = self.policy.backoff(tries.rate_limits)
         wait = max(retry_after, _SHORTEST_RATE_LIMIT_WAIT)
         if tries.rate_limit_waited + wait > self.policy.rate_limit_budget:
-            raise _rate_limit_exhausted(request, response, tries, self.policy)
+            raise _rate_limit_exhausted(request, response, tries, self.policy, wait)
 
         tries.rate_limit_waited += wait
         self.stats.record_retry(rate_limited=True)
@@ -636,14 +636,19 @@ def _new_client(
 
 
 def _rate_limit_exhausted(
-    request: httpx.Request, response: httpx.Response, tries: _Tries, policy: RetryPolicy
+    request: httpx.Request,
+    response: httpx.Response,
+    tries: _Tries,
+    policy: RetryPolicy,
+    wait: float,
 ) -> ApiError:
-    """Build the error for a request still rate limited after its wait budget."""
+    """Build the error for a request whose next rate-limit wait passes the budget."""
     method, path = describe(request)
     body = error_body(response)
     message = (
         f"{method} {path}: still rate limited (429) after waiting "
-        f"{tries.rate_limit_waited:.0f} s (budget {policy.rate_limit_budget:.0f} s)"
+        f"{tries.rate_limit_waited:.0f} s, and {wait:.0f} s more would pass the wait "
+        f"budget of {policy.rate_limit_budget:.0f} s; try again later"
     )
     return RateLimitedError(
         message,

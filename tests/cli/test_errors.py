@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from action_timeouts.actions import CONFLICT_ATTEMPTS
 from action_timeouts.emulator.server import RunningEmulator
 from action_timeouts.emulator.state import VIEW
 
@@ -119,6 +120,44 @@ def test_run_stopped_by_permission_resumes_once_fixed(
     assert resumed.exit_code == 0, resumed.stderr
     for action_id in ("order-lookup", "customer-lookup", "ticket-create", "sms-send"):
         assert timeout_of(emulator.state.stored_action(action_id)) == 20
+
+
+@pytest.mark.usefixtures("credentials")
+def test_an_action_that_keeps_changing_exits_8(emulator: RunningEmulator) -> None:
+    """`set` of an action another editor saves again before every write gives up
+    after the conflicts allowed: exit 8, one line, the action as the editor left it."""
+    before = emulator.state.stored_action("order-lookup")
+    emulator.state.concurrent_edit("order-lookup", times=CONFLICT_ATTEMPTS + 4)
+
+    result = invoke("set", "12", "order-lookup")
+
+    assert result.exit_code == 8
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: action order-lookup kept changing while being ")
+    assert "try again later (correlation id " in line
+    after = emulator.state.stored_action("order-lookup")
+    assert after == {**before, "version": before["version"] + CONFLICT_ATTEMPTS}
+    sent = patches(emulator.state.request_log())
+    assert [entry["status"] for entry in sent] == [409] * CONFLICT_ATTEMPTS
+
+
+@pytest.mark.usefixtures("credentials")
+def test_a_rate_limit_longer_than_the_wait_budget_exits_9(
+    emulator: RunningEmulator,
+) -> None:
+    """A 429 whose Retry-After is longer than the wait budget (300 s of waiting per
+    request; nothing changes it) is not waited for: exit 9, one line, nothing sent."""
+    before = emulator.state.stored_actions()
+    emulator.state.inject_429(1, retry_after="3600")
+
+    result = invoke("set", "12", "order-lookup")
+
+    assert result.exit_code == 9
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: GET /api/v2/integrations/actions/order-lookup")
+    assert "3600 s more would pass the wait budget of 300 s; try again later" in line
+    assert emulator.state.stored_actions() == before
+    assert patches(emulator.state.request_log()) == []
 
 
 @pytest.mark.usefixtures("credentials")
