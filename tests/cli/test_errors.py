@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from action_timeouts.actions import CONFLICT_ATTEMPTS
+from action_timeouts.actions import ACTIONS_PATH, CONFLICT_ATTEMPTS, LISTING_ATTEMPTS
 from action_timeouts.emulator.server import RunningEmulator
 from action_timeouts.emulator.state import VIEW
 
@@ -158,6 +158,55 @@ def test_a_rate_limit_longer_than_the_wait_budget_exits_9(
     assert "3600 s more would pass the wait budget of 300 s; try again later" in line
     assert emulator.state.stored_actions() == before
     assert patches(emulator.state.request_log()) == []
+
+
+def short_listing(emulator: RunningEmulator) -> None:
+    """Answer the next listings with one action and a total of all eight."""
+    page = {
+        "entities": [emulator.state.stored_action("order-lookup")],
+        "pageSize": 100,
+        "pageNumber": 1,
+        "total": len(emulator.state.stored_actions()),
+        "pageCount": 1,
+    }
+    emulator.state.inject_raw_response(
+        LISTING_ATTEMPTS,
+        200,
+        json.dumps(page),
+        content_type="application/json",
+        methods=["GET"],
+        path_prefix=ACTIONS_PATH,
+    )
+
+
+@pytest.mark.usefixtures("credentials")
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        pytest.param(["list"], id="list"),
+        pytest.param(["set", "20", "--all", "--yes"], id="bulk-set"),
+    ],
+)
+def test_a_listing_short_of_its_total_is_refused(
+    emulator: RunningEmulator, journal_path: Path, arguments: list[str]
+) -> None:
+    """A listing that keeps returning fewer actions than the total it announces is
+    refused after its attempts: exit 11, one line, nothing printed or sent."""
+    before = emulator.state.stored_actions()
+    short_listing(emulator)
+
+    result = invoke(*arguments)
+
+    assert result.exit_code == 11
+    [line] = result.stderr.splitlines()
+    assert line == (
+        "error: the listing returned 1 action but the API reports 8; nothing was "
+        "done, try again"
+    )
+    assert result.stdout == ""
+    assert emulator.state.stored_actions() == before
+    assert patches(emulator.state.request_log()) == []
+    assert not journal_path.exists()
 
 
 @pytest.mark.usefixtures("credentials")

@@ -176,9 +176,11 @@ def complete_listing(api: ActionsApi, filters: Mapping[str, Any]) -> Listing:
     """List every action and fail when fewer arrive than the API's total."""
     listing = api.list_all(filters)
     if not listing.complete:
+        count = len(listing.actions)
+        noun = "action" if count == 1 else "actions"
         message = (
-            f"the listing returned {len(listing.actions)} actions but the API "
-            f"reports {listing.total}; nothing was done, try again"
+            f"the listing returned {count} {noun} but the API reports "
+            f"{listing.total}; nothing was done, try again"
         )
         raise BadResponseError(message, status=200)
     return listing
