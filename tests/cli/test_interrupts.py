@@ -15,7 +15,15 @@ import pytest
 
 from action_timeouts.emulator.server import RunningEmulator
 
-from .helpers import command_line, journal_states, many_actions, run_subprocess
+from .helpers import (
+    command_line,
+    invoke,
+    journal_states,
+    last_run_id,
+    many_actions,
+    run_subprocess,
+    stored_timeouts,
+)
 
 pytestmark = pytest.mark.crash
 
@@ -151,3 +159,42 @@ def test_interrupting_the_verification_ends_the_run(
     )
 
     assert_interrupted(code, stderr, number, env)
+
+
+@pytest.mark.usefixtures("credentials")
+def test_ctrl_c_during_a_rate_limit_pause_exits_at_once(
+    emulator: RunningEmulator, journal_path: Path
+) -> None:
+    """Ctrl-C stops a bulk run with 130 at once, even while workers wait out a 429."""
+    emulator.state.reset()
+    emulator.state.load_actions(many_actions(40))
+    emulator.state.set_extra_latency(30)
+    process = subprocess.Popen(
+        [*command_line(), "set", "21", "--all", "--yes"],
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while emulator.state.request_count("PATCH", "/api/v2") < 3:
+            assert time.monotonic() < deadline, "the run never started writing"
+            time.sleep(0.01)
+        emulator.state.inject_429(100, retry_after="40")
+        time.sleep(0.5)
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=15)
+        took = time.monotonic() - started
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+        emulator.state.clear_faults()
+
+    assert process.returncode == 130, stderr
+    assert took < 5
+    assert b"resume" in stderr
+    resumed = invoke("resume", last_run_id())
+    assert resumed.exit_code == 0, resumed.stderr
+    assert set(stored_timeouts(emulator).values()) == {21}

@@ -13,7 +13,13 @@ import pytest
 
 from action_timeouts.emulator.server import RunningEmulator
 
-from .helpers import ZENDESK, invoke, read_terminal, run_subprocess
+from .helpers import (
+    ZENDESK,
+    invoke,
+    read_terminal,
+    run_subprocess,
+    web_action,
+)
 
 pytestmark = pytest.mark.usefixtures("credentials")
 
@@ -193,6 +199,28 @@ def test_undo_with_only_refusals_prints_them_as_refused(
     [row] = json.loads(result.stdout)["items"]
     assert (row["id"], row["outcome"]) == ("ticket-create", "refused")
     assert "changed by someone else" in row["reason"]
+
+
+MARKUP_NAME = "Broken [/] name [v2] [bold]x"
+
+
+@pytest.mark.usefixtures("credentials")
+def test_names_with_markup_brackets_are_printed_literally(
+    emulator: RunningEmulator,
+) -> None:
+    """An action name holding `[/]` or `[v2]` is shown as is, not read as markup."""
+    emulator.state.load_actions([web_action("markup-1", MARKUP_NAME, timeout=3)])
+
+    listed = invoke("list")
+    planned = invoke("set", "9", "--all", "--dry-run")
+    shown = invoke("show", "markup-1")
+
+    assert listed.exit_code == 0, listed.stderr
+    assert MARKUP_NAME in listed.stdout
+    assert planned.exit_code == 0, planned.stderr
+    assert MARKUP_NAME in planned.stdout
+    assert shown.exit_code == 0, shown.stderr
+    assert MARKUP_NAME in shown.stdout
 
 
 # Messages and colour on stderr

@@ -539,3 +539,43 @@ def test_id_before_seconds_says_seconds_come_first(emulator: RunningEmulator) ->
     assert "SECONDS comes first" in result.stderr
     assert "`action-timeouts set 10 order-lookup`" in result.stderr
     assert emulator.state.request_log() == []
+
+
+@pytest.mark.usefixtures("credentials")
+def test_action_read_without_config_is_never_written(
+    emulator: RunningEmulator,
+) -> None:
+    """An action answered without its config is refused, never PATCHed bare."""
+    bare = {
+        "id": "no-config",
+        "name": "No Config",
+        "category": "Acme Web Services",
+        "integrationId": "int-acme",
+        "contract": {},
+    }
+    emulator.state.load_actions([bare])
+
+    bulk = invoke("set", "9", "--all", "--yes")
+    single = invoke("set", "9", "no-config")
+
+    assert bulk.exit_code == 1, bulk.stderr
+    assert single.exit_code == 11, single.stderr
+    assert "no-config" in bulk.stderr
+    assert "config" not in emulator.state.stored_action("no-config")
+    assert not [
+        entry
+        for entry in patches(emulator.state.request_log())
+        if entry["path"].endswith("/no-config")
+    ]
+
+
+@pytest.mark.usefixtures("credentials")
+def test_unset_under_a_merging_platform_says_why(emulator: RunningEmulator) -> None:
+    """`set --unset` on a platform that merges config exits 12 and says it merged."""
+    emulator.state.set_options(patch_mode="merge")
+
+    result = invoke("set", "--unset", "order-lookup")
+
+    assert result.exit_code == 12, result.stderr
+    assert "merge" in result.stderr
+    assert stored_timeouts(emulator)["order-lookup"] == 5
