@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from action_timeouts.errors import ConfigurationError
-from action_timeouts.regions import Endpoint, resolve_region
+from action_timeouts.regions import REGIONS, Endpoint, resolve_region
 
 __all__ = [
     "CONFIG_DIR_VARIABLE",
@@ -84,6 +84,11 @@ _FIELDS = ("client_id", "client_secret", "region", "action_id")
 _CHOSEN_PROFILE = "option --profile (its values win over the environment and .env)"
 _NOT_SET = "not set"
 _SHORTEST_HINTED_SECRET = 16
+# A shorter secret found inside a region value may be there by chance.
+_SHORTEST_HIDDEN_SECRET = 8
+# A plain value (no dot, colon or slash) longer than this is no region name, even
+# misspelt: twice the longest name.
+_LONGEST_PLAIN_REGION = 2 * max(len(name) for name in REGIONS)
 
 
 @dataclass(repr=False)
@@ -433,19 +438,51 @@ def _apply(
     if isinstance(value, Path):
         value = read_secret_file(value)
     if name == "region":
-        settings.endpoint = _resolve(value, source)
+        settings.endpoint = _resolve(value, source, settings.client_secret)
         settings.sources["endpoint"] = source
         return
     setattr(settings, name, value)
     settings.sources[name] = source
 
 
-def _resolve(value: str | None, source: str) -> Endpoint | None:
-    """Resolve a region value, naming where it came from when it is wrong."""
+def _resolve(value: str | None, source: str, secret: str | None) -> Endpoint | None:
+    """Resolve a region value, naming where it came from when it is wrong.
+
+    A wrong region is quoted in the error, unless it may be a secret pasted into
+    the wrong variable: a value that holds the client secret, or one too long and
+    plain for any region name or domain (the secret and the region swapped).
+    """
     if value is None:
         return None
     try:
         return resolve_region(value)
     except ConfigurationError as exc:
         message = f"{exc} (region from {source})"
+        if _holds_secret(value, secret):
+            message = (
+                f"the region from {source} looks like the client secret, not a "
+                "region: check which variable holds what"
+            )
+        elif _looks_like_a_secret(value):
+            message = (
+                f"the region from {source} is no region name or domain "
+                f"({len(value)} characters, not shown in case it is a secret): check "
+                "which variable holds what"
+            )
         raise ConfigurationError(message) from None
+
+
+def _holds_secret(value: str, secret: str | None) -> bool:
+    """Tell whether a value is, or contains, the client secret."""
+    if not secret or not secret.strip():
+        return False
+    if value.strip() == secret.strip():
+        return True
+    return len(secret.strip()) >= _SHORTEST_HIDDEN_SECRET and secret.strip() in value
+
+
+def _looks_like_a_secret(value: str) -> bool:
+    """Tell whether a value is longer than any region name and has no dot, colon or
+    slash, as a domain or URL would."""
+    text = value.strip()
+    return len(text) > _LONGEST_PLAIN_REGION and not any(c in text for c in ".:/")

@@ -58,6 +58,25 @@ def test_wrong_secret_exits_4(
     assert "not-the-secret-at-all" not in result.output
 
 
+@pytest.mark.usefixtures("credentials")
+def test_a_region_set_to_the_secret_exits_3_without_showing_it(
+    emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GENESYSCLOUD_REGION holding the client secret exits 3 in one line that says
+    so without the value, and nothing is sent."""
+    monkeypatch.setenv("GENESYSCLOUD_REGION", emulator.client_secret)
+
+    result = invoke("-vv", "list")
+
+    assert result.exit_code == 3
+    assert emulator.client_secret not in result.output
+    assert result.stderr.splitlines()[-1] == (
+        "error: the region from environment GENESYSCLOUD_REGION looks like the "
+        "client secret, not a region: check which variable holds what"
+    )
+    assert emulator.state.request_log() == []
+
+
 def test_missing_permission_exits_5(
     emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:

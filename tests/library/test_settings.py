@@ -528,6 +528,67 @@ def test_bad_region_names_its_source(cwd: Path, config_file: Path) -> None:
         load(cwd, config_file, {"GENESYSCLOUD_REGION": "mars-1"})
 
 
+CANARY = "canary-SECRET-7f3a9c-0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    "region",
+    [
+        pytest.param(CANARY, id="the-secret"),
+        pytest.param(f" {CANARY}\n", id="the-secret-with-spaces"),
+        pytest.param(f"https://{CANARY}.example/x", id="a-url-holding-it"),
+        pytest.param(f"eu-west-1{CANARY}", id="glued-to-a-region"),
+    ],
+)
+def test_a_region_holding_the_secret_is_never_echoed(
+    region: str, cwd: Path, config_file: Path
+) -> None:
+    """A region variable set to (or holding) the client secret is refused saying
+    it looks like the secret, without repeating its value."""
+    environ = {"GENESYSCLOUD_OAUTHCLIENT_SECRET": CANARY, "GENESYSCLOUD_REGION": region}
+
+    with pytest.raises(ConfigurationError) as caught:
+        load(cwd, config_file, environ)
+
+    assert CANARY not in str(caught.value)
+    assert str(caught.value) == (
+        "the region from environment GENESYSCLOUD_REGION looks like the client "
+        "secret, not a region: check which variable holds what"
+    )
+    assert caught.value.exit_code == 3
+
+
+def test_a_region_swapped_with_the_secret_is_never_echoed(
+    cwd: Path, config_file: Path
+) -> None:
+    """With the secret and the region swapped, the long plain value in the region
+    variable is not shown either: only its length and what to check."""
+    environ = {
+        "GENESYSCLOUD_OAUTHCLIENT_SECRET": "eu-west-1",
+        "GENESYSCLOUD_REGION": CANARY,
+    }
+
+    with pytest.raises(ConfigurationError) as caught:
+        load(cwd, config_file, environ)
+
+    assert CANARY not in str(caught.value)
+    assert f"is no region name or domain ({len(CANARY)} characters" in str(caught.value)
+    assert str(caught.value).endswith("check which variable holds what")
+
+
+def test_a_misspelt_region_is_still_quoted(cwd: Path, config_file: Path) -> None:
+    """A wrong region that holds no secret is quoted, so the typo can be seen."""
+    environ = {
+        "GENESYSCLOUD_OAUTHCLIENT_SECRET": CANARY,
+        "GENESYSCLOUD_REGION": "eu-wset-1",
+    }
+
+    with pytest.raises(
+        ConfigurationError, match="unknown Genesys Cloud region 'eu-wset-1'"
+    ):
+        load(cwd, config_file, environ)
+
+
 def test_config_dir_variable_moves_the_config_file(tmp_path: Path) -> None:
     """ACTION_TIMEOUTS_CONFIG_DIR replaces the user config directory."""
     environ = {"ACTION_TIMEOUTS_CONFIG_DIR": str(tmp_path)}
