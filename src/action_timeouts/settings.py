@@ -224,6 +224,9 @@ def read_secret_file(path: str | os.PathLike[str]) -> str:
     except UnicodeDecodeError:
         message = f"cannot read {where}: it is not UTF-8 text"
         raise ConfigurationError(message) from None
+    except IsADirectoryError:
+        message = f"cannot read {where}: it is a directory; give the file that holds it"
+        raise ConfigurationError(message) from None
     except OSError as exc:
         message = f"cannot read {where}: {exc.strerror or exc}"
         raise ConfigurationError(message) from None

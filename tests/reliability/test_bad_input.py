@@ -312,8 +312,8 @@ CASES = [
     Case(
         "secret-file-is-a-directory",
         set_to("10", "--client-secret-file", "."),
-        2,
-        "is a directory",
+        3,
+        "cannot read the secret file .: it is a directory; give the file that holds",
     ),
     Case(
         "secret-stdin-empty",

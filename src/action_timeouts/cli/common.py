@@ -81,7 +81,9 @@ def connection_options(function: F) -> F:
         click.option("--client-id", metavar="ID", help="OAuth client id."),
         click.option(
             "--client-secret-file",
-            type=click.Path(dir_okay=False),
+            metavar="PATH",
+            # Not click.Path: every problem with the file is a configuration error
+            # (exit 3), reported by read_secret_file, a directory included.
             help="Read the OAuth client secret from this file.",
         ),
         click.option(
