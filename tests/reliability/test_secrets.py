@@ -43,7 +43,7 @@ from action_timeouts.errors import (
 from action_timeouts.http import ApiClient
 from action_timeouts.regions import Endpoint, resolve_region
 from action_timeouts.settings import describe_settings, load_settings
-from cli.helpers import run_subprocess
+from cli.helpers import run_subprocess, web_action
 
 pytestmark = pytest.mark.usefixtures("credentials", "no_backoff")
 
@@ -669,3 +669,110 @@ def test_journal_is_private_whatever_the_umask(
     assert journal_files
     for path in journal_files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+# The search itself: leaks planted on purpose are found
+
+
+def planted_action(emulator: RunningEmulator) -> None:
+    """Store an action whose header value is the canary secret."""
+    action = web_action("planted", "Planted", timeout=5, headers={"X-Key": CANARY})
+    emulator.state.load_actions([action])
+
+
+def answer_with_canary(emulator: RunningEmulator, status: int, **more: Any) -> None:
+    """Answer the next read of order-lookup with the canary in its message."""
+    body = {"message": f"refused: {CANARY}", "code": "bad.request", "status": status}
+    emulator.state.inject_raw_response(
+        1,
+        status,
+        json.dumps(body),
+        content_type="application/json",
+        methods=["GET"],
+        path_prefix="/api/v2/integrations/actions/order-lookup",
+        **more,
+    )
+
+
+def test_a_secret_planted_in_a_log_line_is_found(
+    emulator: RunningEmulator, canary: Canary, log_records: RecordingHandler
+) -> None:
+    """A correlation id holding the secret, logged at -vv, is found in the log."""
+    answer_with_canary(emulator, 400, headers={"inin-correlation-id": CANARY})
+
+    invoke("show", "order-lookup")
+
+    with pytest.raises(AssertionError, match="leaked into the log records"):
+        canary.assert_absent("the log records", "\n".join(log_records.texts))
+
+
+def test_a_secret_planted_in_an_error_message_is_found(
+    emulator: RunningEmulator, canary: Canary
+) -> None:
+    """A server message holding the secret, printed as the error line, is found on
+    stderr."""
+    answer_with_canary(emulator, 400)
+
+    result = invoke("show", "order-lookup")
+
+    assert result.exit_code == 11
+    texts = result_texts(result)
+    with pytest.raises(AssertionError, match="leaked into stderr"):
+        canary.assert_absent("stderr", texts["stderr"])
+
+
+def test_a_secret_planted_in_the_journal_is_found(
+    emulator: RunningEmulator, canary: Canary, journal_path: Path
+) -> None:
+    """An action whose header holds the secret is journaled as read; the search of
+    the journal's bytes finds it."""
+    planted_action(emulator)
+
+    result = invoke("set", "10", "planted")
+
+    assert result.exit_code == 0, result.stderr
+    with pytest.raises(AssertionError, match="leaked into the journal"):
+        canary.assert_absent(
+            "the journal", b"".join(journal_bytes(journal_path).values())
+        )
+
+
+def test_a_secret_planted_in_stdout_is_found(
+    emulator: RunningEmulator, canary: Canary
+) -> None:
+    """`show --reveal` prints a header value that is the secret; stdout is searched."""
+    planted_action(emulator)
+
+    result = invoke("show", "planted", "--reveal", "-o", "json")
+
+    assert result.exit_code == 0, result.stderr
+    texts = result_texts(result)
+    with pytest.raises(AssertionError, match="leaked into stdout"):
+        canary.assert_absent("stdout", texts["stdout"])
+
+
+def test_a_secret_planted_in_an_exception_is_found(
+    emulator: RunningEmulator, canary: Canary
+) -> None:
+    """An error whose text holds the secret is caught by the exception search."""
+    answer_with_canary(emulator, 400)
+
+    with ApiClient(resolve_region(emulator.base_url), CANARY_CLIENT, CANARY) as client:
+        error = failure_of_a_read(client)
+
+    with pytest.raises(AssertionError, match=r"leaked into str\(error\)"):
+        assert_error_holds_no_secret(canary, error)
+
+
+@pytest.mark.parametrize("form", ["secret", "basic", "token"])
+def test_every_form_of_the_secret_is_searched_for(
+    form: str, emulator: RunningEmulator, canary: Canary
+) -> None:
+    """The secret, its HTTP Basic form and each token issued for it are each found
+    when planted in a text."""
+    assert invoke("show", "order-lookup").exit_code == 0
+    secret, basic, *tokens = canary.forms()
+    planted = {"secret": secret, "basic": basic, "token": tokens[0]}[form]
+
+    with pytest.raises(AssertionError, match="leaked into a planted line"):
+        canary.assert_absent("a planted line", f"before {planted} after")
