@@ -17,9 +17,9 @@ At one level the newer variable names win over the older ones:
 `GENESYSCLOUD_OAUTHCLIENT_SECRET` over `GENESYS_CLIENT_SECRET`, and for the region
 `GENESYSCLOUD_API_REGION` (a full API URL, the most precise) over `GENESYSCLOUD_REGION`
 over `GENESYS_ENV_NAME`. When two region variables at one level disagree, a warning is
-logged. An empty variable counts as
-unset. The profile is chosen by the `profile` argument, else `ACTION_TIMEOUTS_PROFILE`
-(environment, then `.env`), else the file's `default_profile`.
+logged. An empty variable counts as unset. The profile is chosen by the `profile`
+argument, else `ACTION_TIMEOUTS_PROFILE` (environment, then `.env`), else the file's
+`default_profile`.
 
 A profile is a `[profiles.NAME]` table with `client_id`, `client_secret` or
 `client_secret_file` (relative to the config file's directory), `region` and
