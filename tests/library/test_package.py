@@ -28,7 +28,6 @@ MODULES = sorted(
 # `__all__` on purpose: tuning constants and SQL text the module alone uses.
 DELIBERATELY_PRIVATE: dict[str, set[str]] = {
     "action_timeouts": {"TYPE_CHECKING"},
-    "action_timeouts.actions": {"LONGEST_QUOTED_VALUE"},
     "action_timeouts.guard": {"LONGEST_FIELD_LIST"},
     "action_timeouts.journal": {
         "APP_NAME",
@@ -56,6 +55,7 @@ DELIBERATELY_PRIVATE: dict[str, set[str]] = {
         "UNSET_WORD",
     },
     "action_timeouts.runlock": {"FILE_MODE"},
+    "action_timeouts.timeouts": {"LONGEST_QUOTED_VALUE"},
 }
 ALWAYS_PRIVATE = {"logger"}  # every module's own logger
 
