@@ -636,3 +636,28 @@ def test_a_run_records_its_oauth_client_id(
     with Journal.open(journal_path) as journal:
         [run] = journal.runs()
     assert run.client_id == emulator.client_id
+
+
+@pytest.mark.parametrize("landed", [False, True], ids=["intent", "changed"])
+def test_resume_verifies_in_full_not_the_timeout_alone(
+    emulator: RunningEmulator, journal_path: Path, landed: bool
+) -> None:
+    """An action at the new timeout whose template differs is failed, not verified.
+
+    Resume compares what it reads with the journal's copy with the change made,
+    as a verification after the write does, and names the fields that differ.
+    """
+    run_id = killed_run(emulator, journal_path, ["ticket-create"], landed=landed)
+    action = emulator.state.stored_action("ticket-create")
+    action["config"]["timeoutSeconds"] = 20
+    action["config"]["request"]["requestTemplate"] = "{}"
+    emulator.state.load_actions([{**action, "version": action["version"] + 1}])
+
+    result = invoke("resume", run_id)
+
+    assert result.exit_code == 1
+    item = history_items(run_id)["ticket-create"]
+    assert item["state"] == "failed"
+    assert "config.request.requestTemplate" in item["reason"]
+    assert "failed ticket-create: " in result.stderr
+    assert len(patches(emulator.state.request_log())) == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -293,8 +294,8 @@ def finish(journal: Journal, run_id: str, workers: int, connection: Connection) 
         same_org_or_refuse(detail.run, client, "resume")
         failed = verify_changed(api, journal, run_id, unverified)
         landed = recheck_failed(api, journal, run_id, attempted)
-        changes, unreadable = reconcile_pending(api, journal, run_id, pending)
-        report = run_changes(api, journal, run_id, changes, {"workers": workers})
+        found = reconcile_pending(api, journal, run_id, pending)
+        report = run_changes(api, journal, run_id, found.changes, {"workers": workers})
     # The run as a whole: actions that failed before this resume still count.
     left = [
         item
@@ -305,16 +306,16 @@ def finish(journal: Journal, run_id: str, workers: int, connection: Connection) 
         journal.finish_run(run_id, "failed")
     say(
         f"run {run_id}: {len(pending)} pending, {len(report.changed)} changed "
-        f"now, {len(pending) - len(changes) - unreadable} had already landed, "
+        f"now, {found.landed} had already landed, "
         f"{len(unverified) - failed} verified after the fact, "
         f"{landed} reported failed had landed, "
-        f"{len(report.failed) + failed + unreadable} failed, "
+        f"{len(report.failed) + failed + found.failed} failed, "
         f"{len(report.refused)} refused; {len(left)} failed or refused in the run"
     )
     for action_id, reason in sorted({**report.failed, **report.refused}.items()):
         state = "refused" if action_id in report.refused else "failed"
         say(f"  {state} {action_id}: {reason}")
-    if left or failed or unreadable or not report.ok or report.refused:
+    if left or failed or found.failed or not report.ok or report.refused:
         raise SystemExit(1)
 
 
@@ -358,60 +359,120 @@ def recheck_failed(
 def verify_changed(
     api: ActionsApi, journal: Journal, run_id: str, items: Sequence[JournalItem]
 ) -> int:
-    """Read back actions changed but never verified; return how many are wrong."""
+    """Read back actions changed but never verified; return how many are wrong.
+
+    Each is compared in full with what the run meant to leave (see
+    `departure`): a difference is recorded failed, naming the fields.
+    """
     wrong = 0
     for item in items:
         action = read_or_fail(api, journal, run_id, item.action_id)
         if action is None:
             wrong += 1
             continue
-        if current_timeout(action) == item.new_timeout:
-            journal.record_outcome(
-                run_id, item.action_id, "verified", after_version=action["version"]
-            )
-            continue
-        wrong += 1
-        reason = f"read back as {describe_timeout(current_timeout(action))}"
-        journal.record_outcome(run_id, item.action_id, "failed", reason=reason)
-        say(f"  failed {item.action_id}: {reason}")
+        if not record_verdict(
+            journal, run_id, item, departure(api, item, action), action
+        ):
+            wrong += 1
     return wrong
 
 
+def departure(
+    api: ActionsApi, item: JournalItem, action: Mapping[str, Any]
+) -> str | None:
+    """Say how an action read back differs from what the run meant to leave, or None.
+
+    What the run meant to leave is the journal's copy of the action with the
+    change made (`guard.left_by_run`): its config with the templates is compared
+    byte for byte, and every other field but the version, as a verification
+    after the write would.
+    """
+    from action_timeouts.actions import verify
+    from action_timeouts.bulk import FATAL_ERRORS
+    from action_timeouts.errors import ActionTimeoutsError
+    from action_timeouts.guard import left_by_run
+
+    if current_timeout(action) != item.new_timeout:
+        return f"read back as {describe_timeout(current_timeout(action))}"
+    left = left_by_run(item)
+    if left is None or item.before is None:
+        return "the journal holds no copy of the action to verify it against"
+    try:
+        verify(api, item.before, action, left["config"])
+    except FATAL_ERRORS:
+        raise
+    except ActionTimeoutsError as error:
+        return str(error)
+    return None
+
+
+@dataclass
+class Reconciled:
+    """What reading a run's pending actions found, and the changes left to make."""
+
+    changes: list[Change] = field(default_factory=list)
+    landed: int = 0
+    """Writes found landed, and verified in full."""
+    failed: int = 0
+    """Actions that could not be read, or differ from what the run meant to leave."""
+
+
 def reconcile_pending(
-    api: ActionsApi, journal: Journal, run_id: str, pending: Sequence[Any]
-) -> tuple[list[Change], int]:
+    api: ActionsApi, journal: Journal, run_id: str, pending: Sequence[JournalItem]
+) -> Reconciled:
     """Read each pending action; record those that landed, return the rest to apply.
 
-    Each change to apply expects the action at the version the run read (an
-    intent) or planned from (never attempted), so an action someone else has
-    changed since is refused rather than overwritten. Also return how many could
-    not be read: each is recorded failed with the reason, and the others are
-    reconciled all the same.
+    A write found at the new timeout is verified in full against the journal's
+    copy (`departure`) before it is recorded verified; a difference is recorded
+    failed, naming the fields. Each change to apply expects the action at the
+    version the run read (an intent) or planned from (never attempted), so an
+    action someone else has changed since is refused rather than overwritten. An
+    action that cannot be read is recorded failed with the reason, and the
+    others are reconciled all the same.
     """
     from action_timeouts.bulk import Change
 
-    changes: list[Change] = []
-    unreadable = 0
+    found = Reconciled()
     for item in pending:
         if item.state == "planned":
             expected = item.before_version
-            changes.append(
+            found.changes.append(
                 Change(item.action_id, item.new_timeout, expected_version=expected)
             )
             continue
         action = read_or_fail(api, journal, run_id, item.action_id)
         if action is None:
-            unreadable += 1
-        elif current_timeout(action) == item.new_timeout:
-            journal.record_outcome(
-                run_id, item.action_id, "verified", after_version=action["version"]
-            )
-        else:
+            found.failed += 1
+        elif current_timeout(action) != item.new_timeout:
             expected = item.before_version
-            changes.append(
+            found.changes.append(
                 Change(item.action_id, item.new_timeout, expected_version=expected)
             )
-    return changes, unreadable
+        elif record_verdict(
+            journal, run_id, item, departure(api, item, action), action
+        ):
+            found.landed += 1
+        else:
+            found.failed += 1
+    return found
+
+
+def record_verdict(
+    journal: Journal,
+    run_id: str,
+    item: JournalItem,
+    reason: str | None,
+    action: Mapping[str, Any],
+) -> bool:
+    """Record an action read back verified, or failed for `reason`; tell which."""
+    if reason is None:
+        journal.record_outcome(
+            run_id, item.action_id, "verified", after_version=action["version"]
+        )
+        return True
+    journal.record_outcome(run_id, item.action_id, "failed", reason=reason)
+    say(f"  failed {item.action_id}: {reason}")
+    return False
 
 
 def read_or_fail(
