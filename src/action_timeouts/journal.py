@@ -41,6 +41,7 @@ from action_timeouts.runlock import RunLock
 __all__ = [
     "CHANGED_STATES",
     "ITEM_STATES",
+    "NOT_READ",
     "OUTCOME_STATES",
     "PENDING_STATES",
     "RUN_STATUSES",
@@ -74,6 +75,9 @@ PENDING_STATES = ("planned", "intent", "sent")
 CHANGED_STATES = ("changed", "verified")
 RUN_STATUSES = ("running", "finished", "interrupted", "failed")
 PLAN_STATES = {"change": "planned", "unchanged": "unchanged", "skip": "skipped"}
+# The reason of a planned item whose action was not read yet (a single `set`):
+# its name, version and timeout are not known.
+NOT_READ = "not read yet"
 RUNS_HINT = "list the recorded runs with `action-timeouts history`"
 RUN_ID_ATTEMPTS = 20
 FILE_MODE = 0o600
@@ -607,8 +611,9 @@ class Journal:
     def record_plan(self, run_id: str, plan_items: Iterable[PlanItem]) -> None:
         """Record every item of a plan as planned, unchanged or skipped.
 
-        Call it once, before the first intent: recording a plan again resets the
-        state of the items it names.
+        Record an item again only before its intent: recording a plan resets the
+        state of the items it names (an action planned before it was read is
+        recorded again with what the read found).
         """
         rows = [self._plan_row(run_id, item) for item in plan_items]
         with self._writing(run_id), self._transaction():

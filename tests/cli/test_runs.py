@@ -13,6 +13,7 @@ import pytest
 
 import action_timeouts.journal as journal_module
 from action_timeouts.emulator.server import RunningEmulator
+from action_timeouts.http import RetryPolicy
 from action_timeouts.journal import Journal
 from action_timeouts.plan import PlanItem
 
@@ -661,3 +662,45 @@ def test_resume_verifies_in_full_not_the_timeout_alone(
     assert "config.request.requestTemplate" in item["reason"]
     assert "failed ticket-create: " in result.stderr
     assert len(patches(emulator.state.request_log())) == 0
+
+
+def single_set_stopped_before_its_read(
+    emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """Run `set 20 ticket-create` with every read of the action dropped; its run id."""
+    monkeypatch.setattr(RetryPolicy, "backoff", lambda _policy, _retry: 0.0)
+    emulator.state.inject_drops(RetryPolicy().read_attempts, methods=["GET"])
+    stopped = invoke("set", "20", "ticket-create")
+    assert stopped.exit_code == 10, stopped.stderr
+    return last_run_id()
+
+
+def test_resume_finishes_a_single_set_stopped_before_its_first_read(
+    emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`set ID` journals the action before reading it, so resume makes the change."""
+    run_id = single_set_stopped_before_its_read(emulator, monkeypatch)
+
+    result = invoke("resume", run_id)
+
+    assert result.exit_code == 0, result.stderr
+    assert f"run {run_id}: 1 pending, 1 changed now" in result.stderr
+    assert stored_timeouts(emulator)["ticket-create"] == 20
+    item = history_items(run_id)["ticket-create"]
+    assert (item["state"], item["old"], item["new"]) == ("verified", 30, 20)
+
+
+def test_resume_records_an_unread_action_found_as_asked_unchanged(
+    emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An action the run never read, found at the new timeout, is unchanged at it."""
+    run_id = single_set_stopped_before_its_read(emulator, monkeypatch)
+    edit_behind_our_back(emulator, "ticket-create", 20)
+
+    result = invoke("resume", run_id)
+
+    assert result.exit_code == 0, result.stderr
+    assert "1 pending, 0 changed now, 1 unchanged" in result.stderr
+    assert patches(emulator.state.request_log()) == []
+    item = history_items(run_id)["ticket-create"]
+    assert (item["state"], item["old"], item["new"]) == ("unchanged", 20, 20)

@@ -306,7 +306,8 @@ def finish(journal: Journal, run_id: str, workers: int, connection: Connection) 
         journal.finish_run(run_id, "failed")
     say(
         f"run {run_id}: {len(pending)} pending, {len(report.changed)} changed "
-        f"now, {found.landed} had already landed, "
+        f"now, {len(report.unchanged) + found.unchanged} unchanged, "
+        f"{found.landed} had already landed, "
         f"{len(unverified) - failed} verified after the fact, "
         f"{landed} reported failed had landed, "
         f"{len(report.failed) + failed + found.failed} failed, "
@@ -415,6 +416,8 @@ class Reconciled:
     """Writes found landed, and verified in full."""
     failed: int = 0
     """Actions that could not be read, or differ from what the run meant to leave."""
+    unchanged: int = 0
+    """Actions the run had not read yet, found already as it asked."""
 
 
 def reconcile_pending(
@@ -436,9 +439,12 @@ def reconcile_pending(
     for item in pending:
         if item.state == "planned":
             expected = item.before_version
-            found.changes.append(
-                Change(item.action_id, item.new_timeout, expected_version=expected)
-            )
+            if expected is None:
+                expected = read_unread(api, journal, run_id, item, found)
+            if expected is not None:
+                found.changes.append(
+                    Change(item.action_id, item.new_timeout, expected_version=expected)
+                )
             continue
         action = read_or_fail(api, journal, run_id, item.action_id)
         if action is None:
@@ -455,6 +461,33 @@ def reconcile_pending(
         else:
             found.failed += 1
     return found
+
+
+def read_unread(
+    api: ActionsApi,
+    journal: Journal,
+    run_id: str,
+    item: JournalItem,
+    found: Reconciled,
+) -> int | None:
+    """Read an action the run planned before it read it, and journal what it is.
+
+    Return the version to change it at, or None when there is nothing to change:
+    it could not be read (recorded failed), or it is already as the run asked
+    (recorded unchanged, with the timeout it has).
+    """
+    from action_timeouts.cli.runs_command import planned_from
+
+    action = read_or_fail(api, journal, run_id, item.action_id)
+    if action is None:
+        found.failed += 1
+        return None
+    planned = planned_from(action, item.new_timeout)
+    journal.record_plan(run_id, [planned])
+    if planned.status == "unchanged":
+        found.unchanged += 1
+        return None
+    return planned.version
 
 
 def record_verdict(

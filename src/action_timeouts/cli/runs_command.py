@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from action_timeouts.bulk import Change, RunReport
     from action_timeouts.http import ApiClient
     from action_timeouts.journal import Journal
-    from action_timeouts.plan import Plan, Selector
+    from action_timeouts.plan import Plan, PlanItem, Selector
 
 EXIT_PENDING = 2
 MISSING_SHOWN = 5
@@ -314,10 +314,21 @@ def single_plan(result: ChangeResult, *, pending: bool) -> Plan:
 def _set_journaled(
     api: ActionsApi, journal: Journal, run_id: str, action_id: str, seconds: int | None
 ) -> ChangeResult:
-    """Run the safe procedure for one action with its intent and outcome journaled."""
+    """Run the safe procedure for one action with its intent and outcome journaled.
+
+    The action is journaled as planned before it is first read, and again with
+    what that read found, so a run stopped at any point leaves it for `resume`.
+    """
+    journal.record_plan(run_id, [unread_item(action_id, seconds)])
     try:
+        action = api.get(action_id)
+        journal.record_plan(run_id, [planned_from(action, seconds)])
         result = set_timeout(
-            api, action_id, seconds, before_write=intent_recorder(journal, run_id)
+            api,
+            action_id,
+            seconds,
+            known=action,
+            before_write=intent_recorder(journal, run_id),
         )
     except TransportError:
         # The write may or may not have landed: leave the item pending for resume.
@@ -332,6 +343,32 @@ def _set_journaled(
     journal.record_outcome(run_id, action_id, state, after_version=result.version_after)
     journal.finish_run(run_id, "finished")
     return result
+
+
+def unread_item(action_id: str, seconds: int | None) -> PlanItem:
+    """Plan a change of an action not read yet: name, version and timeout unknown."""
+    from action_timeouts.journal import NOT_READ
+    from action_timeouts.plan import PlanItem
+
+    return PlanItem(action_id, "", None, None, None, None, seconds, "change", NOT_READ)
+
+
+def planned_from(action: Mapping[str, Any], seconds: int | None) -> PlanItem:
+    """Plan setting `seconds` on an action as just read: a change, or unchanged."""
+    from action_timeouts.actions import current_timeout
+    from action_timeouts.plan import PlanItem
+
+    old = current_timeout(action)
+    return PlanItem(
+        action_id=str(action["id"]),
+        name=str(action.get("name") or ""),
+        category=action.get("category"),
+        integration_id=action.get("integrationId"),
+        version=action.get("version"),
+        old=old,
+        new=seconds,
+        status="unchanged" if old == seconds else "change",
+    )
 
 
 def intent_recorder(journal: Journal, run_id: str) -> Any:
