@@ -13,6 +13,7 @@ import pytest
 
 import action_timeouts.journal as journal_module
 from action_timeouts.emulator.server import RunningEmulator
+from action_timeouts.emulator.state import VIEW
 from action_timeouts.http import RetryPolicy
 from action_timeouts.journal import Journal
 from action_timeouts.plan import PlanItem
@@ -704,3 +705,54 @@ def test_resume_records_an_unread_action_found_as_asked_unchanged(
     assert patches(emulator.state.request_log()) == []
     item = history_items(run_id)["ticket-create"]
     assert (item["state"], item["old"], item["new"]) == ("unchanged", 20, 20)
+
+
+def run_status(run_id: str) -> str:
+    """Return the journaled status of one run, read through `history -o json`."""
+    runs = json.loads(invoke("history", "-o", "json").stdout)
+    return str(next(run["status"] for run in runs if run["id"] == run_id))
+
+
+def use_client(
+    emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch, permissions: list[str]
+) -> None:
+    """Log in from now on as a client holding only `permissions`."""
+    emulator.state.add_client("limited", "limited-secret-0123456789", permissions)
+    monkeypatch.setenv("GENESYSCLOUD_OAUTHCLIENT_ID", "limited")
+    monkeypatch.setenv("GENESYSCLOUD_OAUTHCLIENT_SECRET", "limited-secret-0123456789")
+
+
+def test_resume_stops_at_a_write_refused_for_a_missing_permission(
+    emulator: RunningEmulator, journal_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 403 on resume's first write stops it, exit 5, with what to fix and resume."""
+    action_ids = ["order-lookup", "ticket-create", "sms-send"]
+    run_id = killed_run(emulator, journal_path, action_ids, landed=False)
+    use_client(emulator, monkeypatch, VIEW)
+
+    result = invoke("resume", run_id)
+
+    assert result.exit_code == 5, result.stderr
+    assert result.stderr.splitlines()[-1].endswith(
+        f"give the client integrations:action:edit, then "
+        f"`action-timeouts resume {run_id}`"
+    )
+    assert len(patches(emulator.state.request_log())) == 1
+    assert run_status(run_id) == "interrupted"
+
+
+def test_resume_stops_at_a_read_refused_for_a_missing_permission(
+    emulator: RunningEmulator, journal_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 403 on resume's first read stops it, exit 5, naming the view permission."""
+    run_id = killed_run(emulator, journal_path, ["order-lookup"], landed=True)
+    use_client(emulator, monkeypatch, [])
+
+    result = invoke("resume", run_id)
+
+    assert result.exit_code == 5, result.stderr
+    assert result.stderr.splitlines()[-1].endswith(
+        f"give the client integrations:action:view, then "
+        f"`action-timeouts resume {run_id}`"
+    )
+    assert history_items(run_id)["order-lookup"]["state"] == "changed"

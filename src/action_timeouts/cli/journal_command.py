@@ -14,6 +14,7 @@ from action_timeouts.cli.common import (
     Connection,
     connection_from,
     connection_options,
+    fail,
     handle_errors,
     open_api,
     output_option,
@@ -25,6 +26,7 @@ from action_timeouts.cli.runs_command import (
     open_journal,
     run_changes,
     run_options,
+    stop_message,
 )
 
 if TYPE_CHECKING:
@@ -280,7 +282,13 @@ def resume(run_id: str, workers: int, **kwargs: Any) -> None:
 
 
 def finish(journal: Journal, run_id: str, workers: int, connection: Connection) -> None:
-    """Reconcile and finish one run whose lock this process holds."""
+    """Reconcile and finish one run whose lock this process holds.
+
+    An error every action would meet (authentication, a missing permission)
+    stops the resume as it stops a run: nothing more is sent, the rest is left
+    pending, and the last line says what to fix before resuming again.
+    """
+    from action_timeouts.bulk import FATAL_ERRORS, RunReport
 
     detail = journal.run(run_id)
     pending = journal.pending_items(run_id)
@@ -292,18 +300,15 @@ def finish(journal: Journal, run_id: str, workers: int, connection: Connection) 
     ]
     with open_api(connection) as (api, client):
         same_org_or_refuse(detail.run, client, "resume")
-        failed = verify_changed(api, journal, run_id, unverified)
-        landed = recheck_failed(api, journal, run_id, attempted)
-        found = reconcile_pending(api, journal, run_id, pending)
+        try:
+            failed = verify_changed(api, journal, run_id, unverified)
+            landed = recheck_failed(api, journal, run_id, attempted)
+            found = reconcile_pending(api, journal, run_id, pending)
+        except FATAL_ERRORS as error:
+            end_resume(journal, run_id)
+            fail(stop_message(RunReport(run_id, stopped_by=error)), error.exit_code)
         report = run_changes(api, journal, run_id, found.changes, {"workers": workers})
-    # The run as a whole: actions that failed before this resume still count.
-    left = [
-        item
-        for item in journal.run(run_id).items
-        if item.state in ("failed", "refused")
-    ]
-    if left:
-        journal.finish_run(run_id, "failed")
+    left = end_resume(journal, run_id)
     say(
         f"run {run_id}: {len(pending)} pending, {len(report.changed)} changed "
         f"now, {len(report.unchanged) + found.unchanged} unchanged, "
@@ -316,8 +321,27 @@ def finish(journal: Journal, run_id: str, workers: int, connection: Connection) 
     for action_id, reason in sorted({**report.failed, **report.refused}.items()):
         state = "refused" if action_id in report.refused else "failed"
         say(f"  {state} {action_id}: {reason}")
+    if report.stopped_by is not None:
+        fail(stop_message(report), report.stopped_by.exit_code)
     if left or failed or found.failed or not report.ok or report.refused:
         raise SystemExit(1)
+
+
+def end_resume(journal: Journal, run_id: str) -> list[JournalItem]:
+    """Journal how the run stands now; return its actions failed or refused.
+
+    Actions that failed before this resume still count. A run with actions still
+    pending is interrupted, whatever this resume did.
+    """
+    from action_timeouts.journal import PENDING_STATES
+
+    items = journal.run(run_id).items
+    left = [item for item in items if item.state in ("failed", "refused")]
+    if any(item.state in PENDING_STATES for item in items):
+        journal.finish_run(run_id, "interrupted")
+    else:
+        journal.finish_run(run_id, "failed" if left else "finished")
+    return left
 
 
 def recheck_failed(

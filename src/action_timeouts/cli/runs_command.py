@@ -566,7 +566,9 @@ def stop_message(report: RunReport) -> str:
 
     error = report.stopped_by
     if isinstance(error, PermissionDeniedError):
-        fix = "give the client integrations:action:edit"
+        # A read needs the view permission, a write the edit permission.
+        needed = "view" if str(error).startswith("GET ") else "edit"
+        fix = f"give the client integrations:action:{needed}"
     else:
         fix = "check the client id, secret and region"
     return (
