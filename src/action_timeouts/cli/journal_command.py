@@ -21,6 +21,7 @@ from action_timeouts.cli.common import (
     print_rows,
     say,
 )
+from action_timeouts.cli.interrupts import interrupts_end_run
 from action_timeouts.cli.runs_command import (
     apply_planned,
     open_journal,
@@ -286,7 +287,8 @@ def finish(journal: Journal, run_id: str, workers: int, connection: Connection) 
 
     An error every action would meet (authentication, a missing permission)
     stops the resume as it stops a run: nothing more is sent, the rest is left
-    pending, and the last line says what to fix before resuming again.
+    pending, and the last line says what to fix before resuming again. Ctrl-C or
+    SIGTERM at any moment marks the run interrupted, as for a run.
     """
     from action_timeouts.bulk import FATAL_ERRORS, RunReport
 
@@ -300,13 +302,14 @@ def finish(journal: Journal, run_id: str, workers: int, connection: Connection) 
     ]
     with open_api(connection) as (api, client):
         same_org_or_refuse(detail.run, client, "resume")
-        try:
-            failed = verify_changed(api, journal, run_id, unverified)
-            landed = recheck_failed(api, journal, run_id, attempted)
-            found = reconcile_pending(api, journal, run_id, pending)
-        except FATAL_ERRORS as error:
-            end_resume(journal, run_id)
-            fail(stop_message(RunReport(run_id, stopped_by=error)), error.exit_code)
+        with interrupts_end_run(journal, run_id):
+            try:
+                failed = verify_changed(api, journal, run_id, unverified)
+                landed = recheck_failed(api, journal, run_id, attempted)
+                found = reconcile_pending(api, journal, run_id, pending)
+            except FATAL_ERRORS as error:
+                end_resume(journal, run_id)
+                fail(stop_message(RunReport(run_id, stopped_by=error)), error.exit_code)
         report = run_changes(api, journal, run_id, found.changes, {"workers": workers})
     left = end_resume(journal, run_id)
     say(
