@@ -33,6 +33,7 @@ from action_timeouts.errors import (
     ActionTimeoutsError,
     ConfigurationError,
     InUseError,
+    JournalWriteError,
     UsageError,
 )
 from action_timeouts.plan import PlanItem
@@ -370,6 +371,15 @@ class Journal:
         logger.debug("journal open at %s", target)
         return journal
 
+    @property
+    def broken(self) -> ActionTimeoutsError | None:
+        """The error that stopped every write to the journal, or None while it works.
+
+        After one write SQLite could not make, no later write is tried: a caller
+        that meets this error stops sending, and leaves the run to `resume`.
+        """
+        return self._broken
+
     def close(self) -> None:
         """Close the database connection and let go of any run lock still held."""
         for run_id in list(self._held):
@@ -504,12 +514,12 @@ class Journal:
         logger.debug("journal write failed: %s", error)
         if _is_busy(error):
             return InUseError(_locked(self.path, run_id))
-        then = f"; `action-timeouts resume {run_id}` finishes the run" if run_id else ""
+        then = f", then `action-timeouts resume {run_id}` finishes the run"
         message = (
-            f"cannot write the journal {self.path} ({error}): nothing more was sent"
-            f"{then}"
+            f"cannot write the journal {self.path} ({error}): nothing more was sent; "
+            f"make room on its disk or make it writable{then if run_id else ''}"
         )
-        return ConfigurationError(message)
+        return JournalWriteError(message)
 
     def _execute(self, sql: str, *parameters: Any) -> sqlite3.Cursor:
         if len(parameters) == 1 and isinstance(parameters[0], dict):

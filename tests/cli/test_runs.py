@@ -302,6 +302,42 @@ def test_run_on_a_locked_journal_sends_nothing_exit_13(
     assert patches(emulator.state.request_log()) == []
 
 
+def test_a_journal_locked_during_a_run_stops_it_in_one_line(
+    emulator: RunningEmulator, journal_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A journal locked once the plan is recorded: no write, one error line, exit 13.
+
+    No per-action warning comes before it: the run stops at the first intent the
+    journal cannot record, as it stops at a missing permission.
+    """
+    monkeypatch.setattr(journal_module, "BUSY_SECONDS", 0.1)
+    invoke("history")
+    holder = sqlite3.connect(journal_path, isolation_level=None)
+    record_plan = Journal.record_plan
+
+    def plan_then_lock(journal: Journal, run_id: str, items: Any) -> None:
+        record_plan(journal, run_id, items)
+        holder.execute("BEGIN EXCLUSIVE")
+
+    monkeypatch.setattr(Journal, "record_plan", plan_then_lock)
+    try:
+        result = invoke("set", "20", "--all", "--yes")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    assert result.exit_code == 13
+    lines = result.stderr.splitlines()
+    assert [line for line in lines if "locked" in line or "warning" in line] == [
+        lines[-1]
+    ]
+    assert lines[-1].startswith(f"error: the journal {journal_path} is locked")
+    assert lines[-1].endswith(
+        f"then `action-timeouts resume {last_run_id()}` finishes the run"
+    )
+    assert patches(emulator.state.request_log()) == []
+
+
 @pytest.mark.parametrize("command", ["resume", "undo"])
 def test_a_run_still_running_is_not_resumed_or_undone(
     emulator: RunningEmulator, journal_path: Path, command: str

@@ -20,7 +20,12 @@ from typing import Any, Literal
 import pytest
 
 import action_timeouts.journal as journal_module
-from action_timeouts.errors import ConfigurationError, InUseError, UsageError
+from action_timeouts.errors import (
+    ConfigurationError,
+    InUseError,
+    JournalWriteError,
+    UsageError,
+)
 from action_timeouts.journal import (
     STATE_DIR_ENV,
     Journal,
@@ -568,6 +573,25 @@ def test_locked_journal_refuses_the_write_and_every_later_one(path: Path) -> Non
         assert opened.run(run_id).items == []
     assert "locked by another process" in str(caught.value)
     assert f"`action-timeouts resume {run_id}`" in str(caught.value)
+
+
+def test_a_full_journal_refuses_the_write_saying_what_to_do(path: Path) -> None:
+    """A write SQLite finds no room for is refused: make room, then resume the run."""
+    with Journal.open(path) as opened:
+        run_id = start(opened)
+        # SQLite's own cap on the file's size stands in for a full disk.
+        connection = opened._connection
+        pages = connection.execute("PRAGMA page_count").fetchone()[0]
+        connection.execute(f"PRAGMA max_page_count = {pages}")
+        large = {**action("a1"), "description": "x" * 100_000}
+        with pytest.raises(JournalWriteError) as caught:
+            opened.record_intent(run_id, "a1", large, 10, 30)
+
+    assert "make room on its disk or make it writable" in str(caught.value)
+    assert str(caught.value).endswith(
+        f"then `action-timeouts resume {run_id}` finishes the run"
+    )
+    assert opened.broken is caught.value
 
 
 # Run locks -------------------------------------------------------------------------

@@ -334,16 +334,18 @@ def end_resume(journal: Journal, run_id: str) -> list[JournalItem]:
     """Journal how the run stands now; return its actions failed or refused.
 
     Actions that failed before this resume still count. A run with actions still
-    pending is interrupted, whatever this resume did.
+    pending is interrupted, whatever this resume did. A journal that can no longer
+    be written keeps the run as last journaled, for a later resume.
     """
     from action_timeouts.journal import PENDING_STATES
 
     items = journal.run(run_id).items
     left = [item for item in items if item.state in ("failed", "refused")]
+    status = "failed" if left else "finished"
     if any(item.state in PENDING_STATES for item in items):
-        journal.finish_run(run_id, "interrupted")
-    else:
-        journal.finish_run(run_id, "failed" if left else "finished")
+        status = "interrupted"
+    if journal.broken is None:
+        journal.finish_run(run_id, status)
     return left
 
 

@@ -549,7 +549,8 @@ def run_changes(
             first_alone=True,
         )
         report = runner.run(changes)
-    journal.finish_run(run_id, run_status(report))
+    if journal.broken is None:
+        journal.finish_run(run_id, run_status(report))
     return report
 
 
@@ -562,9 +563,12 @@ def run_status(report: RunReport) -> str:
 
 def stop_message(report: RunReport) -> str:
     """Say why a run stopped early and what to fix before resuming it."""
+    from action_timeouts.bulk import JOURNAL_ERRORS
     from action_timeouts.errors import PermissionDeniedError
 
     error = report.stopped_by
+    if isinstance(error, JOURNAL_ERRORS):
+        return str(error)  # it says what was sent, what to fix and how to resume
     if isinstance(error, PermissionDeniedError):
         # A read needs the view permission, a write the edit permission.
         needed = "view" if str(error).startswith("GET ") else "edit"
