@@ -310,6 +310,34 @@ def _unusable(path: Path, problem: str) -> str:
     )
 
 
+def _cannot_open(path: Path, error: Exception) -> str:
+    """Say why the journal file cannot be opened or created, and what to do."""
+    blocker = _file_in_the_way(path.parent)
+    if blocker is not None:
+        return (
+            f"cannot open the journal {path}: {blocker} is a file, not a directory: "
+            f"point {STATE_DIR_ENV} at a directory, or move the file aside; nothing "
+            "was changed"
+        )
+    if path.is_dir():
+        return (
+            f"cannot open the journal {path}: it is a directory: move it aside, or "
+            f"point {STATE_DIR_ENV} at another directory; nothing was changed"
+        )
+    return (
+        f"cannot open the journal {path} ({error}): point {STATE_DIR_ENV} at a "
+        "directory you can write; nothing was changed"
+    )
+
+
+def _file_in_the_way(directory: Path) -> Path | None:
+    """Return the nearest existing folder of `directory` when it is not a directory."""
+    for folder in (directory, *directory.parents):
+        if folder.exists():
+            return None if folder.is_dir() else folder
+    return None
+
+
 def _json_or_none(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
@@ -355,8 +383,7 @@ class Journal:
             _prepare_file(target)
             journal = cls(_connect(target), target, clock or _utc_now)
         except (OSError, sqlite3.Error) as error:
-            message = f"cannot open the journal {target}: {error}"
-            raise ConfigurationError(message) from None
+            raise ConfigurationError(_cannot_open(target, error)) from None
         try:
             journal._migrate()
             _restrict_side_files(target)

@@ -265,6 +265,23 @@ def test_journal_lives_in_the_state_directory(
     assert journal_path.stat().st_mode & 0o077 == 0
 
 
+def test_a_state_directory_that_is_a_file_says_what_to_do(
+    emulator: RunningEmulator, state_dir: Path
+) -> None:
+    """A file where the state directory should be: one line saying what to do."""
+    state_dir.write_text("not a directory\n", encoding="utf-8")
+
+    result = invoke("set", "20", "order-lookup")
+
+    assert result.exit_code == 3
+    assert result.stderr.splitlines() == [
+        f"error: cannot open the journal {state_dir / 'journal.sqlite3'}: {state_dir} "
+        "is a file, not a directory: point ACTION_TIMEOUTS_STATE_DIR at a directory, "
+        "or move the file aside; nothing was changed"
+    ]
+    assert patches(emulator.state.request_log()) == []
+
+
 def test_damaged_journal_is_one_line_exit_3(journal_path: Path) -> None:
     """A journal with an empty schema_version table: one line naming it, exit 3."""
     journal_path.parent.mkdir(mode=0o700)

@@ -179,6 +179,22 @@ def test_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
         Journal.open(target)
 
 
+def test_a_directory_where_the_journal_should_be_says_what_to_do(
+    tmp_path: Path,
+) -> None:
+    """A directory in the journal file's place: move it aside or choose another."""
+    target = tmp_path / "journal.sqlite3"
+    target.mkdir()
+
+    with pytest.raises(ConfigurationError) as caught:
+        Journal.open(target)
+
+    assert str(caught.value) == (
+        f"cannot open the journal {target}: it is a directory: move it aside, or "
+        "point ACTION_TIMEOUTS_STATE_DIR at another directory; nothing was changed"
+    )
+
+
 DAMAGED_SCHEMAS = [
     pytest.param(
         ["CREATE TABLE schema_version (version INTEGER)"],
