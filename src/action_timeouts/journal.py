@@ -59,7 +59,7 @@ logger = logging.getLogger(__name__)
 APP_NAME = "action-timeouts"
 FILE_NAME = "journal.sqlite3"
 STATE_DIR_ENV = "ACTION_TIMEOUTS_STATE_DIR"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ITEM_STATES = (
     "planned",
     "intent",
@@ -119,6 +119,8 @@ SCHEMA = (
         reason TEXT,
         after_version INTEGER,
         updated_at TEXT NOT NULL,
+        category TEXT,
+        integration_id TEXT,
         PRIMARY KEY (run_id, action_id)
     )""",
     "CREATE INDEX items_by_state ON items (run_id, state)",
@@ -126,7 +128,16 @@ SCHEMA = (
 )
 
 # Schema version -> statements that bring a journal of that version one step up.
-MIGRATIONS: dict[int, tuple[str, ...]] = {}
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        "ALTER TABLE items ADD COLUMN category TEXT",
+        "ALTER TABLE items ADD COLUMN integration_id TEXT",
+    ),
+}
+# Schema version -> the columns it added to each table.
+ADDED_COLUMNS: dict[int, dict[str, tuple[str, ...]]] = {
+    2: {"items": ("category", "integration_id")},
+}
 
 INSERT_RUN = """
 INSERT INTO runs (id, started_at, user, org, client_id, command, selectors,
@@ -137,11 +148,15 @@ VALUES (:id, :started_at, :user, :org, :client_id, :command, :selectors,
 
 UPSERT_ITEM = """
 INSERT INTO items (run_id, action_id, name, before, before_version, old_timeout,
-                   new_timeout, state, reason, after_version, updated_at)
+                   new_timeout, state, reason, after_version, updated_at, category,
+                   integration_id)
 VALUES (:run_id, :action_id, :name, :before, :before_version, :old_timeout,
-        :new_timeout, :state, :reason, :after_version, :updated_at)
+        :new_timeout, :state, :reason, :after_version, :updated_at, :category,
+        :integration_id)
 ON CONFLICT (run_id, action_id) DO UPDATE SET
     name = COALESCE(excluded.name, items.name),
+    category = COALESCE(excluded.category, items.category),
+    integration_id = COALESCE(excluded.integration_id, items.integration_id),
     before = COALESCE(excluded.before, items.before),
     before_version = COALESCE(excluded.before_version, items.before_version),
     old_timeout = CASE WHEN :set_timeouts THEN excluded.old_timeout
@@ -156,7 +171,7 @@ ON CONFLICT (run_id, action_id) DO UPDATE SET
 
 ITEM_COLUMNS = (
     "run_id, action_id, name, before, before_version, old_timeout, new_timeout, "
-    "state, reason, after_version, updated_at"
+    "state, reason, after_version, updated_at, category, integration_id"
 )
 RUN_COLUMNS = (
     "id, started_at, finished_at, user, org, client_id, command, status, undo_of"
@@ -186,7 +201,11 @@ class RunSummary:
 
 @dataclass(frozen=True)
 class JournalItem:
-    """One action in a run; `new_timeout` None means unset, `before` the action read."""
+    """One action in a run; `new_timeout` None means unset, `before` the action read.
+
+    `category` and `integration_id` are None for an action not read yet, and for
+    items journaled before the journal kept them.
+    """
 
     run_id: str
     action_id: str
@@ -199,6 +218,8 @@ class JournalItem:
     reason: str | None
     after_version: int | None
     updated_at: str
+    category: str | None = None
+    integration_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -439,8 +460,8 @@ class Journal:
                     f"(schema {version}); upgrade to read it"
                 )
                 raise ConfigurationError(message)
-            if version == SCHEMA_VERSION:
-                self._check_tables()
+            if version is not None:
+                self._check_tables(version)
             _apply_settings(self._connection)
             if version is None:
                 with self._transaction():
@@ -451,7 +472,7 @@ class Journal:
             elif version < SCHEMA_VERSION:
                 with self._transaction():
                     self._upgrade(version)
-                self._check_tables()
+                self._check_tables(SCHEMA_VERSION)
 
     def _run_statements(self, statements: Iterable[str]) -> None:
         for statement in statements:
@@ -480,13 +501,24 @@ class Journal:
         rows = self._execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         return {str(row[0]) for row in rows}
 
-    def _check_tables(self) -> None:
-        """Refuse a journal whose tables lack a column this release reads or writes."""
+    def _check_tables(self, version: int) -> None:
+        """Refuse a journal whose tables lack a column its schema `version` has.
+
+        Those are the columns this release reads or writes, less the ones that
+        later versions added (an upgrade adds them).
+        """
         for table, columns in REQUIRED_COLUMNS.items():
             rows = self._execute(f"PRAGMA table_info({table})").fetchall()
             if not rows:
                 raise self._damaged(f"it has no {table} table")
-            missing = sorted(set(columns) - {str(row["name"]) for row in rows})
+            later = {
+                column
+                for step, added in ADDED_COLUMNS.items()
+                if step > version
+                for column in added.get(table, ())
+            }
+            expected = set(columns) - later
+            missing = sorted(expected - {str(row["name"]) for row in rows})
             if missing:
                 raise self._damaged(f"its {table} table lacks {', '.join(missing)}")
 
@@ -664,6 +696,8 @@ class Journal:
             item.action_id,
             state=PLAN_STATES[item.status],
             name=item.name or None,
+            category=item.category,
+            integration_id=item.integration_id,
             old_timeout=item.old,
             new_timeout=item.new,
             reason=item.reason,
@@ -696,6 +730,8 @@ class Journal:
             action_id,
             state="intent",
             name=before.get("name"),
+            category=before.get("category"),
+            integration_id=before.get("integrationId"),
             before=json.dumps(dict(before), ensure_ascii=False),
             before_version=before.get("version"),
             old_timeout=old,

@@ -170,6 +170,53 @@ def test_newer_schema_is_refused(path: Path) -> None:
         Journal.open(path)
 
 
+# The schema of the first release, as a journal it wrote holds it.
+FIRST_SCHEMA = (
+    "CREATE TABLE schema_version (version INTEGER NOT NULL)",
+    "INSERT INTO schema_version VALUES (1)",
+    """CREATE TABLE runs (id TEXT PRIMARY KEY, started_at TEXT NOT NULL,
+        finished_at TEXT, user TEXT NOT NULL, org TEXT NOT NULL, client_id TEXT,
+        command TEXT NOT NULL, selectors TEXT NOT NULL, requested TEXT NOT NULL,
+        status TEXT NOT NULL, undo_of TEXT REFERENCES runs (id))""",
+    """CREATE TABLE items (run_id TEXT NOT NULL REFERENCES runs (id),
+        action_id TEXT NOT NULL, name TEXT, before TEXT, before_version INTEGER,
+        old_timeout INTEGER, new_timeout INTEGER, state TEXT NOT NULL, reason TEXT,
+        after_version INTEGER, updated_at TEXT NOT NULL,
+        PRIMARY KEY (run_id, action_id))""",
+    """INSERT INTO runs VALUES ('20261201-120000-ab12', '2026-12-01T12:00:00Z',
+        '2026-12-01T12:00:05Z', 'ops', 'https://api.mypurecloud.ie', 'client-1',
+        'set', '{}', '{}', 'finished', NULL)""",
+    """INSERT INTO items VALUES ('20261201-120000-ab12', 'a1', 'Action a1', NULL, 4,
+        10, 30, 'verified', NULL, 5, '2026-12-01T12:00:05Z')""",
+)
+
+
+def test_a_journal_of_the_first_schema_is_upgraded_keeping_its_runs(
+    tmp_path: Path,
+) -> None:
+    """A first-schema journal gains the category columns; its runs stay as they were."""
+    path = tmp_path / "journal.sqlite3"
+    connection = sqlite3.connect(path)
+    for statement in FIRST_SCHEMA:
+        connection.execute(statement)
+    connection.commit()
+    connection.close()
+
+    with Journal.open(path) as opened:
+        [item] = opened.run("20261201-120000-ab12").items
+        run_id = start(opened)
+        read = {**action("a1"), "category": "Acme", "integrationId": "int-1"}
+        opened.record_intent(run_id, "a1", read, 10, 30)
+        [recorded] = opened.run(run_id).items
+
+    assert (item.state, item.old_timeout, item.new_timeout) == ("verified", 10, 30)
+    assert (item.category, item.integration_id) == (None, None)
+    assert (recorded.category, recorded.integration_id) == ("Acme", "int-1")
+    with sqlite3.connect(path) as check:
+        assert check.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+    check.close()
+
+
 def test_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     """A file that is not SQLite is a configuration error naming it."""
     target = tmp_path / "journal.sqlite3"
