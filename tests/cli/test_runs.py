@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import sqlite3
@@ -36,7 +38,12 @@ def history_items(run_id: str) -> dict[str, dict[str, Any]]:
     """Return the items of one run from `history RUN -o json`, by action id."""
     result = invoke("history", run_id, "-o", "json")
     assert result.exit_code == 0, result.stderr
-    return {row["id"]: row for row in json.loads(result.stdout)}
+    return {row["id"]: row for row in json.loads(result.stdout)["items"]}
+
+
+def outcome(row: dict[str, Any]) -> tuple[str, str | None]:
+    """Return the outcome of a `history RUN` row with its reason."""
+    return row["outcome"], row["reason"]
 
 
 def edit_behind_our_back(
@@ -70,8 +77,12 @@ def test_history_lists_runs_newest_first(emulator: RunningEmulator) -> None:
     assert newest["command"] == oldest["command"] == "set"
     assert newest["status"] == oldest["status"] == "finished"
     assert newest["org"] == emulator.base_url
-    assert newest["counts"] == {"verified": 4, "unchanged": 1, "skipped": 3}
-    assert oldest["counts"] == {"verified": 1}
+    assert {key: n for key, n in newest["counts"].items() if n} == {
+        "changed": 4,
+        "unchanged": 1,
+        "skipped": 3,
+    }
+    assert {key: n for key, n in oldest["counts"].items() if n} == {"changed": 1}
     assert newest["undo_of"] is None
 
 
@@ -88,7 +99,7 @@ def test_history_table_shows_each_run(emulator: RunningEmulator) -> None:
 
 
 def test_history_of_a_run_lists_every_action(emulator: RunningEmulator) -> None:
-    """`history RUN` lists each action of the run with old, new and final state."""
+    """`history RUN` lists each action of the run with old, new and its outcome."""
     invoke("set", "20", "--all", "--yes")
     run_id = last_run_id()
 
@@ -100,12 +111,104 @@ def test_history_of_a_run_lists_every_action(emulator: RunningEmulator) -> None:
         "static_builtin-1",
         "function-1",
     }
-    assert items["order-lookup"]["state"] == "verified"
+    assert outcome(items["order-lookup"]) == ("changed", None)
     assert (items["order-lookup"]["old"], items["order-lookup"]["new"]) == (5, 20)
     assert items["customer-lookup"]["old"] is None
-    assert items["weather-get"]["state"] == "unchanged"
-    assert items["static_builtin-1"]["state"] == "skipped"
+    assert outcome(items["weather-get"])[0] == "unchanged"
+    assert outcome(items["static_builtin-1"])[0] == "skipped"
     assert "built-in" in items["static_builtin-1"]["reason"]
+
+
+def history_rows(run_id: str, output_format: str) -> list[dict[str, Any]]:
+    """Return the rows `history RUN` prints in a machine format, parsed."""
+    result = invoke("history", run_id, "-o", output_format)
+    assert result.exit_code == 0, result.stderr
+    if output_format == "json":
+        rows: list[dict[str, Any]] = json.loads(result.stdout)["items"]
+        return rows
+    if output_format == "ndjson":
+        return [json.loads(line) for line in result.stdout.splitlines()]
+    return list(csv.DictReader(io.StringIO(result.stdout)))
+
+
+@pytest.mark.parametrize("output_format", ["json", "ndjson", "csv"])
+def test_history_of_a_run_prints_the_outcome_scheme(
+    emulator: RunningEmulator, output_format: str
+) -> None:
+    """`history RUN` rows have the fields and outcomes every run prints, any format."""
+    invoke("set", "20", "--all", "--yes")
+    run_id = last_run_id()
+
+    rows = {row["id"]: row for row in history_rows(run_id, output_format)}
+
+    assert list(rows["order-lookup"]) == [
+        "id",
+        "name",
+        "category",
+        "integration_id",
+        "old",
+        "new",
+        "outcome",
+        "reason",
+    ]
+    order = rows["order-lookup"]
+    assert (order["category"], order["integration_id"]) == (ACME, "int-acme")
+    assert order["outcome"] == "changed"
+    assert rows["weather-get"]["outcome"] == "unchanged"
+    assert rows["function-1"]["outcome"] == "skipped"
+    if output_format == "csv":
+        assert (order["old"], order["new"], order["reason"]) == ("5", "20", "")
+        assert rows["customer-lookup"]["old"] == ""
+    else:
+        assert (order["old"], order["new"], order["reason"]) == (5, 20, None)
+        assert rows["customer-lookup"]["old"] is None
+
+
+def test_history_of_a_run_json_is_the_run_document(emulator: RunningEmulator) -> None:
+    """`history RUN -o json` prints the run's id and counts beside its items."""
+    invoke("set", "20", "--all", "--yes")
+    run_id = last_run_id()
+
+    document = json.loads(invoke("history", run_id, "-o", "json").stdout)
+
+    assert document["run"] == run_id
+    assert document["counts"]["changed"] == 4
+    assert document["counts"]["skipped"] == 3
+    assert len(document["items"]) == 8
+
+
+def test_history_counts_runs_by_outcome(emulator: RunningEmulator) -> None:
+    """The list of runs counts each run's actions by the outcome `history RUN` shows."""
+    invoke("set", "20", "--all", "--yes")
+    run_id = last_run_id()
+
+    [run] = json.loads(invoke("history", "-o", "json").stdout)
+    table = invoke("history").stdout
+
+    assert (
+        run["counts"]
+        == json.loads(invoke("history", run_id, "-o", "json").stdout)["counts"]
+    )
+    assert "changed 4, unchanged 1, skipped 3" in table
+
+
+def test_history_shows_an_action_not_read_yet_as_not_attempted(
+    emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An action a stopped `set` never read: not attempted, no timeout claimed."""
+    run_id = single_set_stopped_before_its_read(emulator, monkeypatch)
+
+    [row] = history_rows(run_id, "json")
+    table = invoke("history", run_id)
+
+    assert (row["id"], row["outcome"], row["reason"]) == (
+        "ticket-create",
+        "not attempted",
+        "not read yet",
+    )
+    assert (row["old"], row["new"]) == (None, 20)
+    assert "unset" not in table.stdout
+    assert f"`action-timeouts resume {run_id}` finishes the run" in table.stderr
 
 
 def test_history_table_says_unset_for_people(emulator: RunningEmulator) -> None:
@@ -424,9 +527,9 @@ def test_resume_records_a_deleted_action_failed_and_goes_on(
     assert "failed order-lookup: no longer exists" in result.stderr
     assert stored_timeouts(emulator)["ticket-create"] == 20
     items = history_items(run_id)
-    assert items["order-lookup"]["state"] == "failed"
+    assert items["order-lookup"]["outcome"] == "failed"
     assert items["order-lookup"]["reason"] == "no longer exists"
-    assert items["ticket-create"]["state"] == "verified"
+    assert outcome(items["ticket-create"]) == ("changed", None)
     runs = json.loads(invoke("history", "-o", "json").stdout)
     assert runs[0]["status"] == "failed"
 
@@ -568,7 +671,7 @@ def test_resume_refuses_a_planned_action_changed_since(
     assert result.exit_code == 1
     assert "refused ticket-create: changed by someone else since" in result.stderr
     assert stored_timeouts(emulator)["ticket-create"] == 45
-    assert history_items(run_id)["ticket-create"]["state"] == "refused"
+    assert history_items(run_id)["ticket-create"]["outcome"] == "refused"
 
 
 def test_resume_refuses_an_edit_made_while_it_writes(
@@ -712,7 +815,7 @@ def test_resume_verifies_in_full_not_the_timeout_alone(
 
     assert result.exit_code == 1
     item = history_items(run_id)["ticket-create"]
-    assert item["state"] == "failed"
+    assert item["outcome"] == "failed"
     assert "config.request.requestTemplate" in item["reason"]
     assert "failed ticket-create: " in result.stderr
     assert len(patches(emulator.state.request_log())) == 0
@@ -741,7 +844,8 @@ def test_resume_finishes_a_single_set_stopped_before_its_first_read(
     assert f"run {run_id}: 1 pending, 1 changed now" in result.stderr
     assert stored_timeouts(emulator)["ticket-create"] == 20
     item = history_items(run_id)["ticket-create"]
-    assert (item["state"], item["old"], item["new"]) == ("verified", 30, 20)
+    assert (item["outcome"], item["old"], item["new"]) == ("changed", 30, 20)
+    assert item["reason"] is None
 
 
 def test_resume_records_an_unread_action_found_as_asked_unchanged(
@@ -757,7 +861,7 @@ def test_resume_records_an_unread_action_found_as_asked_unchanged(
     assert "1 pending, 0 changed now, 1 unchanged" in result.stderr
     assert patches(emulator.state.request_log()) == []
     item = history_items(run_id)["ticket-create"]
-    assert (item["state"], item["old"], item["new"]) == ("unchanged", 20, 20)
+    assert (item["outcome"], item["old"], item["new"]) == ("unchanged", 20, 20)
 
 
 def run_status(run_id: str) -> str:
@@ -808,4 +912,7 @@ def test_resume_stops_at_a_read_refused_for_a_missing_permission(
         f"give the client integrations:action:view, then "
         f"`action-timeouts resume {run_id}`"
     )
-    assert history_items(run_id)["order-lookup"]["state"] == "changed"
+    assert outcome(history_items(run_id)["order-lookup"]) == (
+        "changed",
+        "written, not verified yet",
+    )

@@ -22,6 +22,15 @@ from action_timeouts.cli.common import (
     say,
 )
 from action_timeouts.cli.interrupts import interrupts_end_run
+from action_timeouts.cli.output import (
+    JOURNAL_OUTCOMES,
+    OUTCOME_FIELDS,
+    OUTCOME_TABLE,
+    PENDING,
+    emit,
+    outcome_document,
+    people_cells,
+)
 from action_timeouts.cli.runs_command import (
     apply_planned,
     open_journal,
@@ -39,8 +48,26 @@ if TYPE_CHECKING:
     from action_timeouts.plan import PlanItem
 
 RUN_COLUMNS = ("id", "started", "user", "org", "command", "status", "undo_of", "counts")
-ITEM_COLUMNS = ("id", "name", "old", "new", "state", "reason")
 JSON_FORMATS = ("json", "ndjson")
+# How the journal's state of an action reads as the outcome every command prints.
+ITEM_OUTCOMES = {
+    "verified": "changed",
+    "changed": "changed",
+    "unchanged": "unchanged",
+    "skipped": "skipped",
+    "refused": "refused",
+    "failed": "failed",
+    "planned": "not attempted",
+    "intent": PENDING,
+    "sent": PENDING,
+}
+UNFINISHED = ("not attempted", PENDING)
+# What the outcome alone does not say about the journal's state.
+ITEM_NOTES = {
+    "changed": "written, not verified yet",
+    "intent": "may have been written: the run stopped before it learned",
+    "sent": "may have been written: the run stopped before it learned",
+}
 
 
 @click.command()
@@ -48,7 +75,12 @@ JSON_FORMATS = ("json", "ndjson")
 @output_option
 @handle_errors
 def history(run_id: str | None, output_format: str) -> None:
-    """List recent runs, or with RUN_ID show every action of one run."""
+    """List recent runs, or with RUN_ID show every action of one run.
+
+    Each action of a run is printed as every run prints it, with its outcome:
+    changed, unchanged, skipped, refused, failed, not attempted, or pending (a
+    write the run may have sent without learning whether it landed).
+    """
     journal = open_journal()
     if run_id is None:
         rows = [run_row(summary, output_format) for summary in journal.runs()]
@@ -57,19 +89,31 @@ def history(run_id: str | None, output_format: str) -> None:
         print_rows(rows, RUN_COLUMNS, output_format)
         return
     detail = journal.run(run_id)
+    run = detail.run
     say(
-        f"run {detail.run.id}: {detail.run.command} by {detail.run.user} on "
-        f"{detail.run.org}, {detail.run.status}, started {detail.run.started_at}"
+        f"run {run.id}: {run.command} by {run.user} on {run.org}, {run.status}, "
+        f"started {run.started_at}"
     )
-    rows = [item_row(item, output_format) for item in detail.items]
-    print_rows(rows, ITEM_COLUMNS, output_format)
+    rows = [item_row(item) for item in detail.items]
+    if run.status != "running" and any(r["outcome"] in UNFINISHED for r in rows):
+        say(f"`action-timeouts resume {run.id}` finishes the run")
+    if output_format == "table":
+        cells = [item_cells(item) for item in detail.items]
+        emit(cells, OUTCOME_FIELDS, output_format, table=OUTCOME_TABLE, people=False)
+        return
+    document = outcome_document(run.id, rows, JOURNAL_OUTCOMES)
+    emit(rows, OUTCOME_FIELDS, output_format, document=document)
 
 
-def run_row(summary: Any, output_format: str = "table") -> dict[str, Any]:
-    """One row of `history`: JSON keeps the counts per state as an object."""
-    counts: Any = summary.counts
-    if output_format not in JSON_FORMATS:
-        counts = ", ".join(f"{state} {count}" for state, count in counts.items())
+def run_row(summary: RunSummary, output_format: str = "table") -> dict[str, Any]:
+    """One row of `history`: the counts per outcome, an object but in a table."""
+    outcomes = dict.fromkeys(JOURNAL_OUTCOMES, 0)
+    for state, number in summary.counts.items():
+        outcome = ITEM_OUTCOMES.get(state, state)
+        outcomes[outcome] = outcomes.get(outcome, 0) + number
+    counts: Any = outcomes
+    if output_format == "table":
+        counts = ", ".join(f"{key} {value}" for key, value in outcomes.items() if value)
     return {
         "id": summary.id,
         "started": summary.started_at,
@@ -82,19 +126,27 @@ def run_row(summary: Any, output_format: str = "table") -> dict[str, Any]:
     }
 
 
-def item_row(item: Any, output_format: str = "table") -> dict[str, Any]:
-    """One row of `history RUN`: a table says "unset (60 s)", other formats null."""
-    timeouts: tuple[Any, ...] = (item.old_timeout, item.new_timeout)
-    if output_format == "table":
-        timeouts = tuple(describe_timeout(seconds) for seconds in timeouts)
+def item_row(item: JournalItem) -> dict[str, Any]:
+    """One action of `history RUN`, in the fields and values every run prints."""
+    before = item.before or {}
     return {
         "id": item.action_id,
-        "name": item.name or "",
-        "old": timeouts[0],
-        "new": timeouts[1],
-        "state": item.state,
-        "reason": item.reason or "",
+        "name": item.name,
+        "category": item.category or before.get("category"),
+        "integration_id": item.integration_id or before.get("integrationId"),
+        "old": item.old_timeout,
+        "new": item.new_timeout,
+        "outcome": ITEM_OUTCOMES.get(item.state, item.state),
+        "reason": item.reason or ITEM_NOTES.get(item.state),
     }
+
+
+def item_cells(item: JournalItem) -> dict[str, Any]:
+    """The table cells of one action: timeouts in words, none that is not known."""
+    cells = people_cells(item_row(item))
+    if item.state == "planned" and item.before_version is None:
+        cells["old"] = ""  # not read yet: its timeout is not known
+    return cells
 
 
 @click.command()
