@@ -303,6 +303,21 @@ def test_undo_refuses_an_action_changed_since(emulator: RunningEmulator) -> None
     assert "ticket-create" not in {entry["path"].rsplit("/", 1)[1] for entry in sent}
 
 
+def test_undo_journals_an_action_it_refuses_as_refused(
+    emulator: RunningEmulator,
+) -> None:
+    """`history` of the undo shows a refused action as refused, as undo printed it."""
+    invoke("set", "20", "--all", "--yes")
+    edit_behind_our_back(emulator, "ticket-create", 45)
+    assert invoke("undo", last_run_id(), "--yes").exit_code == 1
+    undo_run = last_run_id()
+
+    item = history_items(undo_run)["ticket-create"]
+
+    assert item["outcome"] == "refused"
+    assert item["reason"].startswith("changed by someone else since")
+
+
 def test_second_undo_finds_everything_restored(emulator: RunningEmulator) -> None:
     """Undoing a run twice changes nothing the second time and exits 0."""
     invoke("set", "20", "--all", "--yes")

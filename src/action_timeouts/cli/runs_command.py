@@ -492,6 +492,8 @@ def apply_planned(
         lambda: journal.start_run(**facts, undo_of=undo_of, hold_as="running"),
     ) as run_id:
         journal.record_plan(run_id, plan.items)
+        for action_id, reason in (refused or {}).items():
+            journal.record_outcome(run_id, action_id, "refused", reason=reason)
         report = run_changes(api, journal, run_id, changes, options)
     report.refused.update(refused or {})
     print_outcome(plan, report, output_format)
