@@ -316,6 +316,26 @@ def test_undo_journals_an_action_it_refuses_as_refused(
 
     assert item["outcome"] == "refused"
     assert item["reason"].startswith("changed by someone else since")
+    assert run_status(undo_run) == "failed"
+
+
+def test_a_run_that_refuses_an_action_is_journaled_failed(
+    emulator: RunningEmulator,
+) -> None:
+    """A run ends failed when it refused an action, as its resume would record it."""
+    change = {"config": {"timeoutSeconds": 45}}
+    emulator.state.concurrent_edit("ticket-create", times=1, change=change)
+
+    result = invoke("set", "20", "--all", "--yes")
+    run_id = last_run_id()
+    status = run_status(run_id)
+    resumed = invoke("resume", run_id)
+
+    assert result.exit_code == 1
+    assert "refused ticket-create" in result.stderr
+    assert status == "failed"
+    assert resumed.exit_code == 1
+    assert run_status(run_id) == "failed"
 
 
 def test_second_undo_finds_everything_restored(emulator: RunningEmulator) -> None:

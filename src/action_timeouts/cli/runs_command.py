@@ -494,8 +494,7 @@ def apply_planned(
         journal.record_plan(run_id, plan.items)
         for action_id, reason in (refused or {}).items():
             journal.record_outcome(run_id, action_id, "refused", reason=reason)
-        report = run_changes(api, journal, run_id, changes, options)
-    report.refused.update(refused or {})
+        report = run_changes(api, journal, run_id, changes, options, refused=refused)
     print_outcome(plan, report, output_format)
     summarise(plan, report)
 
@@ -535,8 +534,14 @@ def run_changes(
     run_id: str,
     changes: list[Change],
     options: Mapping[str, Any],
+    *,
+    refused: Mapping[str, str] | None = None,
 ) -> RunReport:
-    """Apply changes with a progress bar on a terminal; journal the run's end."""
+    """Apply changes with a progress bar on a terminal; journal the run's end.
+
+    `refused` names actions the plan refused (undo): they count in the report and
+    in how the run ended, as the runner's own refusals do.
+    """
     from action_timeouts.bulk import Runner
 
     # The progress bar stops before an interrupt ends the run, so the terminal
@@ -551,16 +556,20 @@ def run_changes(
             first_alone=True,
         )
         report = runner.run(changes)
+    report.refused.update(refused or {})
     if journal.broken is None:
         journal.finish_run(run_id, run_status(report))
     return report
 
 
 def run_status(report: RunReport) -> str:
-    """How a run ended: stopped with changes left pending is interrupted."""
+    """How a run ended: stopped with changes left pending is interrupted.
+
+    A run with an action failed or refused has failed, as `resume` records it.
+    """
     if report.stopped_by is not None and not report.failed:
         return "interrupted"
-    return "finished" if report.ok else "failed"
+    return "finished" if report.ok and not report.refused else "failed"
 
 
 def stop_message(report: RunReport) -> str:
