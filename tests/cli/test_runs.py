@@ -831,6 +831,31 @@ def test_a_run_records_its_oauth_client_id(
     assert run.client_id == emulator.client_id
 
 
+def test_resume_of_a_run_that_journaled_no_action_says_so(
+    emulator: RunningEmulator, journal_path: Path, sent: list[httpx.URL]
+) -> None:
+    """A run stopped before its plan was journaled is failed, not finished: exit 1."""
+    with Journal.open(journal_path) as journal:
+        run_id = journal.start_run(
+            command="set",
+            org=emulator.base_url,
+            client_id=emulator.client_id,
+            selectors={"all": True},
+            requested={"timeoutSeconds": 20},
+        )
+        journal.finish_run(run_id, "interrupted")
+
+    result = invoke("resume", run_id)
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"error: run {run_id} stopped before it journaled any action, so it changed "
+        "none and there is nothing to resume; run the command again"
+    ]
+    assert run_status(run_id) == "failed"
+    assert sent == []
+
+
 @pytest.mark.parametrize("landed", [False, True], ids=["intent", "changed"])
 def test_resume_verifies_in_full_not_the_timeout_alone(
     emulator: RunningEmulator, journal_path: Path, landed: bool

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -345,6 +345,8 @@ def finish(journal: Journal, run_id: str, workers: int, connection: Connection) 
     from action_timeouts.bulk import FATAL_ERRORS, RunReport
 
     detail = journal.run(run_id)
+    if not detail.items and detail.run.status != "finished":
+        refuse_empty(journal, run_id)
     pending = journal.pending_items(run_id)
     unverified = [item for item in detail.items if item.state == "changed"]
     attempted = [
@@ -380,6 +382,22 @@ def finish(journal: Journal, run_id: str, workers: int, connection: Connection) 
         fail(stop_message(report), report.stopped_by.exit_code)
     if left or failed or found.failed or not report.ok or report.refused:
         raise SystemExit(1)
+
+
+def refuse_empty(journal: Journal, run_id: str) -> NoReturn:
+    """End a run that stopped before it journaled any action: it changed none.
+
+    Its plan was never recorded, so there is nothing to finish: the run is
+    recorded failed (not finished, which would say it did what was asked).
+    """
+    from action_timeouts.errors import EXIT_CODES
+
+    journal.finish_run(run_id, "failed")
+    message = (
+        f"run {run_id} stopped before it journaled any action, so it changed none "
+        "and there is nothing to resume; run the command again"
+    )
+    fail(message, EXIT_CODES["failure"])
 
 
 def end_resume(journal: Journal, run_id: str) -> list[JournalItem]:
