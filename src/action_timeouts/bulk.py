@@ -127,9 +127,9 @@ class Runner:
         refused change stays pending in the journal, with the ones not started, for
         `resume` once the cause is fixed. With `first_alone` the first change is
         made before any other starts, so such an error costs one write, not one per
-        worker. A journal that cannot record an outcome stops the run the same way,
-        and the changes made are not verified: the journal could not record it, so
-        `resume` reads them back.
+        worker. A journal that cannot record an outcome stops the run the same way;
+        the changes made are then left unverified, since the journal could not
+        record their verification, and `resume` reads them back.
         """
         pending = iter(changes)
         first = next(pending, None) if self.first_alone else None
