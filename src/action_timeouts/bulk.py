@@ -25,6 +25,8 @@ from action_timeouts.errors import (
     ActionTimeoutsError,
     AuthenticationError,
     ChangedSinceError,
+    InUseError,
+    JournalWriteError,
     PermissionDeniedError,
 )
 
@@ -45,8 +47,11 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 DEFAULT_WORKERS = 8
+# A journal that cannot record a write (another process holds it locked, the disk
+# is full): no write may be sent whose intent is not on disk.
+JOURNAL_ERRORS = (InUseError, JournalWriteError)
 # Errors that would fail every remaining action the same way: stop the run.
-FATAL_ERRORS = (AuthenticationError, PermissionDeniedError)
+FATAL_ERRORS = (AuthenticationError, PermissionDeniedError, *JOURNAL_ERRORS)
 Progress = Callable[[str, str], None]  # (action id, outcome)
 
 
@@ -132,7 +137,9 @@ class Runner:
         refused change stays pending in the journal, with the ones not started, for
         `resume` once the cause is fixed. With `first_alone` the first change is
         made before any other starts, so such an error costs one write, not one per
-        worker.
+        worker. A journal that cannot record an outcome stops the run the same way;
+        the changes made are then left unverified, since the journal could not
+        record their verification, and `resume` reads them back.
         """
         pending = iter(changes)
         first = next(pending, None) if self.first_alone else None
@@ -157,15 +164,19 @@ class Runner:
             result = self._change(change)
         except FATAL_ERRORS as error:
             # Left pending, not failed: `resume` reads the action and decides.
-            self._stop.set()
-            with self._lock:
-                self.report.stopped_by = self.report.stopped_by or error
-            logger.info("run stopped at %s: %s", change.action_id, error)
+            self._halt(change.action_id, error)
             self._note(change.action_id, "not attempted", self.report.not_attempted)
         except ActionTimeoutsError as error:
             self._fail(change.action_id, error)
         else:
             self._record_result(result)
+
+    def _halt(self, action_id: str, error: ActionTimeoutsError) -> None:
+        """Stop the run: no change starts after this one."""
+        self._stop.set()
+        with self._lock:
+            self.report.stopped_by = self.report.stopped_by or error
+        logger.info("run stopped at %s: %s", action_id, error)
 
     def _change(self, change: Change) -> ChangeResult:
         known, guard = change.known, change.still_wanted
@@ -235,7 +246,7 @@ class Runner:
             for key, result in self._results.items()
             if result.outcome == "changed" and result.intended is not None
         }
-        if not changed:
+        if not changed or isinstance(self.report.stopped_by, JOURNAL_ERRORS):
             return
         try:
             listed = {item["id"]: item for item in self.api.list_all().actions}
@@ -271,7 +282,9 @@ class Runner:
         reason: str | None = None,
         after_version: int | None = None,
     ) -> None:
-        if self.journal is not None and self.run_id is not None:
+        if self.journal is None or self.run_id is None:
+            return
+        try:
             self.journal.record_outcome(
                 self.run_id,
                 action_id,
@@ -279,6 +292,10 @@ class Runner:
                 reason=reason,
                 after_version=after_version,
             )
+        except JOURNAL_ERRORS as error:
+            # The journal still says what it said before (an intent at most), which
+            # is true: `resume` learns the rest by reading the action.
+            self._halt(action_id, error)
 
     def _note(self, action_id: str, outcome: str, bucket: list[str]) -> None:
         with self._lock:

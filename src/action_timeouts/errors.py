@@ -10,6 +10,7 @@ that a planned change is no longer wanted.
     ActionTimeoutsError               exit 1
     ├── UsageError                    exit 2   bad local input (timeout, selectors)
     ├── ConfigurationError            exit 3   settings, region, credentials, .env
+    │   └── JournalWriteError         exit 3   the journal cannot record a change
     ├── ActionRefusedError            exit 7   custom-auth or built-in action
     │   └── ChangedSinceError         exit 7   changed by someone else since planned
     ├── VerificationError             exit 12  read back differs from the intent
@@ -43,6 +44,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "InUseError",
+    "JournalWriteError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitedError",
@@ -70,6 +72,10 @@ class ConfigurationError(ActionTimeoutsError):
     """Settings are missing or malformed (credentials, region, .env, profiles)."""
 
     exit_code = 3
+
+
+class JournalWriteError(ConfigurationError):
+    """The journal cannot record a change (disk full, read-only); nothing was sent."""
 
 
 class ActionRefusedError(ActionTimeoutsError):

@@ -33,7 +33,21 @@ from action_timeouts.errors import (
     ActionTimeoutsError,
     ConfigurationError,
     InUseError,
+    JournalWriteError,
     UsageError,
+)
+from action_timeouts.journal_schema import (
+    ADDED_COLUMNS,
+    INSERT_RUN,
+    ITEM_COLUMNS,
+    ITEM_STATES,
+    MIGRATIONS,
+    REQUIRED_COLUMNS,
+    RUN_COLUMNS,
+    RUN_STATUSES,
+    SCHEMA,
+    SCHEMA_VERSION,
+    UPSERT_ITEM,
 )
 from action_timeouts.plan import PlanItem
 from action_timeouts.runlock import RunLock
@@ -42,6 +56,7 @@ __all__ = [
     "CHANGED_STATES",
     "ITEM_COLUMNS",
     "ITEM_STATES",
+    "NOT_READ",
     "OUTCOME_STATES",
     "PENDING_STATES",
     "RUN_COLUMNS",
@@ -59,23 +74,13 @@ logger = logging.getLogger(__name__)
 APP_NAME = "action-timeouts"
 FILE_NAME = "journal.sqlite3"
 STATE_DIR_ENV = "ACTION_TIMEOUTS_STATE_DIR"
-SCHEMA_VERSION = 1
-ITEM_STATES = (
-    "planned",
-    "intent",
-    "sent",
-    "changed",
-    "unchanged",
-    "skipped",
-    "failed",
-    "refused",
-    "verified",
-)
 OUTCOME_STATES = ITEM_STATES[2:]
 PENDING_STATES = ("planned", "intent", "sent")
 CHANGED_STATES = ("changed", "verified")
-RUN_STATUSES = ("running", "finished", "interrupted", "failed")
 PLAN_STATES = {"change": "planned", "unchanged": "unchanged", "skip": "skipped"}
+# The reason of a planned item whose action was not read yet (a single `set`):
+# its name, version and timeout are not known.
+NOT_READ = "not read yet"
 RUNS_HINT = "list the recorded runs with `action-timeouts history`"
 RUN_ID_ATTEMPTS = 20
 FILE_MODE = 0o600
@@ -83,86 +88,6 @@ DIRECTORY_MODE = 0o700
 SIDE_FILES = ("-wal", "-shm")
 # How long a write waits for another process that holds the journal's write lock.
 BUSY_SECONDS = 10.0
-
-
-def _quoted(values: Sequence[str]) -> str:
-    return ", ".join(f"'{value}'" for value in values)
-
-
-SCHEMA = (
-    "CREATE TABLE schema_version (version INTEGER NOT NULL)",
-    f"""CREATE TABLE runs (
-        id TEXT PRIMARY KEY,
-        started_at TEXT NOT NULL,
-        finished_at TEXT,
-        user TEXT NOT NULL,
-        org TEXT NOT NULL,
-        client_id TEXT,
-        command TEXT NOT NULL,
-        selectors TEXT NOT NULL,
-        requested TEXT NOT NULL,
-        status TEXT NOT NULL CHECK (status IN ({_quoted(RUN_STATUSES)})),
-        undo_of TEXT REFERENCES runs (id)
-    )""",
-    f"""CREATE TABLE items (
-        run_id TEXT NOT NULL REFERENCES runs (id),
-        action_id TEXT NOT NULL,
-        name TEXT,
-        before TEXT,
-        before_version INTEGER,
-        old_timeout INTEGER,
-        new_timeout INTEGER,
-        state TEXT NOT NULL CHECK (state IN ({_quoted(ITEM_STATES)})),
-        reason TEXT,
-        after_version INTEGER,
-        updated_at TEXT NOT NULL,
-        PRIMARY KEY (run_id, action_id)
-    )""",
-    "CREATE INDEX items_by_state ON items (run_id, state)",
-    "CREATE INDEX runs_by_start ON runs (started_at)",
-)
-
-# Schema version -> statements that bring a journal of that version one step up.
-MIGRATIONS: dict[int, tuple[str, ...]] = {}
-
-INSERT_RUN = """
-INSERT INTO runs (id, started_at, user, org, client_id, command, selectors,
-                  requested, status, undo_of)
-VALUES (:id, :started_at, :user, :org, :client_id, :command, :selectors,
-        :requested, 'running', :undo_of)
-"""
-
-UPSERT_ITEM = """
-INSERT INTO items (run_id, action_id, name, before, before_version, old_timeout,
-                   new_timeout, state, reason, after_version, updated_at)
-VALUES (:run_id, :action_id, :name, :before, :before_version, :old_timeout,
-        :new_timeout, :state, :reason, :after_version, :updated_at)
-ON CONFLICT (run_id, action_id) DO UPDATE SET
-    name = COALESCE(excluded.name, items.name),
-    before = COALESCE(excluded.before, items.before),
-    before_version = COALESCE(excluded.before_version, items.before_version),
-    old_timeout = CASE WHEN :set_timeouts THEN excluded.old_timeout
-                       ELSE items.old_timeout END,
-    new_timeout = CASE WHEN :set_timeouts THEN excluded.new_timeout
-                       ELSE items.new_timeout END,
-    state = excluded.state,
-    reason = excluded.reason,
-    after_version = COALESCE(excluded.after_version, items.after_version),
-    updated_at = excluded.updated_at
-"""
-
-ITEM_COLUMNS = (
-    "run_id, action_id, name, before, before_version, old_timeout, new_timeout, "
-    "state, reason, after_version, updated_at"
-)
-RUN_COLUMNS = (
-    "id, started_at, finished_at, user, org, client_id, command, status, undo_of"
-)
-# The columns a journal must have for this release to read and write it.
-REQUIRED_COLUMNS = {
-    "runs": (*RUN_COLUMNS.split(", "), "selectors", "requested"),
-    "items": tuple(ITEM_COLUMNS.split(", ")),
-}
 
 
 @dataclass(frozen=True)
@@ -183,7 +108,11 @@ class RunSummary:
 
 @dataclass(frozen=True)
 class JournalItem:
-    """One action in a run; `new_timeout` None means unset, `before` the action read."""
+    """One action in a run; `new_timeout` None means unset, `before` the action read.
+
+    `category` and `integration_id` are None for an action not read yet, and for
+    items journaled before the journal kept them.
+    """
 
     run_id: str
     action_id: str
@@ -196,6 +125,8 @@ class JournalItem:
     reason: str | None
     after_version: int | None
     updated_at: str
+    category: str | None = None
+    integration_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -307,6 +238,34 @@ def _unusable(path: Path, problem: str) -> str:
     )
 
 
+def _cannot_open(path: Path, error: Exception) -> str:
+    """Say why the journal file cannot be opened or created, and what to do."""
+    blocker = _file_in_the_way(path.parent)
+    if blocker is not None:
+        return (
+            f"cannot open the journal {path}: {blocker} is a file, not a directory: "
+            f"point {STATE_DIR_ENV} at a directory, or move the file aside; nothing "
+            "was changed"
+        )
+    if path.is_dir():
+        return (
+            f"cannot open the journal {path}: it is a directory: move it aside, or "
+            f"point {STATE_DIR_ENV} at another directory; nothing was changed"
+        )
+    return (
+        f"cannot open the journal {path} ({error}): point {STATE_DIR_ENV} at a "
+        "directory you can write; nothing was changed"
+    )
+
+
+def _file_in_the_way(directory: Path) -> Path | None:
+    """Return the nearest existing folder of `directory` when it is not a directory."""
+    for folder in (directory, *directory.parents):
+        if folder.exists():
+            return None if folder.is_dir() else folder
+    return None
+
+
 def _json_or_none(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
@@ -352,8 +311,7 @@ class Journal:
             _prepare_file(target)
             journal = cls(_connect(target), target, clock or _utc_now)
         except (OSError, sqlite3.Error) as error:
-            message = f"cannot open the journal {target}: {error}"
-            raise ConfigurationError(message) from None
+            raise ConfigurationError(_cannot_open(target, error)) from None
         try:
             journal._migrate()
             _restrict_side_files(target)
@@ -367,6 +325,15 @@ class Journal:
             raise
         logger.debug("journal open at %s", target)
         return journal
+
+    @property
+    def broken(self) -> ActionTimeoutsError | None:
+        """The error that stopped every write to the journal, or None while it works.
+
+        After one write SQLite could not make, no later write is tried: a caller
+        that meets this error stops sending, and leaves the run to `resume`.
+        """
+        return self._broken
 
     def close(self) -> None:
         """Close the database connection and let go of any run lock still held."""
@@ -400,8 +367,8 @@ class Journal:
                     f"(schema {version}); upgrade to read it"
                 )
                 raise ConfigurationError(message)
-            if version == SCHEMA_VERSION:
-                self._check_tables()
+            if version is not None:
+                self._check_tables(version)
             _apply_settings(self._connection)
             if version is None:
                 with self._transaction():
@@ -412,7 +379,7 @@ class Journal:
             elif version < SCHEMA_VERSION:
                 with self._transaction():
                     self._upgrade(version)
-                self._check_tables()
+                self._check_tables(SCHEMA_VERSION)
 
     def _run_statements(self, statements: Iterable[str]) -> None:
         for statement in statements:
@@ -441,13 +408,24 @@ class Journal:
         rows = self._execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         return {str(row[0]) for row in rows}
 
-    def _check_tables(self) -> None:
-        """Refuse a journal whose tables lack a column this release reads or writes."""
+    def _check_tables(self, version: int) -> None:
+        """Refuse a journal whose tables lack a column its schema `version` has.
+
+        Those are the columns this release reads or writes, less the ones that
+        later versions added (an upgrade adds them).
+        """
         for table, columns in REQUIRED_COLUMNS.items():
             rows = self._execute(f"PRAGMA table_info({table})").fetchall()
             if not rows:
                 raise self._damaged(f"it has no {table} table")
-            missing = sorted(set(columns) - {str(row["name"]) for row in rows})
+            later = {
+                column
+                for step, added in ADDED_COLUMNS.items()
+                if step > version
+                for column in added.get(table, ())
+            }
+            expected = set(columns) - later
+            missing = sorted(expected - {str(row["name"]) for row in rows})
             if missing:
                 raise self._damaged(f"its {table} table lacks {', '.join(missing)}")
 
@@ -502,12 +480,12 @@ class Journal:
         logger.debug("journal write failed: %s", error)
         if _is_busy(error):
             return InUseError(_locked(self.path, run_id))
-        then = f"; `action-timeouts resume {run_id}` finishes the run" if run_id else ""
+        then = f", then `action-timeouts resume {run_id}` finishes the run"
         message = (
-            f"cannot write the journal {self.path} ({error}): nothing more was sent"
-            f"{then}"
+            f"cannot write the journal {self.path} ({error}): nothing more was sent; "
+            f"make room on its disk or make it writable{then if run_id else ''}"
         )
-        return ConfigurationError(message)
+        return JournalWriteError(message)
 
     def _execute(self, sql: str, *parameters: Any) -> sqlite3.Cursor:
         if len(parameters) == 1 and isinstance(parameters[0], dict):
@@ -609,8 +587,9 @@ class Journal:
     def record_plan(self, run_id: str, plan_items: Iterable[PlanItem]) -> None:
         """Record every item of a plan as planned, unchanged or skipped.
 
-        Call it once, before the first intent: recording a plan again resets the
-        state of the items it names.
+        Record an item again only before its intent: recording a plan resets the
+        state of the items it names (an action planned before it was read is
+        recorded again with what the read found).
         """
         rows = [self._plan_row(run_id, item) for item in plan_items]
         with self._writing(run_id), self._transaction():
@@ -624,6 +603,8 @@ class Journal:
             item.action_id,
             state=PLAN_STATES[item.status],
             name=item.name or None,
+            category=item.category,
+            integration_id=item.integration_id,
             old_timeout=item.old,
             new_timeout=item.new,
             reason=item.reason,
@@ -656,6 +637,8 @@ class Journal:
             action_id,
             state="intent",
             name=before.get("name"),
+            category=before.get("category"),
+            integration_id=before.get("integrationId"),
             before=json.dumps(dict(before), ensure_ascii=False),
             before_version=before.get("version"),
             old_timeout=old,

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from action_timeouts.emulator.server import RunningEmulator
+from action_timeouts.journal import Journal
 
 from .helpers import (
     command_line,
@@ -201,3 +202,45 @@ def test_ctrl_c_during_a_rate_limit_pause_exits_at_once(
     resumed = invoke("resume", last_run_id())
     assert resumed.exit_code == 0, resumed.stderr
     assert set(stored_timeouts(emulator).values()) == {21}
+
+
+def changed_unverified_run(emulator: RunningEmulator, journal_path: Path) -> str:
+    """Journal a `set 59 --all` killed after every write, before any verification."""
+    emulator.state.reset()
+    emulator.state.load_actions(many_actions(BULK_ACTIONS))
+    emulator.state.set_extra_latency(LATENCY_MS)
+    with Journal.open(journal_path) as journal:
+        run_id = journal.start_run(
+            command="set",
+            org=emulator.base_url,
+            client_id=emulator.client_id,
+            selectors={"all": True},
+            requested={"timeoutSeconds": 59},
+        )
+        for action in emulator.state.stored_actions():
+            old = action["config"].get("timeoutSeconds")
+            journal.record_intent(run_id, action["id"], action, old, 59)
+            action["config"]["timeoutSeconds"] = 59
+            action["version"] += 1
+            emulator.state.load_actions([action])
+            journal.record_outcome(
+                run_id, action["id"], "changed", after_version=action["version"]
+            )
+    return run_id
+
+
+@pytest.mark.parametrize("number", SIGNALS)
+def test_interrupting_resume_while_it_reads_back_ends_the_run(
+    emulator: RunningEmulator, env: dict[str, str], journal_path: Path, number: int
+) -> None:
+    """A signal while resume reads changes back marks the run interrupted, one line."""
+    run_id = changed_unverified_run(emulator, journal_path)
+
+    code, stderr = interrupt_when(
+        ["resume", run_id],
+        env,
+        lambda: journal_states(journal_path, run_id).get("verified", 0) >= 1,
+        number,
+    )
+
+    assert_interrupted(code, stderr, number, env)

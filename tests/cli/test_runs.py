@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import sqlite3
@@ -13,6 +15,8 @@ import pytest
 
 import action_timeouts.journal as journal_module
 from action_timeouts.emulator.server import RunningEmulator
+from action_timeouts.emulator.state import VIEW
+from action_timeouts.http import RetryPolicy
 from action_timeouts.journal import Journal
 from action_timeouts.plan import PlanItem
 
@@ -34,7 +38,12 @@ def history_items(run_id: str) -> dict[str, dict[str, Any]]:
     """Return the items of one run from `history RUN -o json`, by action id."""
     result = invoke("history", run_id, "-o", "json")
     assert result.exit_code == 0, result.stderr
-    return {row["id"]: row for row in json.loads(result.stdout)}
+    return {row["id"]: row for row in json.loads(result.stdout)["items"]}
+
+
+def outcome(row: dict[str, Any]) -> tuple[str, str | None]:
+    """Return the outcome of a `history RUN` row with its reason."""
+    return row["outcome"], row["reason"]
 
 
 def edit_behind_our_back(
@@ -68,8 +77,12 @@ def test_history_lists_runs_newest_first(emulator: RunningEmulator) -> None:
     assert newest["command"] == oldest["command"] == "set"
     assert newest["status"] == oldest["status"] == "finished"
     assert newest["org"] == emulator.base_url
-    assert newest["counts"] == {"verified": 4, "unchanged": 1, "skipped": 3}
-    assert oldest["counts"] == {"verified": 1}
+    assert {key: n for key, n in newest["counts"].items() if n} == {
+        "changed": 4,
+        "unchanged": 1,
+        "skipped": 3,
+    }
+    assert {key: n for key, n in oldest["counts"].items() if n} == {"changed": 1}
     assert newest["undo_of"] is None
 
 
@@ -86,7 +99,7 @@ def test_history_table_shows_each_run(emulator: RunningEmulator) -> None:
 
 
 def test_history_of_a_run_lists_every_action(emulator: RunningEmulator) -> None:
-    """`history RUN` lists each action of the run with old, new and final state."""
+    """`history RUN` lists each action of the run with old, new and its outcome."""
     invoke("set", "20", "--all", "--yes")
     run_id = last_run_id()
 
@@ -98,12 +111,104 @@ def test_history_of_a_run_lists_every_action(emulator: RunningEmulator) -> None:
         "static_builtin-1",
         "function-1",
     }
-    assert items["order-lookup"]["state"] == "verified"
+    assert outcome(items["order-lookup"]) == ("changed", None)
     assert (items["order-lookup"]["old"], items["order-lookup"]["new"]) == (5, 20)
     assert items["customer-lookup"]["old"] is None
-    assert items["weather-get"]["state"] == "unchanged"
-    assert items["static_builtin-1"]["state"] == "skipped"
+    assert outcome(items["weather-get"])[0] == "unchanged"
+    assert outcome(items["static_builtin-1"])[0] == "skipped"
     assert "built-in" in items["static_builtin-1"]["reason"]
+
+
+def history_rows(run_id: str, output_format: str) -> list[dict[str, Any]]:
+    """Return the rows `history RUN` prints in a machine format, parsed."""
+    result = invoke("history", run_id, "-o", output_format)
+    assert result.exit_code == 0, result.stderr
+    if output_format == "json":
+        rows: list[dict[str, Any]] = json.loads(result.stdout)["items"]
+        return rows
+    if output_format == "ndjson":
+        return [json.loads(line) for line in result.stdout.splitlines()]
+    return list(csv.DictReader(io.StringIO(result.stdout)))
+
+
+@pytest.mark.parametrize("output_format", ["json", "ndjson", "csv"])
+def test_history_of_a_run_prints_the_outcome_scheme(
+    emulator: RunningEmulator, output_format: str
+) -> None:
+    """`history RUN` rows have the fields and outcomes every run prints, any format."""
+    invoke("set", "20", "--all", "--yes")
+    run_id = last_run_id()
+
+    rows = {row["id"]: row for row in history_rows(run_id, output_format)}
+
+    assert list(rows["order-lookup"]) == [
+        "id",
+        "name",
+        "category",
+        "integration_id",
+        "old",
+        "new",
+        "outcome",
+        "reason",
+    ]
+    order = rows["order-lookup"]
+    assert (order["category"], order["integration_id"]) == (ACME, "int-acme")
+    assert order["outcome"] == "changed"
+    assert rows["weather-get"]["outcome"] == "unchanged"
+    assert rows["function-1"]["outcome"] == "skipped"
+    if output_format == "csv":
+        assert (order["old"], order["new"], order["reason"]) == ("5", "20", "")
+        assert rows["customer-lookup"]["old"] == ""
+    else:
+        assert (order["old"], order["new"], order["reason"]) == (5, 20, None)
+        assert rows["customer-lookup"]["old"] is None
+
+
+def test_history_of_a_run_json_is_the_run_document(emulator: RunningEmulator) -> None:
+    """`history RUN -o json` prints the run's id and counts beside its items."""
+    invoke("set", "20", "--all", "--yes")
+    run_id = last_run_id()
+
+    document = json.loads(invoke("history", run_id, "-o", "json").stdout)
+
+    assert document["run"] == run_id
+    assert document["counts"]["changed"] == 4
+    assert document["counts"]["skipped"] == 3
+    assert len(document["items"]) == 8
+
+
+def test_history_counts_runs_by_outcome(emulator: RunningEmulator) -> None:
+    """The list of runs counts each run's actions by the outcome `history RUN` shows."""
+    invoke("set", "20", "--all", "--yes")
+    run_id = last_run_id()
+
+    [run] = json.loads(invoke("history", "-o", "json").stdout)
+    table = invoke("history").stdout
+
+    assert (
+        run["counts"]
+        == json.loads(invoke("history", run_id, "-o", "json").stdout)["counts"]
+    )
+    assert "changed 4, unchanged 1, skipped 3" in table
+
+
+def test_history_shows_an_action_not_read_yet_as_not_attempted(
+    emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An action a stopped `set` never read: not attempted, no timeout claimed."""
+    run_id = single_set_stopped_before_its_read(emulator, monkeypatch)
+
+    [row] = history_rows(run_id, "json")
+    table = invoke("history", run_id)
+
+    assert (row["id"], row["outcome"], row["reason"]) == (
+        "ticket-create",
+        "not attempted",
+        "not read yet",
+    )
+    assert (row["old"], row["new"]) == (None, 20)
+    assert "unset" not in table.stdout
+    assert f"`action-timeouts resume {run_id}` finishes the run" in table.stderr
 
 
 def test_history_table_says_unset_for_people(emulator: RunningEmulator) -> None:
@@ -198,6 +303,41 @@ def test_undo_refuses_an_action_changed_since(emulator: RunningEmulator) -> None
     assert "ticket-create" not in {entry["path"].rsplit("/", 1)[1] for entry in sent}
 
 
+def test_undo_journals_an_action_it_refuses_as_refused(
+    emulator: RunningEmulator,
+) -> None:
+    """`history` of the undo shows a refused action as refused, as undo printed it."""
+    invoke("set", "20", "--all", "--yes")
+    edit_behind_our_back(emulator, "ticket-create", 45)
+    assert invoke("undo", last_run_id(), "--yes").exit_code == 1
+    undo_run = last_run_id()
+
+    item = history_items(undo_run)["ticket-create"]
+
+    assert item["outcome"] == "refused"
+    assert item["reason"].startswith("changed by someone else since")
+    assert run_status(undo_run) == "failed"
+
+
+def test_a_run_that_refuses_an_action_is_journaled_failed(
+    emulator: RunningEmulator,
+) -> None:
+    """A run ends failed when it refused an action, as its resume would record it."""
+    change = {"config": {"timeoutSeconds": 45}}
+    emulator.state.concurrent_edit("ticket-create", times=1, change=change)
+
+    result = invoke("set", "20", "--all", "--yes")
+    run_id = last_run_id()
+    status = run_status(run_id)
+    resumed = invoke("resume", run_id)
+
+    assert result.exit_code == 1
+    assert "refused ticket-create" in result.stderr
+    assert status == "failed"
+    assert resumed.exit_code == 1
+    assert run_status(run_id) == "failed"
+
+
 def test_second_undo_finds_everything_restored(emulator: RunningEmulator) -> None:
     """Undoing a run twice changes nothing the second time and exits 0."""
     invoke("set", "20", "--all", "--yes")
@@ -263,6 +403,23 @@ def test_journal_lives_in_the_state_directory(
     assert journal_path.stat().st_mode & 0o077 == 0
 
 
+def test_a_state_directory_that_is_a_file_says_what_to_do(
+    emulator: RunningEmulator, state_dir: Path
+) -> None:
+    """A file where the state directory should be: one line saying what to do."""
+    state_dir.write_text("not a directory\n", encoding="utf-8")
+
+    result = invoke("set", "20", "order-lookup")
+
+    assert result.exit_code == 3
+    assert result.stderr.splitlines() == [
+        f"error: cannot open the journal {state_dir / 'journal.sqlite3'}: {state_dir} "
+        "is a file, not a directory: point ACTION_TIMEOUTS_STATE_DIR at a directory, "
+        "or move the file aside; nothing was changed"
+    ]
+    assert patches(emulator.state.request_log()) == []
+
+
 def test_damaged_journal_is_one_line_exit_3(journal_path: Path) -> None:
     """A journal with an empty schema_version table: one line naming it, exit 3."""
     journal_path.parent.mkdir(mode=0o700)
@@ -296,6 +453,42 @@ def test_run_on_a_locked_journal_sends_nothing_exit_13(
     assert result.exit_code == 13
     assert result.stderr.splitlines()[-1].startswith(
         f"error: the journal {journal_path} is locked by another process"
+    )
+    assert patches(emulator.state.request_log()) == []
+
+
+def test_a_journal_locked_during_a_run_stops_it_in_one_line(
+    emulator: RunningEmulator, journal_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A journal locked once the plan is recorded: no write, one error line, exit 13.
+
+    No per-action warning comes before it: the run stops at the first intent the
+    journal cannot record, as it stops at a missing permission.
+    """
+    monkeypatch.setattr(journal_module, "BUSY_SECONDS", 0.1)
+    invoke("history")
+    holder = sqlite3.connect(journal_path, isolation_level=None)
+    record_plan = Journal.record_plan
+
+    def plan_then_lock(journal: Journal, run_id: str, items: Any) -> None:
+        record_plan(journal, run_id, items)
+        holder.execute("BEGIN EXCLUSIVE")
+
+    monkeypatch.setattr(Journal, "record_plan", plan_then_lock)
+    try:
+        result = invoke("set", "20", "--all", "--yes")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    assert result.exit_code == 13
+    lines = result.stderr.splitlines()
+    assert [line for line in lines if "locked" in line or "warning" in line] == [
+        lines[-1]
+    ]
+    assert lines[-1].startswith(f"error: the journal {journal_path} is locked")
+    assert lines[-1].endswith(
+        f"then `action-timeouts resume {last_run_id()}` finishes the run"
     )
     assert patches(emulator.state.request_log()) == []
 
@@ -369,9 +562,9 @@ def test_resume_records_a_deleted_action_failed_and_goes_on(
     assert "failed order-lookup: no longer exists" in result.stderr
     assert stored_timeouts(emulator)["ticket-create"] == 20
     items = history_items(run_id)
-    assert items["order-lookup"]["state"] == "failed"
+    assert items["order-lookup"]["outcome"] == "failed"
     assert items["order-lookup"]["reason"] == "no longer exists"
-    assert items["ticket-create"]["state"] == "verified"
+    assert outcome(items["ticket-create"]) == ("changed", None)
     runs = json.loads(invoke("history", "-o", "json").stdout)
     assert runs[0]["status"] == "failed"
 
@@ -513,7 +706,7 @@ def test_resume_refuses_a_planned_action_changed_since(
     assert result.exit_code == 1
     assert "refused ticket-create: changed by someone else since" in result.stderr
     assert stored_timeouts(emulator)["ticket-create"] == 45
-    assert history_items(run_id)["ticket-create"]["state"] == "refused"
+    assert history_items(run_id)["ticket-create"]["outcome"] == "refused"
 
 
 def test_resume_refuses_an_edit_made_while_it_writes(
@@ -636,3 +829,150 @@ def test_a_run_records_its_oauth_client_id(
     with Journal.open(journal_path) as journal:
         [run] = journal.runs()
     assert run.client_id == emulator.client_id
+
+
+def test_resume_of_a_run_that_journaled_no_action_says_so(
+    emulator: RunningEmulator, journal_path: Path, sent: list[httpx.URL]
+) -> None:
+    """A run stopped before its plan was journaled is failed, not finished: exit 1."""
+    with Journal.open(journal_path) as journal:
+        run_id = journal.start_run(
+            command="set",
+            org=emulator.base_url,
+            client_id=emulator.client_id,
+            selectors={"all": True},
+            requested={"timeoutSeconds": 20},
+        )
+        journal.finish_run(run_id, "interrupted")
+
+    result = invoke("resume", run_id)
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"error: run {run_id} stopped before it journaled any action, so it changed "
+        "none and there is nothing to resume; run the command again"
+    ]
+    assert run_status(run_id) == "failed"
+    assert sent == []
+
+
+@pytest.mark.parametrize("landed", [False, True], ids=["intent", "changed"])
+def test_resume_verifies_in_full_not_the_timeout_alone(
+    emulator: RunningEmulator, journal_path: Path, landed: bool
+) -> None:
+    """An action at the new timeout whose template differs is failed, not verified.
+
+    Resume compares what it reads with the journal's copy with the change made,
+    as a verification after the write does, and names the fields that differ.
+    """
+    run_id = killed_run(emulator, journal_path, ["ticket-create"], landed=landed)
+    action = emulator.state.stored_action("ticket-create")
+    action["config"]["timeoutSeconds"] = 20
+    action["config"]["request"]["requestTemplate"] = "{}"
+    emulator.state.load_actions([{**action, "version": action["version"] + 1}])
+
+    result = invoke("resume", run_id)
+
+    assert result.exit_code == 1
+    item = history_items(run_id)["ticket-create"]
+    assert item["outcome"] == "failed"
+    assert "config.request.requestTemplate" in item["reason"]
+    assert "failed ticket-create: " in result.stderr
+    assert len(patches(emulator.state.request_log())) == 0
+
+
+def single_set_stopped_before_its_read(
+    emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """Run `set 20 ticket-create` with every read of the action dropped; its run id."""
+    monkeypatch.setattr(RetryPolicy, "backoff", lambda _policy, _retry: 0.0)
+    emulator.state.inject_drops(RetryPolicy().read_attempts, methods=["GET"])
+    stopped = invoke("set", "20", "ticket-create")
+    assert stopped.exit_code == 10, stopped.stderr
+    return last_run_id()
+
+
+def test_resume_finishes_a_single_set_stopped_before_its_first_read(
+    emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`set ID` journals the action before reading it, so resume makes the change."""
+    run_id = single_set_stopped_before_its_read(emulator, monkeypatch)
+
+    result = invoke("resume", run_id)
+
+    assert result.exit_code == 0, result.stderr
+    assert f"run {run_id}: 1 pending, 1 changed now" in result.stderr
+    assert stored_timeouts(emulator)["ticket-create"] == 20
+    item = history_items(run_id)["ticket-create"]
+    assert (item["outcome"], item["old"], item["new"]) == ("changed", 30, 20)
+    assert item["reason"] is None
+
+
+def test_resume_records_an_unread_action_found_as_asked_unchanged(
+    emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An action the run never read, found at the new timeout, is unchanged at it."""
+    run_id = single_set_stopped_before_its_read(emulator, monkeypatch)
+    edit_behind_our_back(emulator, "ticket-create", 20)
+
+    result = invoke("resume", run_id)
+
+    assert result.exit_code == 0, result.stderr
+    assert "1 pending, 0 changed now, 1 unchanged" in result.stderr
+    assert patches(emulator.state.request_log()) == []
+    item = history_items(run_id)["ticket-create"]
+    assert (item["outcome"], item["old"], item["new"]) == ("unchanged", 20, 20)
+
+
+def run_status(run_id: str) -> str:
+    """Return the journaled status of one run, read through `history -o json`."""
+    runs = json.loads(invoke("history", "-o", "json").stdout)
+    return str(next(run["status"] for run in runs if run["id"] == run_id))
+
+
+def use_client(
+    emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch, permissions: list[str]
+) -> None:
+    """Log in from now on as a client holding only `permissions`."""
+    emulator.state.add_client("limited", "limited-secret-0123456789", permissions)
+    monkeypatch.setenv("GENESYSCLOUD_OAUTHCLIENT_ID", "limited")
+    monkeypatch.setenv("GENESYSCLOUD_OAUTHCLIENT_SECRET", "limited-secret-0123456789")
+
+
+def test_resume_stops_at_a_write_refused_for_a_missing_permission(
+    emulator: RunningEmulator, journal_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 403 on resume's first write stops it, exit 5, with what to fix and resume."""
+    action_ids = ["order-lookup", "ticket-create", "sms-send"]
+    run_id = killed_run(emulator, journal_path, action_ids, landed=False)
+    use_client(emulator, monkeypatch, VIEW)
+
+    result = invoke("resume", run_id)
+
+    assert result.exit_code == 5, result.stderr
+    assert result.stderr.splitlines()[-1].endswith(
+        f"give the client integrations:action:edit, then "
+        f"`action-timeouts resume {run_id}`"
+    )
+    assert len(patches(emulator.state.request_log())) == 1
+    assert run_status(run_id) == "interrupted"
+
+
+def test_resume_stops_at_a_read_refused_for_a_missing_permission(
+    emulator: RunningEmulator, journal_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 403 on resume's first read stops it, exit 5, naming the view permission."""
+    run_id = killed_run(emulator, journal_path, ["order-lookup"], landed=True)
+    use_client(emulator, monkeypatch, [])
+
+    result = invoke("resume", run_id)
+
+    assert result.exit_code == 5, result.stderr
+    assert result.stderr.splitlines()[-1].endswith(
+        f"give the client integrations:action:view, then "
+        f"`action-timeouts resume {run_id}`"
+    )
+    assert outcome(history_items(run_id)["order-lookup"]) == (
+        "changed",
+        "written, not verified yet",
+    )

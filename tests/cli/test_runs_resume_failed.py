@@ -16,7 +16,7 @@ def history_items(run_id: str) -> dict[str, dict[str, Any]]:
     """Return a run's journal items by action id, read through `history -o json`."""
     result = invoke("history", run_id, "-o", "json")
     assert result.exit_code == 0, result.output
-    return {item["id"]: item for item in json.loads(result.stdout)}
+    return {item["id"]: item for item in json.loads(result.stdout)["items"]}
 
 
 def run_status(run_id: str) -> str:
@@ -38,7 +38,7 @@ def test_resume_of_a_failed_run_keeps_it_failed(emulator: RunningEmulator) -> No
     assert first.exit_code == 1, first.stderr
     assert resumed.exit_code == 1, resumed.stderr
     assert run_status(run_id) == "failed"
-    assert history_items(run_id)["ticket-create"]["state"] == "failed"
+    assert history_items(run_id)["ticket-create"]["outcome"] == "failed"
 
 
 @pytest.mark.usefixtures("credentials")
@@ -62,11 +62,11 @@ def test_resume_records_a_failed_write_that_landed(emulator: RunningEmulator) ->
     run_id = last_run_id()
     assert first.exit_code == 1, first.stderr
     assert stored_timeouts(emulator)["no-templates"] == 12
-    assert history_items(run_id)["no-templates"]["state"] == "failed"
+    assert history_items(run_id)["no-templates"]["outcome"] == "failed"
 
     resumed = invoke("resume", run_id)
 
     assert resumed.exit_code == 0, resumed.stderr
-    assert history_items(run_id)["no-templates"]["state"] == "verified"
+    assert history_items(run_id)["no-templates"]["outcome"] == "changed"
     assert run_status(run_id) == "finished"
     assert len(patches(emulator.state.request_log())) == 1

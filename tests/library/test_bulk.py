@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+import action_timeouts.journal as journal_module
 from action_timeouts.actions import (
     ACTIONS_PATH,
     ActionKind,
@@ -20,6 +22,7 @@ from action_timeouts.actions import (
 )
 from action_timeouts.bulk import Change, Runner, RunReport, changes_from_plan
 from action_timeouts.emulator.server import RunningEmulator
+from action_timeouts.errors import InUseError
 from action_timeouts.journal import Journal
 from action_timeouts.plan import Selector, build_plan
 
@@ -366,3 +369,28 @@ def test_without_a_listing_each_action_is_read_and_checked_in_full(
     states = {item.action_id: item.state for item in journal.run(run_id).items}
     assert states.pop(victim) == "failed"
     assert set(states.values()) == {"verified"}
+
+
+def test_a_locked_journal_stops_the_run_with_nothing_sent(
+    emu: RunningEmulator,
+    api: ActionsApi,
+    org: dict[str, dict[str, Any]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An intent the journal cannot record stops the run: no PATCH, none failed."""
+    monkeypatch.setattr(journal_module, "BUSY_SECONDS", 0.1)
+    with Journal.open(tmp_path / "journal.sqlite3") as journal:
+        run_id, changes = plan_changes(emu, api, journal)
+        holder = sqlite3.connect(journal.path, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            report = Runner(api, journal, run_id, workers=WORKERS).run(changes)
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+
+    assert isinstance(report.stopped_by, InUseError)
+    assert report.failed == {}
+    assert sorted(report.not_attempted) == sorted(c.action_id for c in changes)
+    assert requests(emu, "PATCH") == []

@@ -20,7 +20,12 @@ from typing import Any, Literal
 import pytest
 
 import action_timeouts.journal as journal_module
-from action_timeouts.errors import ConfigurationError, InUseError, UsageError
+from action_timeouts.errors import (
+    ConfigurationError,
+    InUseError,
+    JournalWriteError,
+    UsageError,
+)
 from action_timeouts.journal import (
     STATE_DIR_ENV,
     Journal,
@@ -165,6 +170,53 @@ def test_newer_schema_is_refused(path: Path) -> None:
         Journal.open(path)
 
 
+# The schema of the first release, as a journal it wrote holds it.
+FIRST_SCHEMA = (
+    "CREATE TABLE schema_version (version INTEGER NOT NULL)",
+    "INSERT INTO schema_version VALUES (1)",
+    """CREATE TABLE runs (id TEXT PRIMARY KEY, started_at TEXT NOT NULL,
+        finished_at TEXT, user TEXT NOT NULL, org TEXT NOT NULL, client_id TEXT,
+        command TEXT NOT NULL, selectors TEXT NOT NULL, requested TEXT NOT NULL,
+        status TEXT NOT NULL, undo_of TEXT REFERENCES runs (id))""",
+    """CREATE TABLE items (run_id TEXT NOT NULL REFERENCES runs (id),
+        action_id TEXT NOT NULL, name TEXT, before TEXT, before_version INTEGER,
+        old_timeout INTEGER, new_timeout INTEGER, state TEXT NOT NULL, reason TEXT,
+        after_version INTEGER, updated_at TEXT NOT NULL,
+        PRIMARY KEY (run_id, action_id))""",
+    """INSERT INTO runs VALUES ('20261201-120000-ab12', '2026-12-01T12:00:00Z',
+        '2026-12-01T12:00:05Z', 'ops', 'https://api.mypurecloud.ie', 'client-1',
+        'set', '{}', '{}', 'finished', NULL)""",
+    """INSERT INTO items VALUES ('20261201-120000-ab12', 'a1', 'Action a1', NULL, 4,
+        10, 30, 'verified', NULL, 5, '2026-12-01T12:00:05Z')""",
+)
+
+
+def test_a_journal_of_the_first_schema_is_upgraded_keeping_its_runs(
+    tmp_path: Path,
+) -> None:
+    """A first-schema journal gains the category columns; its runs stay as they were."""
+    path = tmp_path / "journal.sqlite3"
+    connection = sqlite3.connect(path)
+    for statement in FIRST_SCHEMA:
+        connection.execute(statement)
+    connection.commit()
+    connection.close()
+
+    with Journal.open(path) as opened:
+        [item] = opened.run("20261201-120000-ab12").items
+        run_id = start(opened)
+        read = {**action("a1"), "category": "Acme", "integrationId": "int-1"}
+        opened.record_intent(run_id, "a1", read, 10, 30)
+        [recorded] = opened.run(run_id).items
+
+    assert (item.state, item.old_timeout, item.new_timeout) == ("verified", 10, 30)
+    assert (item.category, item.integration_id) == (None, None)
+    assert (recorded.category, recorded.integration_id) == ("Acme", "int-1")
+    with sqlite3.connect(path) as check:
+        assert check.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+    check.close()
+
+
 def test_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     """A file that is not SQLite is a configuration error naming it."""
     target = tmp_path / "journal.sqlite3"
@@ -172,6 +224,22 @@ def test_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigurationError, match=r"not a database.*move it aside"):
         Journal.open(target)
+
+
+def test_a_directory_where_the_journal_should_be_says_what_to_do(
+    tmp_path: Path,
+) -> None:
+    """A directory in the journal file's place: move it aside or choose another."""
+    target = tmp_path / "journal.sqlite3"
+    target.mkdir()
+
+    with pytest.raises(ConfigurationError) as caught:
+        Journal.open(target)
+
+    assert str(caught.value) == (
+        f"cannot open the journal {target}: it is a directory: move it aside, or "
+        "point ACTION_TIMEOUTS_STATE_DIR at another directory; nothing was changed"
+    )
 
 
 DAMAGED_SCHEMAS = [
@@ -568,6 +636,25 @@ def test_locked_journal_refuses_the_write_and_every_later_one(path: Path) -> Non
         assert opened.run(run_id).items == []
     assert "locked by another process" in str(caught.value)
     assert f"`action-timeouts resume {run_id}`" in str(caught.value)
+
+
+def test_a_full_journal_refuses_the_write_saying_what_to_do(path: Path) -> None:
+    """A write SQLite finds no room for is refused: make room, then resume the run."""
+    with Journal.open(path) as opened:
+        run_id = start(opened)
+        # SQLite's own cap on the file's size stands in for a full disk.
+        connection = opened._connection
+        pages = connection.execute("PRAGMA page_count").fetchone()[0]
+        connection.execute(f"PRAGMA max_page_count = {pages}")
+        large = {**action("a1"), "description": "x" * 100_000}
+        with pytest.raises(JournalWriteError) as caught:
+            opened.record_intent(run_id, "a1", large, 10, 30)
+
+    assert "make room on its disk or make it writable" in str(caught.value)
+    assert str(caught.value).endswith(
+        f"then `action-timeouts resume {run_id}` finishes the run"
+    )
+    assert opened.broken is caught.value
 
 
 # Run locks -------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -13,17 +14,29 @@ from action_timeouts.cli.common import (
     Connection,
     connection_from,
     connection_options,
+    fail,
     handle_errors,
     open_api,
     output_option,
     print_rows,
     say,
 )
+from action_timeouts.cli.interrupts import interrupts_end_run
+from action_timeouts.cli.output import (
+    JOURNAL_OUTCOMES,
+    OUTCOME_FIELDS,
+    OUTCOME_TABLE,
+    PENDING,
+    emit,
+    outcome_document,
+    people_cells,
+)
 from action_timeouts.cli.runs_command import (
     apply_planned,
     open_journal,
     run_changes,
     run_options,
+    stop_message,
 )
 
 if TYPE_CHECKING:
@@ -35,8 +48,26 @@ if TYPE_CHECKING:
     from action_timeouts.plan import PlanItem
 
 RUN_COLUMNS = ("id", "started", "user", "org", "command", "status", "undo_of", "counts")
-ITEM_COLUMNS = ("id", "name", "old", "new", "state", "reason")
 JSON_FORMATS = ("json", "ndjson")
+# How the journal's state of an action reads as the outcome every command prints.
+ITEM_OUTCOMES = {
+    "verified": "changed",
+    "changed": "changed",
+    "unchanged": "unchanged",
+    "skipped": "skipped",
+    "refused": "refused",
+    "failed": "failed",
+    "planned": "not attempted",
+    "intent": PENDING,
+    "sent": PENDING,
+}
+UNFINISHED = ("not attempted", PENDING)
+# What the outcome alone does not say about the journal's state.
+ITEM_NOTES = {
+    "changed": "written, not verified yet",
+    "intent": "may have been written: the run stopped before it learned",
+    "sent": "may have been written: the run stopped before it learned",
+}
 
 
 @click.command()
@@ -44,7 +75,12 @@ JSON_FORMATS = ("json", "ndjson")
 @output_option
 @handle_errors
 def history(run_id: str | None, output_format: str) -> None:
-    """List recent runs, or with RUN_ID show every action of one run."""
+    """List recent runs, or with RUN_ID show every action of one run.
+
+    Each action of a run is printed as every run prints it, with its outcome:
+    changed, unchanged, skipped, refused, failed, not attempted, or pending (a
+    write the run may have sent without learning whether it landed).
+    """
     journal = open_journal()
     if run_id is None:
         rows = [run_row(summary, output_format) for summary in journal.runs()]
@@ -53,19 +89,31 @@ def history(run_id: str | None, output_format: str) -> None:
         print_rows(rows, RUN_COLUMNS, output_format)
         return
     detail = journal.run(run_id)
+    run = detail.run
     say(
-        f"run {detail.run.id}: {detail.run.command} by {detail.run.user} on "
-        f"{detail.run.org}, {detail.run.status}, started {detail.run.started_at}"
+        f"run {run.id}: {run.command} by {run.user} on {run.org}, {run.status}, "
+        f"started {run.started_at}"
     )
-    rows = [item_row(item, output_format) for item in detail.items]
-    print_rows(rows, ITEM_COLUMNS, output_format)
+    rows = [item_row(item) for item in detail.items]
+    if run.status != "running" and any(r["outcome"] in UNFINISHED for r in rows):
+        say(f"`action-timeouts resume {run.id}` finishes the run")
+    if output_format == "table":
+        cells = [item_cells(item) for item in detail.items]
+        emit(cells, OUTCOME_FIELDS, output_format, table=OUTCOME_TABLE, people=False)
+        return
+    document = outcome_document(run.id, rows, JOURNAL_OUTCOMES)
+    emit(rows, OUTCOME_FIELDS, output_format, document=document)
 
 
-def run_row(summary: Any, output_format: str = "table") -> dict[str, Any]:
-    """One row of `history`: JSON keeps the counts per state as an object."""
-    counts: Any = summary.counts
-    if output_format not in JSON_FORMATS:
-        counts = ", ".join(f"{state} {count}" for state, count in counts.items())
+def run_row(summary: RunSummary, output_format: str = "table") -> dict[str, Any]:
+    """One row of `history`: the counts per outcome, an object but in a table."""
+    outcomes = dict.fromkeys(JOURNAL_OUTCOMES, 0)
+    for state, number in summary.counts.items():
+        outcome = ITEM_OUTCOMES.get(state, state)
+        outcomes[outcome] = outcomes.get(outcome, 0) + number
+    counts: Any = outcomes
+    if output_format == "table":
+        counts = ", ".join(f"{key} {value}" for key, value in outcomes.items() if value)
     return {
         "id": summary.id,
         "started": summary.started_at,
@@ -78,19 +126,27 @@ def run_row(summary: Any, output_format: str = "table") -> dict[str, Any]:
     }
 
 
-def item_row(item: Any, output_format: str = "table") -> dict[str, Any]:
-    """One row of `history RUN`: a table says "unset (60 s)", other formats null."""
-    timeouts: tuple[Any, ...] = (item.old_timeout, item.new_timeout)
-    if output_format == "table":
-        timeouts = tuple(describe_timeout(seconds) for seconds in timeouts)
+def item_row(item: JournalItem) -> dict[str, Any]:
+    """One action of `history RUN`, in the fields and values every run prints."""
+    before = item.before or {}
     return {
         "id": item.action_id,
-        "name": item.name or "",
-        "old": timeouts[0],
-        "new": timeouts[1],
-        "state": item.state,
-        "reason": item.reason or "",
+        "name": item.name,
+        "category": item.category or before.get("category"),
+        "integration_id": item.integration_id or before.get("integrationId"),
+        "old": item.old_timeout,
+        "new": item.new_timeout,
+        "outcome": ITEM_OUTCOMES.get(item.state, item.state),
+        "reason": item.reason or ITEM_NOTES.get(item.state),
     }
+
+
+def item_cells(item: JournalItem) -> dict[str, Any]:
+    """The table cells of one action: timeouts in words, none that is not known."""
+    cells = people_cells(item_row(item))
+    if item.state == "planned" and item.before_version is None:
+        cells["old"] = ""  # not read yet: its timeout is not known
+    return cells
 
 
 @click.command()
@@ -279,9 +335,18 @@ def resume(run_id: str, workers: int, **kwargs: Any) -> None:
 
 
 def finish(journal: Journal, run_id: str, workers: int, connection: Connection) -> None:
-    """Reconcile and finish one run whose lock this process holds."""
+    """Reconcile and finish one run whose lock this process holds.
+
+    An error every action would meet (authentication, a missing permission)
+    stops the resume as it stops a run: nothing more is sent, the rest is left
+    pending, and the last line says what to fix before resuming again. Ctrl-C or
+    SIGTERM at any moment marks the run interrupted, as for a run.
+    """
+    from action_timeouts.bulk import FATAL_ERRORS, RunReport
 
     detail = journal.run(run_id)
+    if not detail.items and detail.run.status != "finished":
+        refuse_empty(journal, run_id)
     pending = journal.pending_items(run_id)
     unverified = [item for item in detail.items if item.state == "changed"]
     attempted = [
@@ -291,31 +356,67 @@ def finish(journal: Journal, run_id: str, workers: int, connection: Connection) 
     ]
     with open_api(connection) as (api, client):
         same_org_or_refuse(detail.run, client, "resume")
-        failed = verify_changed(api, journal, run_id, unverified)
-        landed = recheck_failed(api, journal, run_id, attempted)
-        changes, unreadable = reconcile_pending(api, journal, run_id, pending)
-        report = run_changes(api, journal, run_id, changes, {"workers": workers})
-    # The run as a whole: actions that failed before this resume still count.
-    left = [
-        item
-        for item in journal.run(run_id).items
-        if item.state in ("failed", "refused")
-    ]
-    if left:
-        journal.finish_run(run_id, "failed")
+        with interrupts_end_run(journal, run_id):
+            try:
+                failed = verify_changed(api, journal, run_id, unverified)
+                landed = recheck_failed(api, journal, run_id, attempted)
+                found = reconcile_pending(api, journal, run_id, pending)
+            except FATAL_ERRORS as error:
+                end_resume(journal, run_id)
+                fail(stop_message(RunReport(run_id, stopped_by=error)), error.exit_code)
+        report = run_changes(api, journal, run_id, found.changes, {"workers": workers})
+    left = end_resume(journal, run_id)
     say(
         f"run {run_id}: {len(pending)} pending, {len(report.changed)} changed "
-        f"now, {len(pending) - len(changes) - unreadable} had already landed, "
+        f"now, {len(report.unchanged) + found.unchanged} unchanged, "
+        f"{found.landed} had already landed, "
         f"{len(unverified) - failed} verified after the fact, "
         f"{landed} reported failed had landed, "
-        f"{len(report.failed) + failed + unreadable} failed, "
+        f"{len(report.failed) + failed + found.failed} failed, "
         f"{len(report.refused)} refused; {len(left)} failed or refused in the run"
     )
     for action_id, reason in sorted({**report.failed, **report.refused}.items()):
         state = "refused" if action_id in report.refused else "failed"
         say(f"  {state} {action_id}: {reason}")
-    if left or failed or unreadable or not report.ok or report.refused:
+    if report.stopped_by is not None:
+        fail(stop_message(report), report.stopped_by.exit_code)
+    if left or failed or found.failed or not report.ok or report.refused:
         raise SystemExit(1)
+
+
+def refuse_empty(journal: Journal, run_id: str) -> NoReturn:
+    """End a run that stopped before it journaled any action: it changed none.
+
+    Its plan was never recorded, so there is nothing to finish: the run is
+    recorded failed (not finished, which would say it did what was asked).
+    """
+    from action_timeouts.errors import EXIT_CODES
+
+    journal.finish_run(run_id, "failed")
+    message = (
+        f"run {run_id} stopped before it journaled any action, so it changed none "
+        "and there is nothing to resume; run the command again"
+    )
+    fail(message, EXIT_CODES["failure"])
+
+
+def end_resume(journal: Journal, run_id: str) -> list[JournalItem]:
+    """Journal how the run stands now; return its actions failed or refused.
+
+    Actions that failed before this resume still count. A run with actions still
+    pending is interrupted, whatever this resume did. A journal that can no longer
+    be written keeps the run as last journaled, for a later resume.
+    """
+    from action_timeouts.journal import PENDING_STATES
+
+    items = journal.run(run_id).items
+    left = [item for item in items if item.state in ("failed", "refused")]
+    status = "failed" if left else "finished"
+    if any(item.state in PENDING_STATES for item in items):
+        status = "interrupted"
+    if journal.broken is None:
+        journal.finish_run(run_id, status)
+    return left
 
 
 def recheck_failed(
@@ -358,60 +459,152 @@ def recheck_failed(
 def verify_changed(
     api: ActionsApi, journal: Journal, run_id: str, items: Sequence[JournalItem]
 ) -> int:
-    """Read back actions changed but never verified; return how many are wrong."""
+    """Read back actions changed but never verified; return how many are wrong.
+
+    Each is compared in full with what the run meant to leave (see
+    `departure`): a difference is recorded failed, naming the fields.
+    """
     wrong = 0
     for item in items:
         action = read_or_fail(api, journal, run_id, item.action_id)
         if action is None:
             wrong += 1
             continue
-        if current_timeout(action) == item.new_timeout:
-            journal.record_outcome(
-                run_id, item.action_id, "verified", after_version=action["version"]
-            )
-            continue
-        wrong += 1
-        reason = f"read back as {describe_timeout(current_timeout(action))}"
-        journal.record_outcome(run_id, item.action_id, "failed", reason=reason)
-        say(f"  failed {item.action_id}: {reason}")
+        if not record_verdict(
+            journal, run_id, item, departure(api, item, action), action
+        ):
+            wrong += 1
     return wrong
 
 
+def departure(
+    api: ActionsApi, item: JournalItem, action: Mapping[str, Any]
+) -> str | None:
+    """Say how an action read back differs from what the run meant to leave, or None.
+
+    What the run meant to leave is the journal's copy of the action with the
+    change made (`guard.left_by_run`): its config with the templates is compared
+    byte for byte, and every other field but the version, as a verification
+    after the write would.
+    """
+    from action_timeouts.actions import verify
+    from action_timeouts.bulk import FATAL_ERRORS
+    from action_timeouts.errors import ActionTimeoutsError
+    from action_timeouts.guard import left_by_run
+
+    if current_timeout(action) != item.new_timeout:
+        return f"read back as {describe_timeout(current_timeout(action))}"
+    left = left_by_run(item)
+    if left is None or item.before is None:
+        return "the journal holds no copy of the action to verify it against"
+    try:
+        verify(api, item.before, action, left["config"])
+    except FATAL_ERRORS:
+        raise
+    except ActionTimeoutsError as error:
+        return str(error)
+    return None
+
+
+@dataclass
+class Reconciled:
+    """What reading a run's pending actions found, and the changes left to make."""
+
+    changes: list[Change] = field(default_factory=list)
+    landed: int = 0
+    """Writes found landed, and verified in full."""
+    failed: int = 0
+    """Actions that could not be read, or differ from what the run meant to leave."""
+    unchanged: int = 0
+    """Actions the run had not read yet, found already as it asked."""
+
+
 def reconcile_pending(
-    api: ActionsApi, journal: Journal, run_id: str, pending: Sequence[Any]
-) -> tuple[list[Change], int]:
+    api: ActionsApi, journal: Journal, run_id: str, pending: Sequence[JournalItem]
+) -> Reconciled:
     """Read each pending action; record those that landed, return the rest to apply.
 
-    Each change to apply expects the action at the version the run read (an
-    intent) or planned from (never attempted), so an action someone else has
-    changed since is refused rather than overwritten. Also return how many could
-    not be read: each is recorded failed with the reason, and the others are
-    reconciled all the same.
+    A write found at the new timeout is verified in full against the journal's
+    copy (`departure`) before it is recorded verified; a difference is recorded
+    failed, naming the fields. Each change to apply expects the action at the
+    version the run read (an intent) or planned from (never attempted), so an
+    action someone else has changed since is refused rather than overwritten. An
+    action that cannot be read is recorded failed with the reason, and the
+    others are reconciled all the same.
     """
     from action_timeouts.bulk import Change
 
-    changes: list[Change] = []
-    unreadable = 0
+    found = Reconciled()
     for item in pending:
         if item.state == "planned":
             expected = item.before_version
-            changes.append(
-                Change(item.action_id, item.new_timeout, expected_version=expected)
-            )
+            if expected is None:
+                expected = read_unread(api, journal, run_id, item, found)
+            if expected is not None:
+                found.changes.append(
+                    Change(item.action_id, item.new_timeout, expected_version=expected)
+                )
             continue
         action = read_or_fail(api, journal, run_id, item.action_id)
         if action is None:
-            unreadable += 1
-        elif current_timeout(action) == item.new_timeout:
-            journal.record_outcome(
-                run_id, item.action_id, "verified", after_version=action["version"]
-            )
-        else:
+            found.failed += 1
+        elif current_timeout(action) != item.new_timeout:
             expected = item.before_version
-            changes.append(
+            found.changes.append(
                 Change(item.action_id, item.new_timeout, expected_version=expected)
             )
-    return changes, unreadable
+        elif record_verdict(
+            journal, run_id, item, departure(api, item, action), action
+        ):
+            found.landed += 1
+        else:
+            found.failed += 1
+    return found
+
+
+def read_unread(
+    api: ActionsApi,
+    journal: Journal,
+    run_id: str,
+    item: JournalItem,
+    found: Reconciled,
+) -> int | None:
+    """Read an action the run planned before it read it, and journal what it is.
+
+    Return the version to change it at, or None when there is nothing to change:
+    it could not be read (recorded failed), or it is already as the run asked
+    (recorded unchanged, with the timeout it has).
+    """
+    from action_timeouts.cli.runs_command import planned_from
+
+    action = read_or_fail(api, journal, run_id, item.action_id)
+    if action is None:
+        found.failed += 1
+        return None
+    planned = planned_from(action, item.new_timeout)
+    journal.record_plan(run_id, [planned])
+    if planned.status == "unchanged":
+        found.unchanged += 1
+        return None
+    return planned.version
+
+
+def record_verdict(
+    journal: Journal,
+    run_id: str,
+    item: JournalItem,
+    reason: str | None,
+    action: Mapping[str, Any],
+) -> bool:
+    """Record an action read back verified, or failed for `reason`; tell which."""
+    if reason is None:
+        journal.record_outcome(
+            run_id, item.action_id, "verified", after_version=action["version"]
+        )
+        return True
+    journal.record_outcome(run_id, item.action_id, "failed", reason=reason)
+    say(f"  failed {item.action_id}: {reason}")
+    return False
 
 
 def read_or_fail(

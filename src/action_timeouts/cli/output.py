@@ -2,7 +2,9 @@
 
 Rows use the same field names everywhere: `id`, `name`, `category`,
 `integration_id`, `timeout` (lists) or `old` and `new` (plans and outcomes),
-`status` (a plan's verdict) or `outcome` (what a run did), and `reason`. A timeout
+`status` (a plan's verdict) or `outcome` (what a run did; `history RUN` adds
+`pending` for a write the run may have sent without learning whether it landed),
+and `reason`. A timeout
 is a number, or null in JSON and empty in CSV when unset; a table writes it for
 people ("10 s", "unset (60 s)"). Booleans are `true`/`false` in JSON and CSV.
 
@@ -67,6 +69,8 @@ OUTCOMES = (
     "not attempted",
     MISSING,
 )
+PENDING = "pending"
+JOURNAL_OUTCOMES = (*OUTCOMES, PENDING)
 # Verdicts whose `new` is not going to be the action's timeout: a table leaves it
 # empty, and a missing action has no `old` either.
 _NO_NEW = frozenset({"unchanged", "skip", "skipped", MISSING})
@@ -311,10 +315,12 @@ def _outcome(item: PlanItem, outcomes: Mapping[str, str]) -> str:
 
 
 def outcome_document(
-    run_id: str | None, rows: Sequence[Mapping[str, Any]]
+    run_id: str | None,
+    rows: Sequence[Mapping[str, Any]],
+    known: Sequence[str] = OUTCOMES,
 ) -> dict[str, Any]:
     """What `-o json` prints for a run: its id (null: nothing to do) and counts."""
-    return {"run": run_id, "counts": count(rows, "outcome", OUTCOMES)}
+    return {"run": run_id, "counts": count(rows, "outcome", known)}
 
 
 def result_row(result: ChangeResult) -> dict[str, Any]:

@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from action_timeouts.bulk import Change, RunReport
     from action_timeouts.http import ApiClient
     from action_timeouts.journal import Journal
-    from action_timeouts.plan import Plan, Selector
+    from action_timeouts.plan import Plan, PlanItem, Selector
 
 EXIT_PENDING = 2
 MISSING_SHOWN = 5
@@ -316,10 +316,21 @@ def single_plan(result: ChangeResult, *, pending: bool) -> Plan:
 def _set_journaled(
     api: ActionsApi, journal: Journal, run_id: str, action_id: str, seconds: int | None
 ) -> ChangeResult:
-    """Run the safe procedure for one action with its intent and outcome journaled."""
+    """Run the safe procedure for one action with its intent and outcome journaled.
+
+    The action is journaled as planned before it is first read, and again with
+    what that read found, so a run stopped at any point leaves it for `resume`.
+    """
+    journal.record_plan(run_id, [unread_item(action_id, seconds)])
     try:
+        action = api.get(action_id)
+        journal.record_plan(run_id, [planned_from(action, seconds)])
         result = set_timeout(
-            api, action_id, seconds, before_write=intent_recorder(journal, run_id)
+            api,
+            action_id,
+            seconds,
+            known=action,
+            before_write=intent_recorder(journal, run_id),
         )
     except TransportError:
         # The write may or may not have landed: leave the item pending for resume.
@@ -334,6 +345,32 @@ def _set_journaled(
     journal.record_outcome(run_id, action_id, state, after_version=result.version_after)
     journal.finish_run(run_id, "finished")
     return result
+
+
+def unread_item(action_id: str, seconds: int | None) -> PlanItem:
+    """Plan a change of an action not read yet: name, version and timeout unknown."""
+    from action_timeouts.journal import NOT_READ
+    from action_timeouts.plan import PlanItem
+
+    return PlanItem(action_id, "", None, None, None, None, seconds, "change", NOT_READ)
+
+
+def planned_from(action: Mapping[str, Any], seconds: int | None) -> PlanItem:
+    """Plan setting `seconds` on an action as just read: a change, or unchanged."""
+    from action_timeouts.actions import current_timeout
+    from action_timeouts.plan import PlanItem
+
+    old = current_timeout(action)
+    return PlanItem(
+        action_id=str(action["id"]),
+        name=str(action.get("name") or ""),
+        category=action.get("category"),
+        integration_id=action.get("integrationId"),
+        version=action.get("version"),
+        old=old,
+        new=seconds,
+        status="unchanged" if old == seconds else "change",
+    )
 
 
 def intent_recorder(journal: Journal, run_id: str) -> Any:
@@ -457,8 +494,9 @@ def apply_planned(
         lambda: journal.start_run(**facts, undo_of=undo_of, hold_as="running"),
     ) as run_id:
         journal.record_plan(run_id, plan.items)
-        report = run_changes(api, journal, run_id, changes, options)
-    report.refused.update(refused or {})
+        for action_id, reason in (refused or {}).items():
+            journal.record_outcome(run_id, action_id, "refused", reason=reason)
+        report = run_changes(api, journal, run_id, changes, options, refused=refused)
     print_outcome(plan, report, output_format)
     summarise(plan, report)
 
@@ -498,8 +536,14 @@ def run_changes(
     run_id: str,
     changes: list[Change],
     options: Mapping[str, Any],
+    *,
+    refused: Mapping[str, str] | None = None,
 ) -> RunReport:
-    """Apply changes with a progress bar on a terminal; journal the run's end."""
+    """Apply changes with a progress bar on a terminal; journal the run's end.
+
+    `refused` names actions the plan refused (undo): they count in the report and
+    in how the run ended, as the runner's own refusals do.
+    """
     from action_timeouts.bulk import Runner
 
     # The progress bar stops before an interrupt ends the run, so the terminal
@@ -514,24 +558,34 @@ def run_changes(
             first_alone=True,
         )
         report = runner.run(changes)
-    journal.finish_run(run_id, run_status(report))
+    report.refused.update(refused or {})
+    if journal.broken is None:
+        journal.finish_run(run_id, run_status(report))
     return report
 
 
 def run_status(report: RunReport) -> str:
-    """How a run ended: stopped with changes left pending is interrupted."""
+    """How a run ended: stopped with changes left pending is interrupted.
+
+    A run with an action failed or refused has failed, as `resume` records it.
+    """
     if report.stopped_by is not None and not report.failed:
         return "interrupted"
-    return "finished" if report.ok else "failed"
+    return "finished" if report.ok and not report.refused else "failed"
 
 
 def stop_message(report: RunReport) -> str:
     """Say why a run stopped early and what to fix before resuming it."""
+    from action_timeouts.bulk import JOURNAL_ERRORS
     from action_timeouts.errors import PermissionDeniedError
 
     error = report.stopped_by
+    if isinstance(error, JOURNAL_ERRORS):
+        return str(error)  # it says what was sent, what to fix and how to resume
     if isinstance(error, PermissionDeniedError):
-        fix = "give the client integrations:action:edit"
+        # A read needs the view permission, a write the edit permission.
+        needed = "view" if str(error).startswith("GET ") else "edit"
+        fix = f"give the client integrations:action:{needed}"
     else:
         fix = "check the client id, secret and region"
     return (
