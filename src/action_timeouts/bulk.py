@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_WORKERS",
     "FATAL_ERRORS",
+    "JOURNAL_ERRORS",
     "Change",
     "Progress",
     "RunReport",
