@@ -25,6 +25,12 @@ from action_timeouts.errors import (
     ServerError,
     VerificationError,
 )
+from action_timeouts.paging import (
+    LIST_PAGE_SIZE,
+    LISTING_ATTEMPTS,
+    read_every_page,
+    require_page,
+)
 from action_timeouts.timeouts import (
     CUSTOM_AUTH_PREFIX,
     FUNCTION_INTEGRATION_TYPE,
@@ -92,8 +98,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 ACTIONS_PATH = "/api/v2/integrations/actions"
-LIST_PAGE_SIZE = 100
-LISTING_ATTEMPTS = 3  # full listings tried while the org changes under the paging
 # (section, inline key, link key, template file name)
 TEMPLATE_SLOTS = (
     ("request", "requestTemplate", "requestTemplateUri", "requesttemplate.vm"),
@@ -164,67 +168,22 @@ class ActionsApi:
             "includeAuthActions": "true",
             **(filters or {}),
         }
-        page = self.client.get_json(ACTIONS_PATH, params)
-        if not isinstance(page, dict) or not isinstance(page.get("entities"), list):
-            message = "the action listing is not a paged list of actions"
-            raise BadResponseError(message, status=200, body=page)
-        return page
+        return require_page(self.client.get_json(ACTIONS_PATH, params), "actions")
 
     def list_all(self, filters: Mapping[str, Any] | None = None) -> Listing:
         """Read every page of the listing until an empty or last page.
 
-        Pages are read one after another, so an action created or deleted meanwhile
-        shifts the others across pages: one may be read twice and another never.
-        The `total` each page announces shows it: when it moves between pages, or
-        the actions read do not add up to it, the listing starts again from page 1,
-        up to `LISTING_ATTEMPTS` times. An org still changing after that raises
-        ConflictError; a total that never moved but never adds up either is
-        returned as it is (`Listing.complete` says so).
+        A listing the org changed under is read again from page 1, a bounded
+        number of times, as `paging.read_every_page` says; an org still changing
+        after that raises ConflictError, and a total that never adds up is returned
+        as it is (`Listing.complete` says so).
         """
-        for attempt in range(1, LISTING_ATTEMPTS + 1):
-            listing, moved = self._list_once(filters)
-            if listing.complete and not moved:
-                return listing
-            logger.info(
-                "the listing changed while it was read (%d actions, total %s); "
-                "listing again (attempt %d of %d)",
-                len(listing.actions),
-                listing.total,
-                attempt,
-                LISTING_ATTEMPTS,
-            )
-        if not moved:
-            return listing
-        message = (
-            f"the org kept changing while its actions were listed ({LISTING_ATTEMPTS} "
-            "attempts, actions created or deleted meanwhile); nothing was done, try "
-            "again when it is quiet"
+        pages = read_every_page(
+            lambda number: self.list_page(number, filters),
+            _listed_action,
+            what="actions",
         )
-        raise ConflictError(message, status=200)
-
-    def _list_once(self, filters: Mapping[str, Any] | None) -> tuple[Listing, bool]:
-        """Read the pages once; also tell whether the announced total moved."""
-        actions: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        totals: set[int] = set()
-        page_number = 1
-        while True:
-            page = self.list_page(page_number, filters)
-            entities = [require_action(item, None) for item in page["entities"]]
-            if isinstance(page.get("total"), int):
-                totals.add(page["total"])
-            fresh = [item for item in entities if item["id"] not in seen]
-            if entities and not fresh:
-                message = f"the listing repeated page {page_number}; stopping"
-                raise BadResponseError(message, status=200, body=None)
-            seen.update(item["id"] for item in fresh)
-            actions.extend(fresh)
-            if len(totals) > 1:
-                return Listing(actions, page.get("total"), page_number), True
-            if not entities or page_number >= _page_count(page):
-                total = next(iter(totals)) if totals else None
-                return Listing(actions, total, page_number), False
-            page_number += 1
+        return Listing(pages.entities, pages.total, pages.pages)
 
     def inline_templates(self, action: Mapping[str, Any]) -> dict[str, Any]:
         """Return the action's config with linked templates fetched and inlined.
@@ -304,14 +263,8 @@ def require_action(document: object, action_id: str | None) -> dict[str, Any]:
     return document
 
 
-def _page_count(page: Mapping[str, Any]) -> int:
-    count = page.get("pageCount")
-    if isinstance(count, int) and count > 0:
-        return count
-    total, size = page.get("total"), page.get("pageSize")
-    if isinstance(total, int) and isinstance(size, int) and size > 0:
-        return max(1, -(-total // size))
-    return 1_000_000
+def _listed_action(document: object) -> dict[str, Any]:
+    return require_action(document, None)
 
 
 CONFLICT_ATTEMPTS = 5
