@@ -1,4 +1,4 @@
-"""Permission checks with ANY semantics on every data-actions endpoint."""
+"""Permission checks with ANY semantics on every emulated endpoint."""
 
 from __future__ import annotations
 
@@ -15,10 +15,14 @@ EDIT = ["integrations:action:edit"]
 DELETE = ["integrations:action:delete"]
 EXECUTE = ["integrations:action:execute", "bridge:actions:execute"]
 EXECUTE_ONLY = ["integrations:action:execute"]
+INTEGRATION_VIEW = ["integrations:integration:view"]
 ONE = f"{ACTIONS}/lookup-order"
 TEMPLATE = "requesttemplate.vm"
 
 ENDPOINTS = [
+    pytest.param(
+        ("GET", "/api/v2/integrations", None, INTEGRATION_VIEW), id="integrations"
+    ),
     pytest.param(("GET", ACTIONS, None, VIEW), id="list"),
     pytest.param(("POST", ACTIONS, {}, ADD), id="create"),
     pytest.param(("GET", f"{ACTIONS}/categories", None, VIEW), id="categories"),

@@ -263,6 +263,27 @@ def test_category_listing_has_only_model_fields(integrations: Any) -> None:
     assert unknown_fields(last_json(integrations), "CategoryEntityListing") == []
 
 
+def test_integrations_list_deserialises(
+    emu: RunningEmulator, integrations: Any
+) -> None:
+    """Paging through the integrations list gives every integration, each named as
+    its actions' category, in SDK models only."""
+    names: dict[str, str] = {}
+    number = 1
+    while True:
+        page = integrations.get_integrations(page_size=3, page_number=number)
+        assert unknown_fields(last_json(integrations), "IntegrationEntityListing") == []
+        if not page.entities:
+            break
+        assert all(isinstance(item, PureCloud.Integration) for item in page.entities)
+        names.update({item.id: item.name for item in page.entities})
+        number += 1
+
+    used = {(a["integrationId"], a["category"]) for a in emu.state.stored_actions()}
+    assert used <= set(names.items())
+    assert page.total == len(names) == 8
+
+
 # ----------------------------------------------------------------------- writes
 
 

@@ -1,4 +1,5 @@
-"""Seeding the emulator: the seed directory loader and the demo org generator."""
+"""Seeding the emulator: the seed directory loader and the demo org generator, with
+the integrations of each."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ from typing import Any
 
 import pytest
 
-from action_timeouts.emulator.seed import generate_demo_org, load_directory
+from action_timeouts.emulator.seed import (
+    demo_integrations,
+    directory_integrations,
+    generate_demo_org,
+    load_directory,
+)
 from action_timeouts.emulator.server import build_state
 from action_timeouts.errors import UsageError
 from corpus import CORPUS_DIR, corpus_files, needs_corpus
@@ -331,3 +337,121 @@ def test_directory_without_json_files_is_reported(tmp_path: Path) -> None:
     write_file(tmp_path, "notes.txt", "nothing here")
     with pytest.raises(UsageError, match=r"holds no \*\.json files"):
         load_directory(tmp_path)
+
+
+# -------------------------------------------------------------- integrations
+
+
+def test_demo_integrations_are_those_of_the_actions(org: list[dict[str, Any]]) -> None:
+    """The demo org's eight integrations have the ids its actions carry, each named
+    as the category of its actions."""
+    integrations = demo_integrations(seed=7)
+
+    by_id = {record["id"]: record["name"] for record in integrations}
+    assert len(by_id) == 8
+    assert {(a["integrationId"], a["category"]) for a in org} == set(by_id.items())
+
+
+def test_demo_integrations_have_the_types_of_their_kind() -> None:
+    """Each demo integration has the type id the platform gives its kind."""
+    types = {record["name"]: record["type"] for record in demo_integrations(seed=1)}
+
+    assert types["Acme Web Services"] == "custom-rest-actions"
+    assert types["Salesforce Data Actions"] == "salesforce-datadip"
+    assert types["Function Data Actions"] == "function-data-actions"
+
+
+def test_a_served_demo_org_registers_its_integrations() -> None:
+    """`build_state` of a demo org stores its integrations; an empty org has none."""
+    state = build_state(actions=20, seed=5)
+
+    assert state.stored_integrations() == demo_integrations(seed=5)
+    assert build_state(actions=0).stored_integrations() == []
+
+
+def test_a_directory_without_names_names_each_integration_by_its_id(
+    tmp_path: Path,
+) -> None:
+    """With no integrations.json, each distinct integrationId is an integration
+    named by its id, in the order the files first name them; an export's
+    integrationType gives its type."""
+    docs = [
+        action_doc("a", integrationId="int-b"),
+        action_doc("b", integrationId="int-a", integrationType="zendesk-data-actions"),
+        action_doc("c", integrationId="int-b"),
+    ]
+
+    records = directory_integrations(tmp_path, docs)
+
+    assert records == [
+        {"id": "int-b", "name": "int-b"},
+        {"id": "int-a", "name": "int-a", "type": "zendesk-data-actions"},
+    ]
+
+
+def test_integrations_file_names_the_integrations(tmp_path: Path) -> None:
+    """integrations.json gives names (and types); an integration it lists that no
+    action uses is kept, after the others, and the file is not loaded as an action."""
+    write_file(tmp_path, "a.json", json.dumps(action_doc("a", integrationId="int-a")))
+    write_file(tmp_path, "b.json", json.dumps(action_doc("b", integrationId="int-b")))
+    names = [
+        {"id": "int-spare", "name": "Spare"},
+        {"id": "int-a", "name": "Acme REST", "type": "custom-rest-actions"},
+    ]
+    write_file(tmp_path, "integrations.json", json.dumps(names))
+
+    documents = load_directory(tmp_path)
+    records = directory_integrations(tmp_path, documents)
+
+    assert [document["name"] for document in documents] == ["a", "b"]
+    assert [(record["id"], record["name"]) for record in records] == [
+        ("int-a", "Acme REST"),
+        ("int-b", "int-b"),
+        ("int-spare", "Spare"),
+    ]
+
+
+def test_a_served_seed_directory_registers_its_integrations(tmp_path: Path) -> None:
+    """`build_state` of a seed directory stores the integrations its files name."""
+    write_file(tmp_path, "a.json", json.dumps(action_doc("a", integrationId="int-a")))
+    write_file(
+        tmp_path, "integrations.json", json.dumps([{"id": "int-a", "name": "Acme"}])
+    )
+
+    state = build_state(seed_dir=tmp_path)
+
+    assert state.stored_integrations() == [
+        {"id": "int-a", "name": "Acme", "type": "custom-rest-actions"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        pytest.param('{"id": "int-a"}', "expected a JSON list", id="not-a-list"),
+        pytest.param('[{"name": "No Id"}]', "integration id", id="no-id"),
+        pytest.param('[{"id": "x", "url": "y"}]', "unknown integration keys", id="key"),
+        pytest.param("[{", "not valid JSON", id="not-json"),
+    ],
+)
+def test_a_bad_integrations_file_names_the_file(
+    tmp_path: Path, text: str, says: str
+) -> None:
+    """An integrations.json that is not a list of integrations is a usage error
+    naming the file and what is wrong."""
+    write_file(tmp_path, "integrations.json", text)
+
+    with pytest.raises(UsageError, match=rf"integrations\.json: .*{says}"):
+        directory_integrations(tmp_path, [action_doc("a")])
+
+
+@needs_corpus
+def test_corpus_directory_gives_one_integration_named_by_its_id() -> None:
+    """Every corpus file carries the same placeholder integrationId and the corpus
+    has no integrations.json, so it seeds one integration, named by its id."""
+    records = directory_integrations(CORPUS_DIR, load_directory(CORPUS_DIR))
+
+    placeholder = "00000000-0000-0000-0000-000000000000"
+    assert [(record["id"], record["name"]) for record in records] == [
+        (placeholder, placeholder)
+    ]

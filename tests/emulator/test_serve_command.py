@@ -213,6 +213,21 @@ def test_bad_seed_file_is_a_one_line_error(tmp_path: Path) -> None:
     ]
 
 
+def test_bad_integrations_file_is_a_one_line_error(tmp_path: Path) -> None:
+    """An integrations.json beside the actions that is not a list stops with one
+    line naming it, exit 2."""
+    (tmp_path / "a.json").write_text('{"name": "A", "integrationId": "i"}', "utf-8")
+    (tmp_path / "integrations.json").write_text('{"i": "Acme"}', encoding="utf-8")
+
+    result = run("--seed", str(tmp_path))
+
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: seed file integrations.json: expected a JSON list of integrations "
+        "(id, name, type), found dict"
+    ]
+
+
 def test_port_in_use_is_a_configuration_error(busy_port: int) -> None:
     """A port already taken stops with one line and exit code 3."""
     result = run("--port", str(busy_port), "--actions", "1")

@@ -1,4 +1,4 @@
-"""A local emulator of the Genesys Cloud data-actions API, for tests and demos.
+"""A local emulator of the Genesys Cloud data-actions API and integrations list.
 
 The emulator keeps what the fake org knows (`state`), how it speaks HTTP (`app`,
 `wire`) and how tests steer it (`control`) apart; `server.running_emulator` serves

@@ -1,4 +1,4 @@
-"""The emulated HTTP API: the login endpoint and the data-actions routes.
+"""The emulated HTTP API: login, the data-actions routes and the integrations list.
 
 Every `/api/v2` route runs the same gate first: bearer token (401), rate-limit
 window and injected throttling (429 or 5xx), then the endpoint's permissions with
@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
-from action_timeouts.emulator import documents, execution, listing
+from action_timeouts.emulator import documents, execution, integrations, listing
 from action_timeouts.emulator.control import control_routes
 from action_timeouts.emulator.errors import (
     EmulatedApiError,
@@ -38,6 +38,7 @@ from action_timeouts.emulator.state import (
     EDIT,
     EXECUTE,
     EXECUTE_ONLY,
+    INTEGRATION_VIEW,
     VIEW,
     EmulatorState,
 )
@@ -114,21 +115,28 @@ async def _unexpected_handler(request: Request, error: Exception) -> Response:
 
 
 class ActionsApi:
-    """The route handlers of the login endpoint and the data-actions API."""
+    """The route handlers of login, the data-actions API and the integrations list."""
 
     def __init__(self, state: EmulatorState) -> None:
         self._state = state
 
     def routes(self) -> list[BaseRoute]:
         """Return every emulated route, the fixed paths before the `{id}` ones."""
-        one = "/{action_id}"
+        actions = documents.ACTIONS_PATH
+        one = actions + "/{action_id}"
         draft = one + "/draft"
         table: list[tuple[str, str, tuple[str, ...], Handler]] = [
-            ("", "GET", VIEW, self.list_actions),
-            ("", "POST", ADD, self.create_action),
-            ("/categories", "GET", VIEW, self.list_categories),
-            ("/drafts", "GET", VIEW, self.list_drafts),
-            ("/drafts", "POST", ADD, self.create_draft_only_action),
+            (
+                integrations.INTEGRATIONS_PATH,
+                "GET",
+                INTEGRATION_VIEW,
+                self.list_integrations,
+            ),
+            (actions, "GET", VIEW, self.list_actions),
+            (actions, "POST", ADD, self.create_action),
+            (actions + "/categories", "GET", VIEW, self.list_categories),
+            (actions + "/drafts", "GET", VIEW, self.list_drafts),
+            (actions + "/drafts", "POST", ADD, self.create_draft_only_action),
             (one, "GET", VIEW, self.get_action),
             (one, "PATCH", EDIT, self.patch_action),
             (one, "DELETE", DELETE, self.delete_action),
@@ -150,9 +158,8 @@ class ActionsApi:
             (draft + "/templates/{file_name}", "GET", VIEW, self.get_draft_template),
         ]
         routes: list[BaseRoute] = [Route(TOKEN_PATH, self.token, methods=["POST"])]
-        for suffix, method, permissions, handler in table:
+        for path, method, permissions, handler in table:
             endpoint = self._gated(permissions, handler)
-            path = documents.ACTIONS_PATH + suffix
             routes.append(Route(path, endpoint, methods=[method]))
         return routes
 
@@ -239,6 +246,24 @@ class ActionsApi:
             include_total=options.include_total,
         )
         return json_response(page)
+
+    async def list_integrations(self, request: Request) -> Response:
+        """List the org's integrations, paged as the actions are, in stored order."""
+        params = dict(request.query_params)
+        options = self._state.options
+        page = listing.parse_page(params, options.max_page_size)
+        entities = [
+            integrations.render_integration(record)
+            for record in self._state.stored_integrations()
+        ]
+        envelope = listing.envelope(
+            entities,
+            page,
+            path=request.url.path,
+            params=params,
+            include_total=options.include_total,
+        )
+        return json_response(envelope)
 
     async def list_categories(self, request: Request) -> Response:
         """List the distinct categories of the published actions (no page links)."""

@@ -53,6 +53,8 @@ def control_routes(state: EmulatorState) -> list[BaseRoute]:
         ("/actions/{action_id}", "GET", control.stored_action),
         ("/actions/{action_id}/behaviour", "POST", control.set_behaviour),
         ("/drafts/{action_id}", "GET", control.stored_draft),
+        ("/integrations", "POST", control.load_integrations),
+        ("/integrations", "GET", control.stored_integrations),
         ("/clients", "POST", control.add_client),
         ("/options", "GET", control.get_options),
         ("/options", "POST", control.set_options),
@@ -105,6 +107,19 @@ class ControlPlane:
             return json_response(self._state.stored_draft(action_id))
         except KeyError:
             raise not_found(f"Action {action_id} has no draft.") from None
+
+    async def load_integrations(self, request: Request) -> Response:
+        """Store integrations; send a list or {"integrations": [...]}."""
+        body = await read_json(request)
+        records = body.get("integrations") if isinstance(body, dict) else body
+        if not isinstance(records, list):
+            raise bad_request("Send a JSON list of integrations (id, name, type).")
+        ids = _checked(lambda: self._state.load_integrations(records))
+        return json_response({"ids": ids})
+
+    async def stored_integrations(self, _request: Request) -> Response:
+        """Return the stored integration records."""
+        return json_response(self._state.stored_integrations())
 
     async def set_behaviour(self, request: Request) -> Response:
         """Set the simulated latency and failure rate of an action's endpoint."""

@@ -2,7 +2,8 @@
 
 Both return plain action documents for `EmulatorState.load_actions`: no `version`,
 and an `id` only where the action needs a fixed one (custom-auth and built-in
-actions, or a file that carries its own).
+actions, or a file that carries its own). `directory_integrations` and
+`demo_integrations` give the integrations of each for `load_integrations`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from action_timeouts.actions import CUSTOM_AUTH_PREFIX, is_function_action
+from action_timeouts.emulator.integrations import integration_record
 from action_timeouts.errors import UsageError
 
 if TYPE_CHECKING:
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+INTEGRATIONS_FILE = "integrations.json"
 CUSTOM_AUTH_NAME_MARK = "custom auth"
 CUSTOM_AUTH_ACTION_TYPE = "customAuth"
 WRITE_METHODS = ("POST", "PUT", "PATCH")
@@ -34,14 +37,19 @@ WRITE_METHODS = ("POST", "PUT", "PATCH")
 def load_directory(path: Path) -> list[dict[str, Any]]:
     """Read every `*.json` file of a directory, sorted by name, as action documents.
 
-    Every field is kept exactly, key order included. A file without an `id` that is
-    recognisably a custom-auth action gets the fixed id `customAuth_-_<integrationId>`
-    (see `assign_custom_auth_ids`). Raises UsageError naming the file at fault.
+    `integrations.json` is not an action: it names the integrations (see
+    `directory_integrations`). Every field is kept exactly, key order included. A
+    file without an `id` that is recognisably a custom-auth action gets the fixed
+    id `customAuth_-_<integrationId>` (see `assign_custom_auth_ids`). Raises
+    UsageError naming the file at fault.
     """
     if not path.is_dir():
         message = f"seed directory {path} does not exist or is not a directory"
         raise UsageError(message)
-    files = sorted(path.glob("*.json"), key=lambda file: file.name)
+    files = sorted(
+        (file for file in path.glob("*.json") if file.name != INTEGRATIONS_FILE),
+        key=lambda file: file.name,
+    )
     if not files:
         message = f"seed directory {path} holds no *.json files"
         raise UsageError(message)
@@ -50,6 +58,62 @@ def load_directory(path: Path) -> list[dict[str, Any]]:
     assign_custom_auth_ids(documents, [file.name for file in files])
     logger.info("seed directory %s: %d actions", path, len(documents))
     return documents
+
+
+def directory_integrations(
+    path: Path, documents: list[dict[str, Any]]
+) -> list[dict[str, str]]:
+    """Return one integration record per distinct `integrationId` of the documents.
+
+    The directory's optional `integrations.json` describes integrations as
+    `load_integrations` takes them: a list of `{"id", "name", "type"}` objects,
+    name and type optional. An integration it does not list is named by its id,
+    since action files carry no integration names, and its type is the
+    `integrationType` of the first action naming it (an admin-UI export key), else
+    the emulator's default. Integrations the file lists that no action uses are
+    kept too, after the others. Raises UsageError naming the file when it is not
+    such a list.
+    """
+    named = {record["id"]: record for record in _integrations_file(path)}
+    records: dict[str, dict[str, str]] = {}
+    for document in documents:
+        integration_id = document.get("integrationId")
+        if not isinstance(integration_id, str) or not integration_id:
+            continue
+        if integration_id not in records:
+            records[integration_id] = named.get(integration_id) or _unnamed(document)
+    for integration_id, record in named.items():
+        records.setdefault(integration_id, record)
+    return list(records.values())
+
+
+def _unnamed(document: dict[str, Any]) -> dict[str, str]:
+    """Describe the integration of an action no file names: its id is its name."""
+    integration_id = str(document["integrationId"])
+    record = {"id": integration_id, "name": integration_id}
+    found_type = document.get("integrationType")
+    if isinstance(found_type, str) and found_type:
+        record["type"] = found_type
+    return record
+
+
+def _integrations_file(path: Path) -> list[dict[str, str]]:
+    """Read `integrations.json` of a seed directory; no file is no integrations."""
+    file = path / INTEGRATIONS_FILE
+    if not file.exists():
+        return []
+    entries = parse_json_file(file)
+    if not isinstance(entries, list):
+        message = (
+            f"seed file {file.name}: expected a JSON list of integrations "
+            f"(id, name, type), found {type(entries).__name__}"
+        )
+        raise UsageError(message)
+    try:
+        return [integration_record(entry) for entry in entries]
+    except ValueError as error:
+        message = f"seed file {file.name}: {error}"
+        raise UsageError(message) from error
 
 
 def read_action_file(file: Path) -> dict[str, Any]:
@@ -135,6 +199,14 @@ class Integration:
     user_defined_oauth: bool
     integration_id: str
 
+    def record(self) -> dict[str, str]:
+        """Return the integration as `EmulatorState.load_integrations` takes it."""
+        return {
+            "id": self.integration_id,
+            "name": self.name,
+            "type": INTEGRATION_TYPES[self.kind],
+        }
+
 
 # (name, kind, base URL, has userDefinedOAuth credentials)
 INTEGRATION_PROFILES: tuple[tuple[str, str, str, bool], ...] = (
@@ -148,6 +220,15 @@ INTEGRATION_PROFILES: tuple[tuple[str, str, str, bool], ...] = (
     ("Function Data Actions", "function", "", False),
 )
 
+# kind -> the id of its integration type, as the platform names them
+INTEGRATION_TYPES = {
+    "web": "custom-rest-actions",
+    "salesforce": "salesforce-datadip",
+    "zendesk": "zendesk-data-actions",
+    "genesys": "purecloud-data-actions",
+    "dynamics": "microsoft-dynamics-data-actions",
+    "function": "function-data-actions",
+}
 VERBS: dict[str, tuple[str, ...]] = {
     "GET": ("Get", "Lookup", "Search", "Check", "Fetch"),
     "POST": ("Create", "Send", "Submit", "Register"),
@@ -210,11 +291,20 @@ def generate_demo_org(n: int, seed: int = 0) -> list[dict[str, Any]]:
         message = f"cannot generate a negative number of actions ({n})"
         raise UsageError(message)
     rng = random.Random(seed)
-    integrations = make_integrations(random.Random(f"integrations of org {seed}"))
-    generator = DemoOrgGenerator(rng, integrations)
+    generator = DemoOrgGenerator(rng, demo_org_integrations(seed))
     documents = generator.build(n)
     logger.info("generated a demo org of %d actions (seed %d)", len(documents), seed)
     return documents
+
+
+def demo_org_integrations(seed: int = 0) -> list[Integration]:
+    """Return the eight integrations of the demo org generated from `seed`."""
+    return make_integrations(random.Random(f"integrations of org {seed}"))
+
+
+def demo_integrations(seed: int = 0) -> list[dict[str, str]]:
+    """Return the demo org's integrations as `load_integrations` takes them."""
+    return [integration.record() for integration in demo_org_integrations(seed)]
 
 
 def assign_function_timeouts(state: EmulatorState, seed: int = 0) -> dict[str, int]:

@@ -1,8 +1,8 @@
 """Serve the emulator with uvicorn: in a background thread for tests, or blocking.
 
 `running_emulator` binds 127.0.0.1 on a free port, registers a client holding every
-data-action permission with a random secret, seeds the org, and shuts the server
-down cleanly when the block ends.
+permission the emulator checks with a random secret, seeds the org, and shuts the
+server down cleanly when the block ends.
 """
 
 from __future__ import annotations
@@ -66,11 +66,12 @@ def build_state(
     client_secret: str = DEMO_CLIENT_SECRET,
     now: Callable[[], float] | None = None,
 ) -> EmulatorState:
-    """Return a seeded state with one client holding every data-action permission.
+    """Return a seeded state with one client holding every permission it checks.
 
-    Actions come from `seed_dir` when given, else from a demo org of `actions`
-    actions generated from `seed`. `latency_ms` delays every emulated answer and
-    survives `reset()` and `clear_faults()`.
+    Actions and their integrations come from `seed_dir` when given, else from a
+    demo org of `actions` actions generated from `seed` (none when `actions` is 0).
+    `latency_ms` delays every emulated answer and survives `reset()` and
+    `clear_faults()`.
     """
     chosen = options or EmulatorOptions()
     if rate_limit is not None:
@@ -79,7 +80,9 @@ def build_state(
         chosen, now=now or time.time, seed=seed, latency_ms=latency_ms
     )
     state.add_client(client_id, client_secret, ALL_PERMISSIONS)
-    state.load_actions(_seed_documents(actions, seed, seed_dir))
+    documents, integrations = _seed_org(actions, seed, seed_dir)
+    state.load_actions(documents)
+    state.load_integrations(integrations)
     if seed_dir is None:
         from action_timeouts.emulator.seed import assign_function_timeouts
 
@@ -87,16 +90,18 @@ def build_state(
     return state
 
 
-def _seed_documents(
+def _seed_org(
     actions: int, seed: int, seed_dir: str | Path | None
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """Return the seeded org's action documents and integration records."""
     if seed_dir is None and actions <= 0:
-        return []
-    from action_timeouts.emulator.seed import generate_demo_org, load_directory
+        return [], []
+    from action_timeouts.emulator import seed as seeding
 
     if seed_dir is not None:
-        return load_directory(Path(seed_dir))
-    return generate_demo_org(actions, seed)
+        documents = seeding.load_directory(Path(seed_dir))
+        return documents, seeding.directory_integrations(Path(seed_dir), documents)
+    return seeding.generate_demo_org(actions, seed), seeding.demo_integrations(seed)
 
 
 @contextmanager

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from action_timeouts.emulator import documents, execution
+from action_timeouts.emulator import documents, execution, integrations
 from action_timeouts.emulator.errors import (
     EmulatedApiError,
     EmulatedTokenError,
@@ -47,7 +47,15 @@ EDIT = ("integrations:action:edit",)
 DELETE = ("integrations:action:delete",)
 EXECUTE = ("integrations:action:execute", "bridge:actions:execute")
 EXECUTE_ONLY = ("integrations:action:execute",)
-ALL_PERMISSIONS = (VIEW[0], EDIT[0], EXECUTE[0], ADD[0], DELETE[0])
+INTEGRATION_VIEW = ("integrations:integration:view",)
+ALL_PERMISSIONS = (
+    VIEW[0],
+    EDIT[0],
+    EXECUTE[0],
+    ADD[0],
+    DELETE[0],
+    INTEGRATION_VIEW[0],
+)
 RATE_WINDOW_SECONDS = 60
 
 
@@ -80,7 +88,7 @@ class _Window:
 
 
 class EmulatorState(FaultInjection):
-    """The emulated org: actions, drafts, clients, tokens, limits, faults and a log."""
+    """The emulated org: actions, drafts, integrations, clients, tokens, faults, log."""
 
     def __init__(
         self,
@@ -120,9 +128,10 @@ class EmulatorState(FaultInjection):
             return self._options
 
     def reset(self) -> None:
-        """Forget actions, drafts, faults, windows and the log; restore the options.
+        """Forget the org's actions, drafts and integrations, faults, windows and log.
 
-        Clients, their tokens and the `latency_ms` given at construction stay.
+        The options go back to those given at construction; clients, their tokens
+        and the `latency_ms` given at construction stay.
         """
         with self._lock:
             self._options = self._initial_options
@@ -131,6 +140,7 @@ class EmulatorState(FaultInjection):
     def _clear_org(self) -> None:
         self._actions: dict[str, dict[str, Any]] = {}
         self._drafts: dict[str, dict[str, Any]] = {}
+        self._integrations: dict[str, dict[str, str]] = {}
         self._behaviours: dict[str, execution.ActionBehaviour] = {}
         self._kinds: dict[str, documents.ActionKind] = {}
         self._function_timeouts: dict[str, int] = {}
@@ -193,6 +203,25 @@ class EmulatorState(FaultInjection):
         with self._lock:
             source = self._drafts if drafts else self._actions
             return copy.deepcopy(list(source.values()))
+
+    def load_integrations(self, records: Iterable[object]) -> list[str]:
+        """Store integrations (`{"id", "name", "type"}`) and return their ids.
+
+        A record whose id is stored already replaces it; the list shows them in the
+        order they were first stored. A bad record raises ValueError and stores
+        none of them.
+        """
+        checked = [integrations.integration_record(record) for record in records]
+        with self._lock:
+            for record in checked:
+                self._integrations[record["id"]] = record
+        logger.info("loaded %d integrations", len(checked))
+        return [record["id"] for record in checked]
+
+    def stored_integrations(self) -> list[dict[str, str]]:
+        """Return copies of the stored integration records, in the order stored."""
+        with self._lock:
+            return copy.deepcopy(list(self._integrations.values()))
 
     def _new_id(self) -> str:
         return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
