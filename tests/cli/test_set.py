@@ -508,7 +508,10 @@ def test_selection_leaves_other_fields_alone(emulator: RunningEmulator) -> None:
             id="below",
         ),
         pytest.param(
-            ["--integration", "Acme REST"], "takes integration ids", id="integration"
+            ["--integration", "Acme REST"],
+            "no action has integration 'Acme REST' (compared with each integration's "
+            "id and name",
+            id="integration",
         ),
         pytest.param(["--name", "lookup"], "'lookup*' takes names", id="name"),
         pytest.param(

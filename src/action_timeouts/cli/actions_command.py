@@ -13,6 +13,7 @@ import click
 from action_timeouts.actions import (
     ActionsApi,
     Listing,
+    Transport,
     action_kind,
     current_timeout,
     describe_timeout,
@@ -27,7 +28,7 @@ from action_timeouts.cli.common import (
     say,
 )
 from action_timeouts.cli.output import emit
-from action_timeouts.errors import BadResponseError, UsageError
+from action_timeouts.errors import BadResponseError, PermissionDeniedError, UsageError
 
 LIST_COLUMNS = (
     "id",
@@ -184,6 +185,31 @@ def complete_listing(api: ActionsApi, filters: Mapping[str, Any]) -> Listing:
         )
         raise BadResponseError(message, status=200)
     return listing
+
+
+def integration_names_for(client: Transport, *, wanted: bool) -> dict[str, str] | None:
+    """Read each integration's name by id when a selection names integrations.
+
+    Nothing is read unless `wanted`. A client without the permission to list
+    integrations is warned once and gets None, so values match integration ids
+    only and the run goes on.
+    """
+    if not wanted:
+        return None
+    from action_timeouts.integrations import (
+        INTEGRATION_VIEW_PERMISSION,
+        integration_names,
+    )
+
+    try:
+        return integration_names(client)
+    except PermissionDeniedError:
+        say(
+            f"warning: the OAuth client lacks {INTEGRATION_VIEW_PERMISSION}, so "
+            "integration names cannot be read: integration values are matched as "
+            "integration ids only"
+        )
+        return None
 
 
 def list_row(action: Mapping[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ def explain_empty_selection(
     *,
     filtered: bool = False,
     list_all: Callable[[], Actions] | None = None,
+    integration_names: Mapping[str, str] | None = None,
 ) -> str:
     """Say which selector left no action, and what would match instead.
 
@@ -25,6 +26,8 @@ def explain_empty_selection(
     selection; the first one that leaves nothing is the one explained. `filtered`
     says the listing was already narrowed by the API; then, when `list_all` is
     given, the whole org is listed once to tell which criterion it was.
+    `integration_names` maps integration ids to the names the selection was matched
+    with; None says no names could be read, so integrations matched by id only.
     """
     if filtered and list_all is not None:
         actions = list_all()
@@ -35,10 +38,12 @@ def explain_empty_selection(
         matching = [
             action
             for action in candidates
-            if Matcher(narrowed, None).mismatch(action) is None
+            if Matcher(narrowed, integration_names).mismatch(action) is None
         ]
         if not matching:
             among = "" if candidates is actions else " among those the others take"
+            if kind == "integration":
+                return integration_hint(selector.integrations, integration_names)
             return _hint(kind, selector, actions, among)
         candidates = matching
     return f"no action matches these selectors; {LIST_HINT}"
@@ -75,14 +80,27 @@ def _hint(kind: str, selector: Selector, actions: Actions, among: str) -> str:
         return category_hint(selector.categories, actions)
     if kind == "name":
         return name_hint(selector.name_globs)
-    if kind == "integration":
-        listed = ", ".join(_quoted(selector.integrations))
-        return (
-            f"no action has integration {listed}: --integration takes integration "
-            "ids, as `action-timeouts list` shows them (the data-actions API gives "
-            "no integration names)"
-        )
     return _timeout_hint(kind, selector, among)
+
+
+def integration_hint(
+    integrations: Sequence[str], names: Mapping[str, str] | None
+) -> str:
+    """Say that no action has these integrations, and how they were compared."""
+    from action_timeouts.integrations import INTEGRATION_VIEW_PERMISSION
+
+    listed = ", ".join(_quoted(integrations))
+    if names is None:
+        return (
+            f"no action has integration id {listed} (names were not matched: that "
+            f"needs the OAuth client to hold {INTEGRATION_VIEW_PERMISSION}); "
+            "`action-timeouts list` shows each action's integration_id"
+        )
+    return (
+        f"no action has integration {listed} (compared with each integration's "
+        "id and name, any case); `action-timeouts list` shows each action's "
+        "integration_id"
+    )
 
 
 def _timeout_hint(kind: str, selector: Selector, among: str) -> str:

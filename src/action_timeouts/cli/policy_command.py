@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from action_timeouts.cli.actions_command import complete_listing
+from action_timeouts.cli.actions_command import (
+    complete_listing,
+    integration_names_for,
+)
 from action_timeouts.cli.common import (
     connection_from,
     connection_options,
@@ -26,6 +30,7 @@ from action_timeouts.cli.runs_command import (
 )
 
 if TYPE_CHECKING:
+    from action_timeouts.actions import ActionsApi
     from action_timeouts.plan import Plan
     from action_timeouts.policy import Policy
 
@@ -46,14 +51,13 @@ POLICY_FILE = click.option(
 @handle_errors
 def plan(policy_file: str, output_format: str, **kwargs: Any) -> None:
     """Show what applying the policy would change; nothing is sent."""
-    from action_timeouts.policy import load_policy, plan_for_policy
+    from action_timeouts.policy import load_policy
 
     policy = load_policy(policy_file)
     with open_api(connection_from(kwargs)) as (api, _client):
-        listing = complete_listing(api, {})
-    policy_plan = plan_for_policy(listing.actions, policy, total=listing.total)
-    show_plan(policy_plan, output_format)
-    warn_unused_rules(policy, policy_plan, listing.actions)
+        org = plan_org(api, policy)
+    show_plan(org.plan, output_format)
+    warn_unused_rules(policy, org)
 
 
 @click.command()
@@ -64,18 +68,17 @@ def plan(policy_file: str, output_format: str, **kwargs: Any) -> None:
 @handle_errors
 def apply(policy_file: str, **kwargs: Any) -> None:
     """Change every action the policy's rules disagree with, after confirmation."""
-    from action_timeouts.policy import load_policy, plan_for_policy
+    from action_timeouts.policy import load_policy
 
     policy = load_policy(policy_file)
     connection = connection_from(kwargs)
     with open_api(connection) as (api, client):
-        listing = complete_listing(api, {})
-        policy_plan = plan_for_policy(listing.actions, policy, total=listing.total)
-        warn_unused_rules(policy, policy_plan, listing.actions)
-        listed = {str(action["id"]): action for action in listing.actions}
+        org = plan_org(api, policy)
+        warn_unused_rules(policy, org)
+        listed = {str(action["id"]): action for action in org.actions}
         summary = {"policy": str(policy_file)}
         execute_plan(
-            api, client, policy_plan, listed, kwargs, command="apply", selector=summary
+            api, client, org.plan, listed, kwargs, command="apply", selector=summary
         )
 
 
@@ -95,13 +98,13 @@ def check(policy_file: str, strict: bool, output_format: str, **kwargs: Any) -> 
     With --strict, a rule that decides no action also exits 2.
     """
     from action_timeouts.plan import drift
-    from action_timeouts.policy import load_policy, plan_for_policy
+    from action_timeouts.policy import load_policy
 
     policy = load_policy(policy_file)
     with open_api(connection_from(kwargs)) as (api, _client):
-        listing = complete_listing(api, {})
-    policy_plan = plan_for_policy(listing.actions, policy, total=listing.total)
-    unused = warn_unused_rules(policy, policy_plan, listing.actions)
+        org = plan_org(api, policy)
+    policy_plan = org.plan
+    unused = warn_unused_rules(policy, org)
     drifted = drift(policy_plan)
     if drifted or output_format != "table":
         rows = [plan_row(item) for item in drifted]
@@ -120,9 +123,33 @@ def check(policy_file: str, strict: bool, output_format: str, **kwargs: Any) -> 
         raise SystemExit(EXIT_PENDING)
 
 
-def warn_unused_rules(
-    policy: Policy, policy_plan: Plan, actions: Sequence[Mapping[str, Any]]
-) -> list[str]:
+@dataclass(frozen=True)
+class PolicyOrg:
+    """The org as a policy sees it: its actions, integration names and the plan.
+
+    `integration_names` is None when no rule names an integration, or when the
+    names could not be read (rules then match integration ids only).
+    """
+
+    actions: Sequence[Mapping[str, Any]]
+    integration_names: Mapping[str, str] | None
+    plan: Plan
+
+
+def plan_org(api: ActionsApi, policy: Policy) -> PolicyOrg:
+    """Plan the policy over every action, with the integration names its rules need."""
+    from action_timeouts.policy import plan_for_policy
+
+    wanted = any(rule.selector.integrations for rule in policy.rules)
+    names = integration_names_for(api.client, wanted=wanted)
+    listing = complete_listing(api, {})
+    policy_plan = plan_for_policy(
+        listing.actions, policy, total=listing.total, integration_names=names
+    )
+    return PolicyOrg(listing.actions, names, policy_plan)
+
+
+def warn_unused_rules(policy: Policy, org: PolicyOrg) -> list[str]:
     """Warn about rules that decide no action (often a typo); return their labels.
 
     A rule naming ids the org does not have is warned about too.
@@ -130,6 +157,7 @@ def warn_unused_rules(
     from action_timeouts.cli.hints import explain_empty_selection
     from action_timeouts.plan import NOT_FOUND
 
+    policy_plan = org.plan
     found = [item for item in policy_plan.items if item.reason != NOT_FOUND]
     used = {item.rule for item in found}
     unused: list[str] = []
@@ -147,7 +175,9 @@ def warn_unused_rules(
                 )
             continue
         unused.append(rule.label)
-        hint = explain_empty_selection(actions, rule.selector)
+        hint = explain_empty_selection(
+            org.actions, rule.selector, integration_names=org.integration_names
+        )
         if hint.startswith("no action matches"):
             hint = "earlier rules take every action it matches"
         say(f"warning: {rule.label} of {policy.source} decides no action: {hint}")

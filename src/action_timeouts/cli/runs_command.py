@@ -18,7 +18,10 @@ from action_timeouts.actions import (
     set_timeout,
     validate_timeout,
 )
-from action_timeouts.cli.actions_command import complete_listing
+from action_timeouts.cli.actions_command import (
+    complete_listing,
+    integration_names_for,
+)
 from action_timeouts.cli.common import (
     Connection,
     colour_system,
@@ -75,7 +78,10 @@ def selector_options(function: Any) -> Any:
         click.option("--name", "names", multiple=True, help="Name glob, any case."),
         click.option("--category", "categories", multiple=True, help="Category."),
         click.option(
-            "--integration", "integrations", multiple=True, help="Integration id."
+            "--integration",
+            "integrations",
+            multiple=True,
+            help="Integration id or name, any case.",
         ),
         click.option(
             "--secure/--no-secure", default=None, help="Only secure (or not)."
@@ -397,9 +403,17 @@ def run_selection(
     from action_timeouts.plan import api_filters, build_plan
 
     with open_api(connection) as (api, client):
+        wanted = bool(selector.integrations)
+        names = integration_names_for(api.client, wanted=wanted)
         filters = api_filters(selector)
         listing = complete_listing(api, filters)
-        plan = build_plan(listing.actions, selector, seconds, total=listing.total)
+        plan = build_plan(
+            listing.actions,
+            selector,
+            seconds,
+            total=listing.total,
+            integration_names=names,
+        )
         if plan.missing:
             refuse_missing(plan, options["output_format"])
         if not plan.selected:
@@ -408,6 +422,7 @@ def run_selection(
                 selector,
                 filtered=bool(filters),
                 list_all=lambda: complete_listing(api, {}).actions,
+                integration_names=names,
             )
             say(f"warning: nothing selected: {hint}")
         listed = {str(action["id"]): action for action in listing.actions}
