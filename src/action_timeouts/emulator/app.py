@@ -12,7 +12,7 @@ import asyncio
 import base64
 import binascii
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -225,22 +225,28 @@ class ActionsApi:
         params = dict(request.query_params)
         options = self._state.options
         query = listing.parse_action_query(params, options.max_page_size)
-        docs = listing.select_actions(
-            self._state.action_documents(drafts=drafts), query
-        )
-        entities = [
-            documents.render_action(
-                doc,
-                include_config=query.include_config,
-                include_contract=options.contract_without_expand,
-                draft=drafts,
-                model_fields_only=options.model_fields_only,
-            )
-            for doc in docs
-        ]
+
+        def page_of_actions(
+            docs: Sequence[Mapping[str, Any]],
+        ) -> tuple[list[dict[str, Any]], int]:
+            chosen = listing.select_actions(docs, query)
+            shown = [
+                documents.render_action(
+                    doc,
+                    include_config=query.include_config,
+                    include_contract=options.contract_without_expand,
+                    draft=drafts,
+                    model_fields_only=options.model_fields_only,
+                )
+                for doc in listing.page_of(chosen, query.page)
+            ]
+            return shown, len(chosen)
+
+        entities, total = self._state.read_documents(page_of_actions, drafts=drafts)
         page = listing.envelope(
             entities,
             query.page,
+            total=total,
             path=request.url.path,
             params=params,
             include_total=options.include_total,
@@ -252,13 +258,15 @@ class ActionsApi:
         params = dict(request.query_params)
         options = self._state.options
         page = listing.parse_page(params, options.max_page_size)
+        records = self._state.stored_integrations()
         entities = [
             integrations.render_integration(record)
-            for record in self._state.stored_integrations()
+            for record in listing.page_of(records, page)
         ]
         envelope = listing.envelope(
             entities,
             page,
+            total=len(records),
             path=request.url.path,
             params=params,
             include_total=options.include_total,
@@ -269,11 +277,14 @@ class ActionsApi:
         """List the distinct categories of the published actions (no page links)."""
         params = dict(request.query_params)
         options = self._state.options
-        names = listing.category_names(self._state.action_documents(), params)
+        names = self._state.read_documents(
+            lambda docs: listing.category_names(docs, params)
+        )
         page = listing.parse_page(params, options.max_page_size)
         envelope = listing.envelope(
-            names,
+            listing.page_of(names, page),
             page,
+            total=len(names),
             path=request.url.path,
             params=params,
             include_total=options.include_total,

@@ -11,7 +11,7 @@ import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from action_timeouts.emulator import documents
@@ -24,6 +24,8 @@ MAX_IDS = 50
 SORT_KEYS = ("name", "category")
 CATEGORY_SORT_KEYS = ("name",)
 PAGING_KEYS = ("pageSize", "pageNumber")
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -110,21 +112,29 @@ def select_actions(
     return chosen
 
 
+def page_of(entities: Sequence[T], page: Page) -> Sequence[T]:
+    """Return the entities of a whole listing that fall on the page asked for."""
+    start = (page.number - 1) * page.size
+    return entities[start : start + page.size]
+
+
 def envelope(
     entities: Sequence[Any],
     page: Page,
     *,
+    total: int,
     path: str,
     params: Mapping[str, str],
     include_total: bool,
     links: bool = True,
 ) -> dict[str, Any]:
-    """Return one page of `entities` in a listing envelope, with page links or not."""
-    start = (page.number - 1) * page.size
-    total = len(entities)
+    """Return the entities of one page in a listing envelope, with page links or not.
+
+    `total` is the size of the whole listing, of which `entities` is the page.
+    """
     page_count = math.ceil(total / page.size)
     shown: dict[str, Any] = {
-        "entities": list(entities[start : start + page.size]),
+        "entities": list(entities),
         "pageSize": page.size,
         "pageNumber": page.number,
     }

@@ -17,9 +17,9 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from action_timeouts.emulator import documents, execution, integrations
 from action_timeouts.emulator.errors import (
@@ -57,6 +57,8 @@ ALL_PERMISSIONS = (
     INTEGRATION_VIEW[0],
 )
 RATE_WINDOW_SECONDS = 60
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -198,11 +200,21 @@ class EmulatorState(FaultInjection):
         with self._lock:
             return self._kinds[action_id]
 
-    def action_documents(self, *, drafts: bool = False) -> list[dict[str, Any]]:
-        """Return copies of the published actions, or of the drafts, for listings."""
+    def read_documents(
+        self,
+        read: Callable[[Sequence[Mapping[str, Any]]], T],
+        *,
+        drafts: bool = False,
+    ) -> T:
+        """Return what `read` makes of the published actions (or drafts), in order.
+
+        `read` sees the stored documents themselves, under the lock, so a listing
+        costs what it shows rather than a copy of the whole org: it must not change
+        them, and what it returns must share nothing with them (render or copy).
+        """
         with self._lock:
             source = self._drafts if drafts else self._actions
-            return copy.deepcopy(list(source.values()))
+            return read(list(source.values()))
 
     def load_integrations(self, records: Iterable[object]) -> list[str]:
         """Store integrations (`{"id", "name", "type"}`) and return their ids.
