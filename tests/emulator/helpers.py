@@ -11,6 +11,10 @@ ACTIONS = "/api/v2/integrations/actions"
 CONTROL = "/__emulator__"
 NON_ASCII_TEMPLATE = '{"note": "aucune donnée — keine Daten ✓ 日本"}'
 CRLF_TEMPLATE = '{\r\n  "order": "${input.orderId}"\r\n}\r\n'
+TEMPLATE_LINKS = (
+    ("request", "requestTemplateUri", "requestTemplate"),
+    ("response", "successTemplateUri", "successTemplate"),
+)
 
 
 class ManualClock:
@@ -116,3 +120,27 @@ def switch(http: httpx.Client, **options: Any) -> None:
     """Switch emulator options through the control plane."""
     response = http.post(f"{CONTROL}/options", json=options)
     assert response.status_code == 200, response.text
+
+
+def read_as_client(
+    http: httpx.Client, action_id: str, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Read an action as a careful client does: config, contract, template texts.
+
+    Each template link is replaced by the text its file serves, inline.
+    """
+    response = http.get(
+        f"{ACTIONS}/{action_id}",
+        params={"expand": "contract", "includeConfig": "true"},
+        headers=headers,
+    )
+    assert response.status_code == 200, response.text
+    action: dict[str, Any] = response.json()
+    for section_name, link_key, template_key in TEMPLATE_LINKS:
+        section = action.get("config", {}).get(section_name)
+        if isinstance(section, dict) and link_key in section:
+            accept = {**(headers or {}), "Accept": "*/*"}
+            text = http.get(section.pop(link_key), headers=accept)
+            assert text.status_code == 200, text.text
+            section[template_key] = text.content.decode("utf-8")
+    return action

@@ -15,17 +15,13 @@ from action_timeouts.emulator.options import EmulatorOptions
 from action_timeouts.emulator.server import running_emulator
 from corpus import CORPUS_DIR, MISSING_REASON, corpus_files, corpus_present
 
-from .helpers import ACTIONS, bearer, get_token
+from .helpers import ACTIONS, bearer, get_token, read_as_client
 
 if not corpus_present():
     pytest.skip(MISSING_REASON, allow_module_level=True)
 FILES = corpus_files()
 # The API's Action model has no place for these keys of admin-UI exports.
 EXPORT_ONLY_KEYS = ("integrationType", "actionType")
-TEMPLATE_LINKS = (
-    ("request", "requestTemplateUri", "requestTemplate"),
-    ("response", "successTemplateUri", "successTemplate"),
-)
 
 
 @dataclass
@@ -63,18 +59,8 @@ def read_file(file: Path) -> dict[str, Any]:
 
 
 def read_back(http: httpx.Client, action_id: str) -> dict[str, Any]:
-    """Read an action as a careful client does: config, contract, template texts."""
-    response = http.get(
-        f"{ACTIONS}/{action_id}", params={"expand": "contract", "includeConfig": "true"}
-    )
-    assert response.status_code == 200, response.text
-    action: dict[str, Any] = response.json()
-    for section_name, link_key, template_key in TEMPLATE_LINKS:
-        section = action.get("config", {}).get(section_name)
-        if isinstance(section, dict) and link_key in section:
-            text = http.get(section.pop(link_key), headers={"Accept": "*/*"})
-            assert text.status_code == 200, text.text
-            section[template_key] = text.content.decode("utf-8")
+    """Read an action as a careful client does, without what the emulator assigns."""
+    action = read_as_client(http, action_id)
     for key in ("id", "version", "selfUri"):
         action.pop(key)
     return action

@@ -10,7 +10,15 @@ import pytest
 
 from action_timeouts.emulator.server import RunningEmulator
 
-from .helpers import ACTIONS, CRLF_TEMPLATE, NON_ASCII_TEMPLATE, switch
+from .helpers import (
+    ACTIONS,
+    CONTROL,
+    CRLF_TEMPLATE,
+    NON_ASCII_TEMPLATE,
+    http_action,
+    read_as_client,
+    switch,
+)
 
 ONE = f"{ACTIONS}/lookup-order"
 CONFLICT_409 = (
@@ -281,6 +289,37 @@ def test_replace_mode_treats_a_null_template_as_left_out(
     file = http.get(f"{ONE}/templates/{key.lower()}.vm", headers=auth)
     assert emu.state.stored_action("lookup-order")["config"][section][key] == default
     assert (file.status_code, file.text) == (200, default)
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [["requestTemplate"], ["successTemplate"], sorted(TEMPLATE_DEFAULTS)],
+    ids=["request", "success", "both"],
+)
+def test_sending_back_a_read_of_null_templates_changes_only_the_timeout(
+    emu: RunningEmulator, http: httpx.Client, auth: dict[str, str], keys: list[str]
+) -> None:
+    """A stored null template is no template: read without a link, kept by a PATCH.
+
+    A careful client PATCHes back exactly what it read, timeout changed; the stored
+    document then differs from before only in `timeoutSeconds` and `version`.
+    """
+    action = http_action("null-templates", "Null Templates", timeoutSeconds=10)
+    for key in keys:
+        action["config"][TEMPLATE_DEFAULTS[key][0]][key] = None
+    assert http.post(f"{CONTROL}/actions", json=[action]).status_code == 200
+    before = emu.state.stored_action("null-templates")
+    read = read_as_client(http, "null-templates", auth)
+    body = {key: read[key] for key in ("name", "category", "version", "config")}
+    body["config"]["timeoutSeconds"] = 30
+
+    response = patch(http, auth, body, f"{ACTIONS}/null-templates")
+
+    after = emu.state.stored_action("null-templates")
+    assert response.status_code == 200, response.text
+    assert (after["config"].pop("timeoutSeconds"), after.pop("version")) == (30, 2)
+    del before["config"]["timeoutSeconds"], before["version"]
+    assert after == before
 
 
 @pytest.mark.parametrize("value", [5, True, ["a"], {"text": "a"}])

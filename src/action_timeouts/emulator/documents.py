@@ -190,23 +190,27 @@ def replace_config(
 
     A template the action had and the body leaves out, or sends as null, falls back
     to the platform's default text (the silent loss a careless client causes); an
-    action that never had a template keeps none.
+    action that never had a template keeps none. Only text is a template: a stored
+    null (or other non-text value) is no template, and is kept as it was when the
+    body's section sends no text, so sending back what a read showed changes nothing.
     """
     config = {key: value for key, value in incoming.items() if value is not None}
-    for section_name, template_key, _ in TEMPLATE_FILES.values():
-        section = config.get(section_name)
-        if isinstance(section, dict) and section.get(template_key, "") is None:
-            del section[template_key]
-    if function or not isinstance(previous, dict):
-        return config
     defaults = (DEFAULT_REQUEST_TEMPLATE, DEFAULT_SUCCESS_TEMPLATE)
     for (section_name, template_key, _), default in zip(
         TEMPLATE_FILES.values(), defaults, strict=True
     ):
-        before = previous.get(section_name)
-        if isinstance(before, dict) and template_key in before:
-            section = config.setdefault(section_name, {})
-            section.setdefault(template_key, default)
+        section = config.get(section_name)
+        if isinstance(section, dict) and section.get(template_key, "") is None:
+            del section[template_key]
+        before = _section(previous, section_name)
+        if template_key not in before:
+            continue
+        if isinstance(before[template_key], str):
+            if not function:
+                section = config.setdefault(section_name, {})
+                section.setdefault(template_key, default)
+        elif isinstance(section, dict):
+            section.setdefault(template_key, copy.deepcopy(before[template_key]))
     return config
 
 
