@@ -144,3 +144,12 @@ def read_as_client(
             assert text.status_code == 200, text.text
             section[template_key] = text.content.decode("utf-8")
     return action
+
+
+def send_back(
+    http: httpx.Client, action_id: str, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    """PATCH an action with exactly what a careful client reads of it."""
+    action = read_as_client(http, action_id, headers)
+    body = {key: action[key] for key in ("name", "category", "version", "config")}
+    return http.patch(f"{ACTIONS}/{action_id}", json=body, headers=headers)

@@ -15,7 +15,7 @@ from action_timeouts.emulator.options import EmulatorOptions
 from action_timeouts.emulator.server import running_emulator
 from corpus import CORPUS_DIR, MISSING_REASON, corpus_files, corpus_present
 
-from .helpers import ACTIONS, bearer, get_token, read_as_client
+from .helpers import ACTIONS, CONTROL, bearer, get_token, read_as_client, send_back
 
 if not corpus_present():
     pytest.skip(MISSING_REASON, allow_module_level=True)
@@ -37,6 +37,24 @@ class CorpusOrg:
 def org() -> Iterator[CorpusOrg]:
     """Serve the corpus directory, map file names to action ids and log in."""
     with running_emulator(seed_dir=CORPUS_DIR, rate_limit=100_000) as emu:
+        stored = emu.state.stored_actions()
+        ids = {
+            file.name: action["id"] for file, action in zip(FILES, stored, strict=True)
+        }
+        with httpx.Client(base_url=emu.base_url, timeout=10) as http:
+            http.headers.update(
+                bearer(get_token(http, emu.client_id, emu.client_secret))
+            )
+            yield CorpusOrg(http, ids, {action["id"]: action for action in stored})
+
+
+@pytest.fixture(scope="module")
+def writable_org() -> Iterator[CorpusOrg]:
+    """Like `org`, for tests that write, with writes that lose a URL refused."""
+    options = EmulatorOptions(url_removal="reject")
+    with running_emulator(
+        seed_dir=CORPUS_DIR, rate_limit=100_000, options=options
+    ) as emu:
         stored = emu.state.stored_actions()
         ids = {
             file.name: action["id"] for file, action in zip(FILES, stored, strict=True)
@@ -95,6 +113,28 @@ def test_http_read_back_equals_the_file(org: CorpusOrg, file: Path) -> None:
     """GET with config and contract, plus both template files, gives the file back."""
     action = read_back(org.http, org.ids[file.name])
     assert canonical(action) == canonical(read_file(file))
+
+
+WRITABLE = [
+    file for file in FILES if not read_file(file).get("id", "").startswith("static")
+]
+
+
+@pytest.mark.parametrize("file", WRITABLE, ids=[file.stem for file in WRITABLE])
+def test_sending_back_what_was_read_passes_every_config_rule(
+    writable_org: CorpusOrg, file: Path
+) -> None:
+    """A PATCH of exactly what a read gives is accepted and changes only `version`."""
+    action_id = writable_org.ids[file.name]
+
+    response = send_back(writable_org.http, action_id)
+
+    assert response.status_code == 200, response.text
+    after = writable_org.http.get(f"{CONTROL}/actions/{action_id}").json()
+    assert after.pop("version") == 2
+    before = dict(writable_org.stored[action_id])
+    before.pop("version")
+    assert canonical(after) == canonical(before)
 
 
 @pytest.mark.parametrize("file", FILES[:12], ids=[file.stem for file in FILES[:12]])

@@ -8,17 +8,21 @@ import re
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from action_timeouts.emulator.options import EmulatorOptions
 from action_timeouts.emulator.seed import (
     demo_integrations,
     directory_integrations,
     generate_demo_org,
     load_directory,
 )
-from action_timeouts.emulator.server import build_state
+from action_timeouts.emulator.server import build_state, running_emulator
 from action_timeouts.errors import UsageError
 from corpus import CORPUS_DIR, corpus_files, needs_corpus
+
+from .helpers import bearer, get_token, send_back
 
 WRITE_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -226,6 +230,34 @@ def test_contracts_and_secure_flags(org: list[dict[str, Any]]) -> None:
 # -------------------------------------------------------------------- loader
 
 
+def test_every_demo_action_sent_back_as_read_passes_the_config_rules() -> None:
+    """Each generated action that a PATCH may change takes back what a read gives,
+    unchanged but for its version, even with writes that lose a URL refused.
+
+    A `timeoutSeconds: null` read and sent back is stored as unset, the key absent.
+    """
+    options = EmulatorOptions(url_removal="reject")
+    with (
+        running_emulator(
+            actions=200, seed=7, rate_limit=100_000, options=options
+        ) as emu,
+        httpx.Client(base_url=emu.base_url, timeout=10) as http,
+    ):
+        auth = bearer(get_token(http, emu.client_id, emu.client_secret))
+        writable = [
+            action
+            for action in emu.state.stored_actions()
+            if not str(action["id"]).startswith("static")
+        ]
+        for before in writable:
+            response = send_back(http, before["id"], auth)
+            assert response.status_code == 200, (before["id"], response.text)
+            after = emu.state.stored_action(before["id"])
+            if before["config"].get("timeoutSeconds", 0) is None:
+                del before["config"]["timeoutSeconds"]
+            assert after == {**before, "version": before["version"] + 1}
+
+
 @needs_corpus
 def test_corpus_directory_loads_exactly() -> None:
     """All 87 corpus files load in name order with every field and key order kept."""
@@ -307,14 +339,19 @@ def test_invalid_json_names_the_file_and_place(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("text", "found"),
-    [("[1, 2]", "list"), ('"text"', "str"), ("null", "NoneType"), ("3", "int")],
+    [
+        ("[1, 2]", "an array"),
+        ('"text"', "a string"),
+        ("null", "null"),
+        ("3", "a number"),
+    ],
     ids=["array", "string", "null", "number"],
 )
 def test_a_file_must_hold_an_object(tmp_path: Path, text: str, found: str) -> None:
     """A file holding something other than an object names the file and the type."""
     write_file(tmp_path, "odd.json", text)
     with pytest.raises(
-        UsageError, match=rf"odd\.json: expected a JSON object.*{found}"
+        UsageError, match=rf"odd\.json: expected a JSON object.*, found {found}$"
     ):
         load_directory(tmp_path)
 

@@ -153,7 +153,7 @@ def test_modelling_options_reach_the_state(fake_serve: FakeServe) -> None:
         *("--model-fields-only", "--unknown-config-keys", "keep"),
         *("--publish-contract-change", "reject", "--unknown-patch-fields", "ignore"),
         *("--version-step", "3", "--draft-start-version", "0"),
-        *("--conflict-code", "general.conflict"),
+        *("--conflict-code", "general.conflict", "--url-removal", "reject"),
         *("--rate-limit", "60", "--client-id", "my-client"),
     )
     assert result.exit_code == 0, result.output
@@ -168,6 +168,7 @@ def test_modelling_options_reach_the_state(fake_serve: FakeServe) -> None:
     assert options.unknown_patch_fields == "ignore"
     assert (options.version_step, options.draft_start_version) == (3, 0)
     assert options.conflict_code == "general.conflict"
+    assert options.url_removal == "reject"
     assert options.rate_limit_per_minute == 60
     assert exports(result.stdout)["GENESYSCLOUD_OAUTHCLIENT_ID"] == "my-client"
 
@@ -209,7 +210,8 @@ def test_bad_seed_file_is_a_one_line_error(tmp_path: Path) -> None:
     result = run("--seed", str(tmp_path))
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
-        "error: seed file list.json: expected a JSON object (one action), found list"
+        "error: seed file list.json: expected a JSON object (one action), "
+        "found an array"
     ]
 
 
@@ -224,7 +226,7 @@ def test_bad_integrations_file_is_a_one_line_error(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         "error: seed file integrations.json: expected a JSON list of integrations "
-        "(id, name, type), found dict"
+        "(id, name, type), found an object"
     ]
 
 

@@ -147,6 +147,13 @@ MODELLING_OPTIONS = [
         help="Whether a PATCH field its input model lacks is refused or ignored.",
     ),
     click.option(
+        "--url-removal",
+        type=click.Choice(["allow", "reject"]),
+        default="allow",
+        show_default=True,
+        help="Whether a write may leave an HTTP action without a request URL.",
+    ),
+    click.option(
         "--version-step",
         type=click.IntRange(min=1),
         default=1,
@@ -278,6 +285,7 @@ def emulator_options(values: dict[str, Any]) -> EmulatorOptions:
         unknown_config_keys=values["unknown_config_keys"],
         publish_contract_change=values["publish_contract_change"],
         unknown_patch_fields=values["unknown_patch_fields"],
+        url_removal=values["url_removal"],
         version_step=values["version_step"],
         draft_start_version=values["draft_start_version"],
     )

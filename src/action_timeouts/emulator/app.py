@@ -29,6 +29,7 @@ from action_timeouts.emulator.errors import (
     EmulatedApiError,
     EmulatedTokenError,
     bad_request,
+    json_form,
     not_found,
     status_problem,
 )
@@ -193,7 +194,7 @@ class ActionsApi:
         form = parse_qs((await request.body()).decode("utf-8", "replace"))
         grant_type = form.get("grant_type", [""])[0]
         if grant_type != "client_credentials":
-            description = f"grant_type {grant_type!r} is not supported"
+            description = f"grant_type {json_form(grant_type)} is not supported"
             raise EmulatedTokenError(400, "unsupported_grant_type", description)
         token, lifetime = self._state.issue_token(client_id, client_secret)
         body = {"access_token": token, "token_type": "bearer", "expires_in": lifetime}

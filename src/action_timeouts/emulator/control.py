@@ -16,7 +16,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from action_timeouts.emulator.errors import EmulatedApiError, bad_request, not_found
+from action_timeouts.emulator.errors import (
+    EmulatedApiError,
+    bad_request,
+    json_form,
+    not_found,
+)
 from action_timeouts.emulator.state import EmulatorState
 from action_timeouts.emulator.wire import (
     CONTROL_PREFIX,
@@ -150,7 +155,8 @@ class ControlPlane:
         kind = str(body.pop("kind", ""))
         if kind not in FAULT_METHODS:
             known = ", ".join(FAULT_METHODS)
-            raise bad_request(f"Unknown fault kind {kind!r}; use one of {known}.")
+            message = f"Unknown fault kind {json_form(kind)}; use one of {known}."
+            raise bad_request(message)
         method = getattr(self._state, FAULT_METHODS[kind])
         _checked(lambda: method(**body))
         logger.info("fault added: %s %s", kind, body)

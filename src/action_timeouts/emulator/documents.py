@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from action_timeouts.emulator.errors import EmulatedApiError, bad_request
+from action_timeouts.emulator.errors import EmulatedApiError, bad_request, json_form
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,21 @@ CONFIG_MODELS: tuple[tuple[tuple[str, ...], str, tuple[str, ...]], ...] = (
             "successTemplateUri",
         ),
     ),
+)
+# The methods RequestConfig.requestType takes.
+REQUEST_TYPES = ("GET", "PUT", "POST", "PATCH", "DELETE")
+# (config section, field): the text fields of RequestConfig and ResponseConfig
+TEXT_FIELDS = (
+    ("request", "requestUrlTemplate"),
+    ("request", "requestTemplate"),
+    ("request", "requestType"),
+    ("response", "successTemplate"),
+)
+# (config section, field): the maps of strings to strings
+STRING_MAPS = (
+    ("request", "headers"),
+    ("response", "translationMap"),
+    ("response", "translationMapDefaults"),
 )
 # Kept beside the document by the emulator, never part of what the API shows.
 HIDDEN_FIELDS = frozenset({"selfUri"})
@@ -122,7 +137,7 @@ def validate_timeout(value: object, action_id: str) -> None:
     if type(value) is not int or not 1 <= value <= MAX_TIMEOUT_SECONDS:
         message = (
             f"config.timeoutSeconds must be a whole number of seconds from 1 to "
-            f"{MAX_TIMEOUT_SECONDS}; got {value!r}"
+            f"{MAX_TIMEOUT_SECONDS}; got {json_form(value)}"
         )
         raise bad_request(message)
 
@@ -132,7 +147,7 @@ def validate_function_timeout(value: object) -> int:
     if type(value) is not int or not 1 <= value <= MAX_FUNCTION_TIMEOUT_SECONDS:
         message = (
             "timeoutSeconds of a function must be a whole number of seconds from 1 to "
-            f"{MAX_FUNCTION_TIMEOUT_SECONDS}; got {value!r}"
+            f"{MAX_FUNCTION_TIMEOUT_SECONDS}; got {json_form(value)}"
         )
         raise bad_request(message)
     return value
@@ -144,25 +159,74 @@ def validate_config(
     """Return a checked copy of an incoming config, with `*TemplateUri` keys dropped.
 
     `unknown_keys` says what becomes of a key that ActionConfig, RequestConfig or
-    ResponseConfig does not define: "reject" (400), "keep" or "drop".
+    ResponseConfig does not define: "reject" (400), "keep" or "drop". Each field of
+    the models must have its type (null counts as not sent): text, a `requestType`
+    of GET, PUT, POST, PATCH or DELETE, maps of strings to strings.
     """
     if not isinstance(config, dict):
-        raise bad_request("config must be a JSON object")
+        raise bad_request(f"config must be a JSON object; got {json_form(config)}")
     checked = copy.deepcopy(config)
     _apply_unknown_keys(checked, unknown_keys)
-    for section_name, template_key, link_key in TEMPLATE_FILES.values():
+    for section_name in ("request", "response"):
         section = checked.get(section_name)
-        if section is None:
-            continue
-        if not isinstance(section, dict):
-            raise bad_request(f"config.{section_name} must be a JSON object")
-        section.pop(link_key, None)
-        template = section.get(template_key)
-        if template is not None and not isinstance(template, str):
-            raise bad_request(f"config.{section_name}.{template_key} must be a string")
+        if section is not None and not isinstance(section, dict):
+            message = f"config.{section_name} must be a JSON object or null"
+            raise bad_request(f"{message}; got {json_form(section)}")
+    for section_name, _, link_key in TEMPLATE_FILES.values():
+        _section(checked, section_name).pop(link_key, None)
+    for section_name, key in TEXT_FIELDS:
+        _check_text(checked, section_name, key)
+    for section_name, key in STRING_MAPS:
+        _check_string_map(checked, section_name, key)
     if "timeoutSeconds" in checked:
         validate_timeout(checked["timeoutSeconds"], action_id)
     return checked
+
+
+def _check_text(config: dict[str, Any], section_name: str, key: str) -> None:
+    where = f"config.{section_name}"
+    value = _section(config, section_name).get(key)
+    if value is None:
+        return
+    if not isinstance(value, str):
+        message = f"{where}.{key} must be a string or null; got {json_form(value)}"
+        raise bad_request(message)
+    if key == "requestType" and value not in REQUEST_TYPES:
+        message = (
+            f"{where}.{key} must be one of {', '.join(REQUEST_TYPES)}; "
+            f"got {json_form(value)}"
+        )
+        raise bad_request(message)
+
+
+def _check_string_map(config: dict[str, Any], section_name: str, key: str) -> None:
+    where = f"config.{section_name}"
+    value = _section(config, section_name).get(key)
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        message = (
+            f"{where}.{key} must be an object of strings or null; "
+            f"got {json_form(value)}"
+        )
+        raise bad_request(message)
+    for name, item in value.items():
+        if not isinstance(item, str):
+            message = f"{where}.{key}.{name} must be a string; got {json_form(item)}"
+            raise bad_request(message)
+
+
+def check_request_url(config: object) -> None:
+    """Reject a config that leaves an HTTP action without a request URL template."""
+    url = _section(config, "request").get("requestUrlTemplate")
+    if isinstance(url, str) and url:
+        return
+    message = (
+        "config.request.requestUrlTemplate is required: an HTTP action cannot lose "
+        "its request URL; send the whole config as read, changing only what must "
+        "change"
+    )
+    raise bad_request(message)
 
 
 def _apply_unknown_keys(config: dict[str, Any], policy: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -22,6 +23,33 @@ CODES_BY_STATUS: dict[int, str] = {
     503: "service.unavailable",
     504: "request.timeout",
 }
+
+
+def json_form(value: object) -> str:
+    """Return a received value as an error message shows it, in JSON's words.
+
+    A scalar reads as JSON writes it (`true`, `null`, `1.5`, `"GET"`); an object or
+    an array only by its kind, since it may be large.
+    """
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return "an array"
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return "a value JSON cannot show"
+
+
+def json_kind(value: object) -> str:
+    """Return what kind of JSON value a value is: an object, a string, null..."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return json_form(value)
 
 
 class EmulatedApiError(Exception):

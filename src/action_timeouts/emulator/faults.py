@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from action_timeouts.emulator.errors import json_form
+
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v2"
@@ -168,7 +170,8 @@ def raw_headers(
     given.append(("content-length", str(len(body))))
     for name, value in given:
         if not _HEADER_NAME.fullmatch(name) or "\r" in value or "\n" in value:
-            raise ValueError(f"header {name!r}: {value!r} cannot be sent as given")
+            shown = f"header {json_form(name)}: {json_form(value)}"
+            raise ValueError(f"{shown} cannot be sent as given")
     return [
         (name.lower().encode("ascii"), value.encode("latin-1")) for name, value in given
     ]

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from action_timeouts.emulator import documents
-from action_timeouts.emulator.errors import bad_request
+from action_timeouts.emulator.errors import bad_request, json_form
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +24,8 @@ MAX_IDS = 50
 SORT_KEYS = ("name", "category")
 CATEGORY_SORT_KEYS = ("name",)
 PAGING_KEYS = ("pageSize", "pageNumber")
+# pageSize and pageNumber are 32-bit integers in the platform's models.
+MAX_PAGE_PARAMETER = 2**31 - 1
 
 T = TypeVar("T")
 
@@ -58,7 +60,7 @@ def parse_bool(params: Mapping[str, str], key: str, default: bool) -> bool:
         return default
     if value.lower() in ("true", "false"):
         return value.lower() == "true"
-    raise bad_request(f"{key} must be true or false; got {value!r}")
+    raise bad_request(f"{key} must be true or false; got {json_form(value)}")
 
 
 def parse_page(params: Mapping[str, str], max_page_size: int) -> Page:
@@ -72,7 +74,7 @@ def parse_descending(params: Mapping[str, str]) -> bool:
     """Return whether `sortOrder` asks for descending order."""
     order = params.get("sortOrder", "asc").lower()
     if order not in ("asc", "desc", "ascending", "descending"):
-        raise bad_request(f"sortOrder must be asc or desc; got {order!r}")
+        raise bad_request(f"sortOrder must be asc or desc; got {json_form(order)}")
     return order.startswith("desc")
 
 
@@ -168,7 +170,7 @@ def category_names(
     sort_by = params.get("sortBy") or None
     if sort_by is not None and sort_by not in CATEGORY_SORT_KEYS:
         message = f"sortBy of categories must be {', '.join(CATEGORY_SORT_KEYS)}"
-        raise bad_request(f"{message}; got {sort_by!r}")
+        raise bad_request(f"{message}; got {json_form(sort_by)}")
     secure = (
         None
         if params.get("secure") in (None, "")
@@ -210,6 +212,12 @@ def _positive_int(params: Mapping[str, str], key: str, default: int) -> int:
     text = params.get(key)
     if text is None or text == "":
         return default
-    if not text.isdigit() or int(text) < 1:
-        raise bad_request(f"{key} must be a whole number of at least 1; got {text!r}")
+    # ASCII digits only: str.isdigit also takes digits of other scripts.
+    digits = text.isascii() and text.isdigit()
+    if not digits or not 1 <= int(text) <= MAX_PAGE_PARAMETER:
+        message = (
+            f"{key} must be a whole number from 1 to {MAX_PAGE_PARAMETER}; "
+            f"got {json_form(text)}"
+        )
+        raise bad_request(message)
     return int(text)

@@ -9,6 +9,8 @@ import logging
 from dataclasses import dataclass
 from typing import Literal
 
+from action_timeouts.emulator.errors import json_form
+
 logger = logging.getLogger(__name__)
 
 
@@ -33,6 +35,7 @@ class EmulatorOptions:
     unknown_config_keys: Literal["reject", "keep", "drop"] = "reject"
     publish_contract_change: Literal["allow", "reject"] = "allow"
     unknown_patch_fields: Literal["reject", "ignore"] = "reject"
+    url_removal: Literal["allow", "reject"] = "allow"
     version_step: int = 1
     draft_start_version: int = 1
 
@@ -40,18 +43,19 @@ class EmulatorOptions:
         for name, allowed in CHOICES.items():
             value = getattr(self, name)
             if not any(_same(value, choice) for choice in allowed):
-                shown = ", ".join(repr(choice) for choice in allowed)
-                raise ValueError(f"{name} must be one of {shown}; got {value!r}")
+                shown = ", ".join(json_form(choice) for choice in allowed)
+                message = f"{name} must be one of {shown}"
+                raise ValueError(f"{message}; got {json_form(value)}")
         for name, minimum in MINIMUMS.items():
             value = getattr(self, name)
             if type(value) is not int or value < minimum:
                 message = f"{name} must be an integer of at least {minimum}"
-                raise ValueError(f"{message}; got {value!r}")
+                raise ValueError(f"{message}; got {json_form(value)}")
         status = self.execution_timeout_status
         if type(status) is not int or not 400 <= status <= 599:
             message = (
                 "execution_timeout_status must be an HTTP error status (an integer "
-                f"from 400 to 599); got {status!r}"
+                f"from 400 to 599); got {json_form(status)}"
             )
             raise ValueError(message)
 
@@ -69,6 +73,7 @@ CHOICES: dict[str, tuple[object, ...]] = {
     "unknown_config_keys": ("reject", "keep", "drop"),
     "publish_contract_change": ("allow", "reject"),
     "unknown_patch_fields": ("reject", "ignore"),
+    "url_removal": ("allow", "reject"),
 }
 
 

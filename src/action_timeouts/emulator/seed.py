@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from action_timeouts.actions import CUSTOM_AUTH_PREFIX, is_function_action
+from action_timeouts.emulator.errors import json_kind
 from action_timeouts.emulator.integrations import integration_record
 from action_timeouts.errors import UsageError
 
@@ -106,7 +107,7 @@ def _integrations_file(path: Path) -> list[dict[str, str]]:
     if not isinstance(entries, list):
         message = (
             f"seed file {file.name}: expected a JSON list of integrations "
-            f"(id, name, type), found {type(entries).__name__}"
+            f"(id, name, type), found {json_kind(entries)}"
         )
         raise UsageError(message)
     try:
@@ -122,7 +123,7 @@ def read_action_file(file: Path) -> dict[str, Any]:
     if not isinstance(document, dict):
         message = (
             f"seed file {file.name}: expected a JSON object (one action), "
-            f"found {type(document).__name__}"
+            f"found {json_kind(document)}"
         )
         raise UsageError(message)
     return document

@@ -486,13 +486,16 @@ class EmulatorState(FaultInjection):
             str(stored["id"]),
             unknown_keys=self._options.unknown_config_keys,
         )
+        function = self._kinds[str(stored["id"])] == "function"
         if self._options.patch_mode == "merge":
-            return documents.merge_patch(stored.get("config"), checked)
-        return documents.replace_config(
-            checked,
-            stored.get("config"),
-            function=self._kinds[str(stored["id"])] == "function",
-        )
+            config = documents.merge_patch(stored.get("config"), checked)
+        else:
+            config = documents.replace_config(
+                checked, stored.get("config"), function=function
+            )
+        if not function and self._options.url_removal == "reject":
+            documents.check_request_url(config)
+        return config
 
     def _static_problem(self, verb: str) -> EmulatedApiError:
         status = self._options.static_patch_status

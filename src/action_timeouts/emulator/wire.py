@@ -26,7 +26,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from action_timeouts.emulator.errors import EmulatedApiError, bad_request
+from action_timeouts.emulator.errors import EmulatedApiError, bad_request, json_form
 from action_timeouts.emulator.faults import RawResponse
 from action_timeouts.emulator.state import EmulatorState, RateStatus
 
@@ -84,7 +84,7 @@ async def read_json(request: Request, *, required: bool = True) -> Any:
         return None
     if media_type != "application/json" and not media_type.endswith("+json"):
         shown = media_type or "none"
-        message = f"Unsupported media type {shown!r}; send application/json."
+        message = f"Unsupported media type {json_form(shown)}; send application/json."
         raise EmulatedApiError(415, "unsupported.media.type", message)
     try:
         return json.loads(raw)
