@@ -40,6 +40,7 @@ DELIBERATELY_PRIVATE: dict[str, set[str]] = {
         "RUN_ID_ATTEMPTS",
         "SIDE_FILES",
     },
+    "action_timeouts.paging": {"ENVELOPE_COUNTS", "LONGEST_QUOTED_COUNT"},
     "action_timeouts.plan": {"GLOB_CHARACTERS", "MAX_FILTER_IDS"},
     "action_timeouts.policy": {
         "RULE_KEYS",
