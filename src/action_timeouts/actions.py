@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote
 
+from action_timeouts.answers import is_integer
 from action_timeouts.errors import (
     ActionRefusedError,
     ActionTimeoutsError,
@@ -44,9 +45,12 @@ from action_timeouts.timeouts import (
     current_timeout,
     describe_timeout,
     effective_timeout,
+    invalid_timeout,
     is_function_action,
+    is_whole_seconds,
     quoted,
     refusal_reason,
+    stored_timeout,
     validate_timeout,
 )
 
@@ -81,12 +85,15 @@ __all__ = [
     "describe_timeout",
     "differences",
     "effective_timeout",
+    "invalid_timeout",
     "is_function_action",
+    "is_whole_seconds",
     "patch_body",
     "quoted",
     "refusal_reason",
     "require_action",
     "set_timeout",
+    "stored_timeout",
     "timeout_unchanged",
     "validate_timeout",
     "verify",
@@ -252,7 +259,7 @@ def require_action(document: object, action_id: str | None) -> dict[str, Any]:
     valid = (
         isinstance(document, dict)
         and isinstance(document.get("id"), str)
-        and isinstance(document.get("version"), int)
+        and is_integer(document.get("version"))
         and (action_id is None or document["id"] == action_id)
     )
     if not valid:
@@ -329,12 +336,13 @@ def differences(before: object, after: object, path: str = "") -> list[str]:
     return []
 
 
-def timeout_unchanged(expected: int | None) -> StillWanted:
+def timeout_unchanged(expected: object) -> StillWanted:
     """Want a change only while the action keeps the timeout it was planned on.
 
     `expected` is the explicit timeout the plan saw (None: unset). A selection that
     depends on the timeout (`--below`, `--unset`, a policy) was decided on it,
-    and another editor who moved it since has made their own choice.
+    and another editor who moved it since has made their own choice. An action
+    now holding an invalid timeout raises BadResponseError, as `current_timeout`.
     """
 
     def check(action: Mapping[str, Any]) -> str | None:

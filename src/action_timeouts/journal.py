@@ -49,7 +49,7 @@ from action_timeouts.journal_schema import (
     SCHEMA_VERSION,
     UPSERT_ITEM,
 )
-from action_timeouts.plan import PlanItem
+from action_timeouts.plan import PlanItem, is_whole_seconds
 from action_timeouts.runlock import RunLock
 
 __all__ = [
@@ -597,7 +597,11 @@ class Journal:
         logger.debug("run %s: recorded %d planned items", run_id, len(rows))
 
     def _plan_row(self, run_id: str, item: PlanItem) -> dict[str, Any]:
-        """Turn a plan item into the parameters of an item upsert."""
+        """Turn a plan item into the parameters of an item upsert.
+
+        The timeout columns hold whole seconds: a skipped item's invalid stored
+        value (which SQLite would turn into a number) is kept in its reason alone.
+        """
         return self._row(
             run_id,
             item.action_id,
@@ -605,7 +609,7 @@ class Journal:
             name=item.name or None,
             category=item.category,
             integration_id=item.integration_id,
-            old_timeout=item.old,
+            old_timeout=item.old if is_whole_seconds(item.old) else None,
             new_timeout=item.new,
             reason=item.reason,
             before_version=item.version,
