@@ -24,6 +24,7 @@ from action_timeouts.errors import (
     ConflictError,
     NotFoundError,
     ServerError,
+    TimeoutNotClearedError,
     VerificationError,
 )
 from action_timeouts.paging import (
@@ -695,7 +696,7 @@ def _compare(
             "platform seems to merge config on PATCH, so the timeout cannot be "
             "cleared this way; nothing else changed"
         )
-        raise VerificationError(message, action_id=action_id, fields=fields)
+        raise TimeoutNotClearedError(message, action_id=action_id, fields=fields)
     if fields:
         message = (
             f"action {action_id} differs after the change in: {', '.join(fields)}; "
