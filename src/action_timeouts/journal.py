@@ -19,7 +19,9 @@ import json
 import logging
 import os
 import secrets
+import shlex
 import sqlite3
+import stat
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -85,6 +87,7 @@ RUNS_HINT = "list the recorded runs with `action-timeouts history`"
 RUN_ID_ATTEMPTS = 20
 FILE_MODE = 0o600
 DIRECTORY_MODE = 0o700
+SHARED_BITS = stat.S_IRWXG | stat.S_IRWXO  # a directory others may list or enter
 SIDE_FILES = ("-wal", "-shm")
 # How long a write waits for another process that holds the journal's write lock.
 BUSY_SECONDS = 10.0
@@ -168,7 +171,11 @@ def _current_user() -> str:
 
 
 def _make_private_directories(directory: Path) -> None:
-    """Create `directory` and any missing parents with mode 0700."""
+    """Create `directory` and any missing parents with mode 0700.
+
+    A directory that already exists is left as it is, since it may be shared on
+    purpose (`ACTION_TIMEOUTS_STATE_DIR`); one that others may enter is warned of.
+    """
     missing: list[Path] = []
     current = directory
     while not current.exists():
@@ -177,6 +184,24 @@ def _make_private_directories(directory: Path) -> None:
     for folder in reversed(missing):
         folder.mkdir(mode=DIRECTORY_MODE, exist_ok=True)
         os.chmod(folder, DIRECTORY_MODE)
+    if not missing:
+        _warn_if_shared(directory)
+
+
+def _warn_if_shared(directory: Path) -> None:
+    """Warn, in one line, when the group or others may use the journal's directory."""
+    try:
+        permissions = stat.S_IMODE(directory.stat().st_mode)
+    except OSError:
+        return  # opening the journal reports what is wrong with the directory
+    if permissions & SHARED_BITS:
+        logger.warning(
+            "the journal's directory %s is open to other users (mode %s): "
+            "`chmod 700 %s` makes it private",
+            directory,
+            f"{permissions:04o}",
+            shlex.quote(str(directory)),
+        )
 
 
 def _prepare_file(path: Path) -> None:

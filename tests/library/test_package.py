@@ -38,6 +38,7 @@ DELIBERATELY_PRIVATE: dict[str, set[str]] = {
         "PLAN_STATES",
         "RUNS_HINT",
         "RUN_ID_ATTEMPTS",
+        "SHARED_BITS",
         "SIDE_FILES",
     },
     "action_timeouts.paging": {"ENVELOPE_COUNTS", "LONGEST_QUOTED_COUNT"},
