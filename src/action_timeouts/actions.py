@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from action_timeouts.answers import is_integer
 from action_timeouts.errors import (
     ActionRefusedError,
     ActionTimeoutsError,
@@ -30,6 +29,7 @@ from action_timeouts.errors import (
 from action_timeouts.paging import (
     LIST_PAGE_SIZE,
     LISTING_ATTEMPTS,
+    is_integer,
     read_every_page,
     require_page,
 )

@@ -7,7 +7,7 @@ settles on into a JSON body, a template's text, or the library error of
 
 from __future__ import annotations
 
-from typing import Any, TypeGuard
+from typing import Any
 
 import httpx
 
@@ -29,7 +29,6 @@ __all__ = [
     "correlation_id",
     "describe",
     "error_body",
-    "is_integer",
     "json_body",
     "raise_for_status",
     "text_body",
@@ -52,11 +51,6 @@ _ERROR_CLASSES: dict[int, type[ApiError]] = {
     409: ConflictError,
     429: RateLimitedError,
 }
-
-
-def is_integer(value: object) -> TypeGuard[int]:
-    """Tell whether a JSON value is an integer; `true` and `false` are not."""
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def describe(request: httpx.Request) -> tuple[str, str]:

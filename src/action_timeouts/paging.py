@@ -14,9 +14,8 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
-from action_timeouts.answers import is_integer
 from action_timeouts.errors import BadResponseError, ConflictError
 
 __all__ = [
@@ -25,6 +24,7 @@ __all__ = [
     "EntityCheck",
     "PageReader",
     "Pages",
+    "is_integer",
     "page_count",
     "read_every_page",
     "require_page",
@@ -55,6 +55,11 @@ class Pages:
     def complete(self) -> bool:
         """Tell whether as many entities arrived as the API said exist."""
         return self.total is None or self.total == len(self.entities)
+
+
+def is_integer(value: object) -> TypeGuard[int]:
+    """Tell whether a JSON value is an integer; `true` and `false` are not."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def require_page(page: object, what: str) -> dict[str, Any]:
