@@ -191,10 +191,11 @@ def _make_private_directories(directory: Path) -> None:
 def _warn_if_shared(directory: Path) -> None:
     """Warn, in one line, when the group or others may use the journal's directory."""
     try:
-        permissions = stat.S_IMODE(directory.stat().st_mode)
+        found = directory.stat().st_mode
     except OSError:
         return  # opening the journal reports what is wrong with the directory
-    if permissions & SHARED_BITS:
+    permissions = stat.S_IMODE(found)
+    if stat.S_ISDIR(found) and permissions & SHARED_BITS:
         logger.warning(
             "the journal's directory %s is open to other users (mode %s): "
             "`chmod 700 %s` makes it private",
