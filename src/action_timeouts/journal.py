@@ -623,11 +623,9 @@ class Journal:
         logger.debug("run %s: recorded %d planned items", run_id, len(rows))
 
     def _plan_row(self, run_id: str, item: PlanItem) -> dict[str, Any]:
-        """Turn a plan item into the parameters of an item upsert.
-
-        The timeout columns hold whole seconds: a skipped item's invalid stored
-        value (which SQLite would turn into a number) is kept in its reason alone.
-        """
+        """Turn a plan item into the parameters of an item upsert."""
+        # A skipped item's invalid stored timeout lives in its reason alone: SQLite
+        # would turn "30" or true into a number.
         return self._row(
             run_id,
             item.action_id,
