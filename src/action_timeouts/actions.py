@@ -23,11 +23,13 @@ from action_timeouts.errors import (
     ConflictError,
     NotFoundError,
     ServerError,
+    TimeoutNotClearedError,
     VerificationError,
 )
 from action_timeouts.paging import (
     LIST_PAGE_SIZE,
     LISTING_ATTEMPTS,
+    is_integer,
     read_every_page,
     require_page,
 )
@@ -44,9 +46,12 @@ from action_timeouts.timeouts import (
     current_timeout,
     describe_timeout,
     effective_timeout,
+    invalid_timeout,
     is_function_action,
+    is_whole_seconds,
     quoted,
     refusal_reason,
+    stored_timeout,
     validate_timeout,
 )
 
@@ -81,12 +86,15 @@ __all__ = [
     "describe_timeout",
     "differences",
     "effective_timeout",
+    "invalid_timeout",
     "is_function_action",
+    "is_whole_seconds",
     "patch_body",
     "quoted",
     "refusal_reason",
     "require_action",
     "set_timeout",
+    "stored_timeout",
     "timeout_unchanged",
     "validate_timeout",
     "verify",
@@ -252,7 +260,7 @@ def require_action(document: object, action_id: str | None) -> dict[str, Any]:
     valid = (
         isinstance(document, dict)
         and isinstance(document.get("id"), str)
-        and isinstance(document.get("version"), int)
+        and is_integer(document.get("version"))
         and (action_id is None or document["id"] == action_id)
     )
     if not valid:
@@ -329,12 +337,13 @@ def differences(before: object, after: object, path: str = "") -> list[str]:
     return []
 
 
-def timeout_unchanged(expected: int | None) -> StillWanted:
+def timeout_unchanged(expected: object) -> StillWanted:
     """Want a change only while the action keeps the timeout it was planned on.
 
     `expected` is the explicit timeout the plan saw (None: unset). A selection that
     depends on the timeout (`--below`, `--unset`, a policy) was decided on it,
-    and another editor who moved it since has made their own choice.
+    and another editor who moved it since has made their own choice. An action
+    now holding an invalid timeout raises BadResponseError, as `current_timeout`.
     """
 
     def check(action: Mapping[str, Any]) -> str | None:
@@ -687,7 +696,7 @@ def _compare(
             "platform seems to merge config on PATCH, so the timeout cannot be "
             "cleared this way; nothing else changed"
         )
-        raise VerificationError(message, action_id=action_id, fields=fields)
+        raise TimeoutNotClearedError(message, action_id=action_id, fields=fields)
     if fields:
         message = (
             f"action {action_id} differs after the change in: {', '.join(fields)}; "

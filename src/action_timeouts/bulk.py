@@ -28,6 +28,7 @@ from action_timeouts.errors import (
     InUseError,
     JournalWriteError,
     PermissionDeniedError,
+    TimeoutNotClearedError,
 )
 
 if TYPE_CHECKING:
@@ -141,11 +142,19 @@ class Runner:
         worker. A journal that cannot record an outcome stops the run the same way;
         the changes made are then left unverified, since the journal could not
         record their verification, and `resume` reads them back.
+
+        A run that clears timeouts makes its first clearing change alone, before
+        any other, and reads it back at once: on a platform that merges config
+        the timeout stays, every other clearing would end the same way, so the run
+        stops there (`stopped_by` is a TimeoutNotClearedError, that action failed,
+        the rest pending).
         """
-        pending = iter(changes)
-        first = next(pending, None) if self.first_alone else None
-        if first is not None:
-            self._apply_one(first)
+        pending = list(changes)
+        clearing = [index for index, one in enumerate(pending) if one.new is None]
+        if clearing:
+            self._apply_one(pending.pop(clearing[0]), read_back=True)
+        elif self.first_alone and pending:
+            self._apply_one(pending.pop(0))
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix="apply")
         try:
             list(pool.map(self._apply_one, pending))
@@ -157,12 +166,16 @@ class Runner:
         self._verify_all()
         return self.report
 
-    def _apply_one(self, change: Change) -> None:
+    def _apply_one(self, change: Change, *, read_back: bool = False) -> None:
         if self._stop.is_set():
             self._note(change.action_id, "not attempted", self.report.not_attempted)
             return
         try:
-            result = self._change(change)
+            result = self._change(change, read_back=read_back)
+        except TimeoutNotClearedError as error:
+            # Sent and read back: failed, and no other clearing is worth sending.
+            self._halt(change.action_id, error)
+            self._fail(change.action_id, error)
         except FATAL_ERRORS as error:
             # Left pending, not failed: `resume` reads the action and decides.
             self._halt(change.action_id, error)
@@ -179,7 +192,7 @@ class Runner:
             self.report.stopped_by = self.report.stopped_by or error
         logger.info("run stopped at %s: %s", action_id, error)
 
-    def _change(self, change: Change) -> ChangeResult:
+    def _change(self, change: Change, *, read_back: bool) -> ChangeResult:
         known, guard = change.known, change.still_wanted
         if change.expected_version is not None:
             known = None
@@ -190,7 +203,7 @@ class Runner:
             change.new,
             known=known,
             before_write=self._journal_intent(change),
-            read_back=False,
+            read_back=read_back,
             still_wanted=guard,
         )
 

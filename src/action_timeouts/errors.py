@@ -14,6 +14,7 @@ that a planned change is no longer wanted.
     ├── ActionRefusedError            exit 7   custom-auth or built-in action
     │   └── ChangedSinceError         exit 7   changed by someone else since planned
     ├── VerificationError             exit 12  read back differs from the intent
+    │   └── TimeoutNotClearedError    exit 12  config merged: a timeout stays set
     ├── InUseError                    exit 13  another process holds the run or journal
     ├── UnfinishedRunError            exit 14  undo of a run that needs `resume` first
     ├── TransportError                exit 10  no usable answer from the server
@@ -49,6 +50,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitedError",
     "ServerError",
+    "TimeoutNotClearedError",
     "TransportError",
     "UnfinishedRunError",
     "UsageError",
@@ -106,6 +108,13 @@ class VerificationError(ActionTimeoutsError):
         super().__init__(message)
         self.action_id = action_id
         self.fields = fields
+
+
+class TimeoutNotClearedError(VerificationError):
+    """A PATCH without a timeout left it set: the platform merges config on PATCH.
+
+    Every other clearing would end the same way, so a bulk run stops at the first.
+    """
 
 
 class InUseError(ActionTimeoutsError):

@@ -24,6 +24,8 @@ from action_timeouts.actions import (
     current_timeout,
     describe_timeout,
     differences,
+    invalid_timeout,
+    stored_timeout,
     with_timeout,
 )
 from action_timeouts.journal import JournalItem
@@ -77,8 +79,8 @@ def what_differs(
     config = differences(expected.get("config"), now.get("config"))
     if "timeoutSeconds" in config:
         found.append(
-            f"timeout now {describe_timeout(current_timeout(now))}, {label} "
-            f"{describe_timeout(current_timeout(expected))}"
+            f"timeout now {describe_timeout(stored_timeout(now))}, {label} "
+            f"{describe_timeout(stored_timeout(expected))}"
         )
     others = [path for path in config if path != "timeoutSeconds"]
     if others:
@@ -102,7 +104,12 @@ def refusal(
 
     Templates are downloaded, through `api`, only when the version is not the one
     expected. An action already at the target is never refused: nothing is written.
+    An action whose stored timeout is invalid (`timeouts.invalid_timeout`) is always
+    refused: no run writes such a value, so someone else did, and it is kept.
     """
+    problem = invalid_timeout(action)
+    if problem is not None:
+        return problem
     if current_timeout(action) == expected.target:
         return None
     if action.get("version") == expected.version:

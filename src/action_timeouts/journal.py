@@ -19,7 +19,9 @@ import json
 import logging
 import os
 import secrets
+import shlex
 import sqlite3
+import stat
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -49,7 +51,7 @@ from action_timeouts.journal_schema import (
     SCHEMA_VERSION,
     UPSERT_ITEM,
 )
-from action_timeouts.plan import PlanItem
+from action_timeouts.plan import PlanItem, is_whole_seconds
 from action_timeouts.runlock import RunLock
 
 __all__ = [
@@ -85,6 +87,7 @@ RUNS_HINT = "list the recorded runs with `action-timeouts history`"
 RUN_ID_ATTEMPTS = 20
 FILE_MODE = 0o600
 DIRECTORY_MODE = 0o700
+SHARED_BITS = stat.S_IRWXG | stat.S_IRWXO  # a directory others may list or enter
 SIDE_FILES = ("-wal", "-shm")
 # How long a write waits for another process that holds the journal's write lock.
 BUSY_SECONDS = 10.0
@@ -168,7 +171,11 @@ def _current_user() -> str:
 
 
 def _make_private_directories(directory: Path) -> None:
-    """Create `directory` and any missing parents with mode 0700."""
+    """Create `directory` and any missing parents with mode 0700.
+
+    A directory that already exists is left as it is, since it may be shared on
+    purpose (`ACTION_TIMEOUTS_STATE_DIR`); one that others may enter is warned of.
+    """
     missing: list[Path] = []
     current = directory
     while not current.exists():
@@ -177,6 +184,25 @@ def _make_private_directories(directory: Path) -> None:
     for folder in reversed(missing):
         folder.mkdir(mode=DIRECTORY_MODE, exist_ok=True)
         os.chmod(folder, DIRECTORY_MODE)
+    if not missing:
+        _warn_if_shared(directory)
+
+
+def _warn_if_shared(directory: Path) -> None:
+    """Warn, in one line, when the group or others may use the journal's directory."""
+    try:
+        found = directory.stat().st_mode
+    except OSError:
+        return  # opening the journal reports what is wrong with the directory
+    permissions = stat.S_IMODE(found)
+    if stat.S_ISDIR(found) and permissions & SHARED_BITS:
+        logger.warning(
+            "the journal's directory %s is open to other users (mode %s): "
+            "`chmod 700 %s` makes it private",
+            directory,
+            f"{permissions:04o}",
+            shlex.quote(str(directory)),
+        )
 
 
 def _prepare_file(path: Path) -> None:
@@ -598,6 +624,8 @@ class Journal:
 
     def _plan_row(self, run_id: str, item: PlanItem) -> dict[str, Any]:
         """Turn a plan item into the parameters of an item upsert."""
+        # A skipped item's invalid stored timeout lives in its reason alone: SQLite
+        # would turn "30" or true into a number.
         return self._row(
             run_id,
             item.action_id,
@@ -605,7 +633,7 @@ class Journal:
             name=item.name or None,
             category=item.category,
             integration_id=item.integration_id,
-            old_timeout=item.old,
+            old_timeout=item.old if is_whole_seconds(item.old) else None,
             new_timeout=item.new,
             reason=item.reason,
             before_version=item.version,

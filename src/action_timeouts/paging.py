@@ -10,10 +10,11 @@ to it, the listing starts again from page 1, up to `LISTING_ATTEMPTS` times.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from action_timeouts.errors import BadResponseError, ConflictError
 
@@ -23,6 +24,7 @@ __all__ = [
     "EntityCheck",
     "PageReader",
     "Pages",
+    "is_integer",
     "page_count",
     "read_every_page",
     "require_page",
@@ -32,6 +34,9 @@ logger = logging.getLogger(__name__)
 
 LIST_PAGE_SIZE = 100  # the largest page the Platform API serves
 LISTING_ATTEMPTS = 3  # full listings tried while the org changes under the paging
+# The envelope's counts: each a whole number when present (absent or null: unsaid).
+ENVELOPE_COUNTS = ("total", "pageSize", "pageNumber", "pageCount")
+LONGEST_QUOTED_COUNT = 40  # characters of a count a message repeats
 PageReader = Callable[[int], Mapping[str, Any]]
 """Reads the page of that number (from 1) and returns its envelope."""
 EntityCheck = Callable[[object], dict[str, Any]]
@@ -52,12 +57,38 @@ class Pages:
         return self.total is None or self.total == len(self.entities)
 
 
+def is_integer(value: object) -> TypeGuard[int]:
+    """Tell whether a JSON value is an integer; `true` and `false` are not."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def require_page(page: object, what: str) -> dict[str, Any]:
-    """Return a listing envelope, or raise BadResponseError when `page` is not one."""
+    """Return a listing envelope, or raise BadResponseError when `page` is not one.
+
+    Its `entities` must be a list, and each count of `ENVELOPE_COUNTS` present a
+    whole number from 0: a total of `"x"` read as no total would pass an empty or
+    partial listing for a complete one.
+    """
     if not isinstance(page, dict) or not isinstance(page.get("entities"), list):
         message = f"the {what} listing is not a paged list of {what}"
         raise BadResponseError(message, status=200, body=page)
+    for key in ENVELOPE_COUNTS:
+        value = page.get(key)
+        if value is not None and not (is_integer(value) and value >= 0):
+            message = (
+                f"the {what} listing is not a paged list of {what}: its {key} is "
+                f"{_json_text(value)}, not a whole number"
+            )
+            raise BadResponseError(message, status=200, body=page)
     return page
+
+
+def _json_text(value: object) -> str:
+    """Write a value as the JSON it came as, cut short when it is long."""
+    text = json.dumps(value, ensure_ascii=False, default=repr)
+    if len(text) <= LONGEST_QUOTED_COUNT:
+        return text
+    return f"{text[:LONGEST_QUOTED_COUNT]}… ({len(text)} characters)"
 
 
 def read_every_page(read_page: PageReader, check: EntityCheck, *, what: str) -> Pages:
@@ -101,7 +132,7 @@ def _read_once(read_page: PageReader, check: EntityCheck) -> tuple[Pages, bool]:
     while True:
         page = read_page(page_number)
         listed = [check(item) for item in page["entities"]]
-        if isinstance(page.get("total"), int):
+        if is_integer(page.get("total")):
             totals.add(page["total"])
         fresh = [item for item in listed if item["id"] not in seen]
         if listed and not fresh:
@@ -120,9 +151,9 @@ def _read_once(read_page: PageReader, check: EntityCheck) -> tuple[Pages, bool]:
 def page_count(page: Mapping[str, Any]) -> int:
     """Return how many pages a listing envelope announces (very many when unsaid)."""
     count = page.get("pageCount")
-    if isinstance(count, int) and count > 0:
+    if is_integer(count) and count > 0:
         return count
     total, size = page.get("total"), page.get("pageSize")
-    if isinstance(total, int) and isinstance(size, int) and size > 0:
+    if is_integer(total) and is_integer(size) and size > 0:
         return max(1, -(-total // size))
     return 1_000_000

@@ -14,6 +14,9 @@ Selection rules, shared by command-line selectors and policy rules:
   N, and never lowers one: an action already above the new value is skipped.
 - Setting 60 on an unset action, or unsetting an explicit 60, is a change: the
   effective timeout stays but the document does not.
+- An action whose stored timeout is not a whole number from 1 to 60 (`"30"`,
+  `5.0`, `0`) passes `below` and `unset` untested and is planned as skipped, the
+  reason quoting the value: it is neither set nor unset, so it is never changed.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeGuard
+from typing import Any, Literal
 
 from action_timeouts.actions import (
     PLATFORM_DEFAULT_TIMEOUT,
@@ -35,7 +38,10 @@ from action_timeouts.actions import (
     action_kind,
     current_timeout,
     effective_timeout,
+    invalid_timeout,
+    is_whole_seconds,
     quoted,
+    stored_timeout,
     validate_timeout,
 )
 from action_timeouts.errors import UsageError
@@ -87,13 +93,6 @@ def validate_action_id(value: str) -> str:
         )
         raise UsageError(message)
     return value
-
-
-def is_whole_seconds(value: object) -> TypeGuard[int]:
-    """Tell whether `value` is an integer (not a bool) from 1 to 60."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        return False
-    return TIMEOUT_MIN <= value <= TIMEOUT_MAX
 
 
 def _validate_below(value: object) -> None:
@@ -292,6 +291,8 @@ class Matcher:
         return "secure flag does not match"
 
     def _timeout(self, action: Mapping[str, Any]) -> str | None:
+        if invalid_timeout(action) is not None:
+            return None  # `decide` skips it, saying why
         below, effective = self.selector.below, effective_timeout(action)
         if below is not None and effective >= below:
             return f"timeout {effective} s is not below {below} s"
@@ -304,6 +305,8 @@ class Matcher:
 class PlanItem:
     """One action in a plan: its timeout now, the one requested, and the verdict.
 
+    `old` is the timeout as stored: whole seconds, or None when unset; a skipped
+    item may hold the invalid value the server sent (see `timeouts.invalid_timeout`).
     `new` is the requested timeout (None: unset) whatever the status; for a skipped
     item it is what would have been applied. `rule` names the policy rule that chose
     the action ("rule 2", "default"), or is None outside policies.
@@ -314,7 +317,7 @@ class PlanItem:
     category: str | None
     integration_id: str | None
     version: int | None
-    old: int | None
+    old: object
     new: int | None
     status: Status
     reason: str | None = None
@@ -456,6 +459,9 @@ def decide(
     kind = action_kind(action)
     if kind is not ActionKind.STANDARD:
         return _item(action, target, "skip", SKIP_REASONS[kind], rule)
+    problem = invalid_timeout(action)
+    if problem is not None:
+        return _item(action, target, "skip", problem, rule)
     target_effective = PLATFORM_DEFAULT_TIMEOUT if target is None else target
     if below is not None and target_effective < effective_timeout(action):
         return _item(action, target, "skip", WOULD_LOWER, rule)
@@ -479,7 +485,7 @@ def _item(
         category=_text_or_none(action.get("category")),
         integration_id=_text_or_none(action.get("integrationId")),
         version=version if isinstance(version, int) else None,
-        old=current_timeout(action),
+        old=stored_timeout(action),
         new=target,
         status=status,
         reason=reason,

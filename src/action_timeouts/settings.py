@@ -74,12 +74,13 @@ _OPTION_NAMES = {
     "region": "option --region",
 }
 _PROFILE_KEYS = {
-    "client_id",
-    "client_secret",
-    "client_secret_file",
-    "region",
-    "action_id",
+    "client_id": "the OAuth client ID",
+    "client_secret": "the client secret",
+    "client_secret_file": "the path of the file that holds the client secret",
+    "region": "a region name or the API URL",
+    "action_id": "an action id",
 }
+"""Key of a profile -> what its text gives."""
 _FIELDS = ("client_id", "client_secret", "region", "action_id")
 _CHOSEN_PROFILE = "option --profile (its values win over the environment and .env)"
 _NOT_SET = "not set"
@@ -155,6 +156,7 @@ def load_settings(
     ]
 
     config = _read_config(config_path)
+    _check_config(config, config_path)
     settings = Settings()
     _choose_profile(settings, profile, layers[1:], config, config_path)
     if settings.profile is not None:
@@ -217,7 +219,7 @@ def mask_secret(secret: str) -> str:
 
 
 def read_secret_file(path: str | os.PathLike[str]) -> str:
-    """Read a client secret from a file, dropping one trailing newline."""
+    """Read a client secret from a file, without the whitespace around it."""
     where = f"the secret file {os.fspath(path)}"
     try:
         text = Path(path).expanduser().read_text(encoding="utf-8")
@@ -234,20 +236,22 @@ def read_secret_file(path: str | os.PathLike[str]) -> str:
 
 
 def read_secret_stream(stream: IO[str]) -> str:
-    """Read a client secret from a text stream such as stdin, dropping one newline."""
+    """Read a client secret from a text stream such as stdin, as a file is read."""
     return _clean_secret(stream.read(), "standard input")
 
 
 def _clean_secret(text: str, where: str) -> str:
-    """Drop one trailing newline and refuse an empty secret."""
-    for ending in ("\r\n", "\n"):
-        if text.endswith(ending):
-            text = text[: -len(ending)]
-            break
-    if not text.strip():
+    """Strip the whitespace around a secret and refuse an empty one.
+
+    Client secrets hold no whitespace, while files and pipes often end in a newline
+    or a blank line (an editor's, `echo`'s, a Windows `\r\n`), and sending it along
+    would fail the login as a wrong secret.
+    """
+    secret = text.strip()
+    if not secret:
         message = f"{where} holds no client secret (it is empty)"
         raise ConfigurationError(message)
-    return text
+    return secret
 
 
 # A layer maps field -> (value, source); the first layer holding a field wins. A
@@ -386,7 +390,7 @@ def _profile_layer(name: str, config: dict[str, Any], config_path: Path) -> _Lay
 
 
 def _check_profile(name: str, profile: dict[str, Any], config_path: Path) -> None:
-    """Refuse unknown keys, non-string values and two sources for the secret."""
+    """Refuse unknown keys, values that are not text or empty, two secret sources."""
     where = f"{config_path}, [profiles.{name}]"
     for key, value in profile.items():
         if key not in _PROFILE_KEYS:
@@ -394,11 +398,55 @@ def _check_profile(name: str, profile: dict[str, Any], config_path: Path) -> Non
             message = f"{where}: unknown key {key!r} (allowed: {allowed})"
             raise ConfigurationError(message)
         if not isinstance(value, str):
-            message = f"{where}: {key} must be a string"
+            message = (
+                f"{where}: {key} must be a string, {_PROFILE_KEYS[key]}, not "
+                f"{_toml_kind(value)}"
+            )
+            raise ConfigurationError(message)
+        if not value.strip():
+            message = (
+                f"{where}: {key} is empty: give {_PROFILE_KEYS[key]}, or leave the "
+                "key out"
+            )
             raise ConfigurationError(message)
     if "client_secret" in profile and "client_secret_file" in profile:
         message = f"{where}: set client_secret or client_secret_file, not both"
         raise ConfigurationError(message)
+
+
+def _check_config(config: dict[str, Any], config_path: Path) -> None:
+    """Refuse a `default_profile` that is no profile name, and profiles not tables."""
+    if "default_profile" in config:
+        default = config["default_profile"]
+        if not isinstance(default, str) or not default.strip():
+            found = "empty" if isinstance(default, str) else _toml_kind(default)
+            message = (
+                f"{config_path}: default_profile must be the name of a profile, as "
+                f'a string (default_profile = "prod"), not {found}'
+            )
+            raise ConfigurationError(message)
+    for name, profile in _config_profiles(config, config_path).items():
+        if not isinstance(profile, dict):
+            message = (
+                f"{config_path}: profiles.{name} must be a table ([profiles.{name}] "
+                f"with client_id, region and so on), not {_toml_kind(profile)}"
+            )
+            raise ConfigurationError(message)
+
+
+def _toml_kind(value: object) -> str:
+    """Name the kind of a TOML value, for a message that must not quote it."""
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return "a date or time"
 
 
 def _config_profiles(config: dict[str, Any], config_path: Path) -> dict[str, Any]:

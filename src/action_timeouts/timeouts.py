@@ -6,12 +6,13 @@ procedure on them and exports them too.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeGuard
 
-from action_timeouts.errors import UsageError
+from action_timeouts.errors import BadResponseError, UsageError
 
 __all__ = [
     "CUSTOM_AUTH_PREFIX",
@@ -26,9 +27,12 @@ __all__ = [
     "current_timeout",
     "describe_timeout",
     "effective_timeout",
+    "invalid_timeout",
     "is_function_action",
+    "is_whole_seconds",
     "quoted",
     "refusal_reason",
+    "stored_timeout",
     "validate_timeout",
 ]
 
@@ -121,23 +125,80 @@ def refusal_reason(action_id: str) -> str | None:
     return SKIP_REASONS.get(kind) if kind is not ActionKind.STANDARD else None
 
 
-def current_timeout(action: Mapping[str, Any]) -> int | None:
-    """Return the action's explicit timeout, or None when unset (absent or null)."""
+def is_whole_seconds(value: object) -> TypeGuard[int]:
+    """Tell whether `value` is an integer (not a bool) from 1 to 60."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return False
+    return TIMEOUT_MIN <= value <= TIMEOUT_MAX
+
+
+def stored_timeout(action: Mapping[str, Any]) -> object:
+    """Return `config.timeoutSeconds` exactly as read; None when absent or null."""
     config = action.get("config")
     if not isinstance(config, Mapping):
         return None
-    value = config.get("timeoutSeconds")
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return config.get("timeoutSeconds")
+
+
+def invalid_timeout(action: Mapping[str, Any]) -> str | None:
+    """Say why the stored timeout is not one the platform promises, or None.
+
+    The platform keeps a whole number of seconds from 1 to 60, or none. Any other
+    value (`"30"`, `5.0`, `true`, `0`, `90`) is neither a timeout nor unset: it is
+    shown as it is and never written over, since what it means is unknown.
+    """
+    value = stored_timeout(action)
+    if value is None or is_whole_seconds(value):
+        return None
+    return (
+        f"timeoutSeconds from the server is not a whole number {TIMEOUT_MIN}-"
+        f"{TIMEOUT_MAX} ({_json_text(value)})"
+    )
+
+
+def _json_text(value: object) -> str:
+    """Write a value as the JSON it came as, cut short when it is long."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    if len(text) <= LONGEST_QUOTED_VALUE:
+        return text
+    return f"{text[:LONGEST_QUOTED_VALUE]}… ({len(text)} characters)"
+
+
+def current_timeout(action: Mapping[str, Any]) -> int | None:
+    """Return the action's explicit timeout, or None when unset (absent or null).
+
+    A stored value that is not a whole number from 1 to 60 raises BadResponseError
+    (see `invalid_timeout`): taking it for unset would misreport the action, and a
+    change journaled from it could not be undone to what it was.
+    """
+    problem = invalid_timeout(action)
+    if problem is not None:
+        message = f"action {action.get('id')}: {problem}; it was left as it is"
+        raise BadResponseError(message, status=200)
+    value = stored_timeout(action)
+    return value if is_whole_seconds(value) else None
 
 
 def effective_timeout(action: Mapping[str, Any]) -> int:
-    """Return the timeout the platform applies: the explicit one, else 60 s."""
+    """Return the timeout the platform applies: the explicit one, else 60 s.
+
+    Raises BadResponseError as `current_timeout` does.
+    """
     explicit = current_timeout(action)
     return PLATFORM_DEFAULT_TIMEOUT if explicit is None else explicit
 
 
-def describe_timeout(seconds: int | None) -> str:
-    """Render a timeout for people: '10 s', or 'unset (60 s)'."""
+def describe_timeout(seconds: object) -> str:
+    """Render a timeout for people: '10 s', 'unset (60 s)', or 'invalid ("30")'.
+
+    Any value other than None or a whole number from 1 to 60 is shown as the JSON
+    it was stored as, marked invalid.
+    """
     if seconds is None:
         return f"unset ({PLATFORM_DEFAULT_TIMEOUT} s)"
+    if not is_whole_seconds(seconds):
+        return f"invalid ({_json_text(seconds)})"
     return f"{seconds} s"

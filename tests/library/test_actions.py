@@ -153,6 +153,31 @@ def test_refused_kinds_send_no_request(
     assert emu.state.stored_action(action_id) == before
 
 
+INVALID_STORED = {"text": "30", "fraction": 5.0, "true": True, "zero": 0, "ninety": 90}
+
+
+@pytest.mark.parametrize("stored", INVALID_STORED.values(), ids=INVALID_STORED.keys())
+@pytest.mark.parametrize("seconds", [10, 60, None], ids=["set", "set-60", "unset"])
+def test_an_invalid_stored_timeout_is_refused_and_kept(
+    emu: RunningEmulator, api: ActionsApi, stored: object, seconds: int | None
+) -> None:
+    """A stored timeout that is not whole seconds 1-60 is neither set nor unset: the
+    change is refused as an answer the API does not promise, and nothing is sent."""
+    before = seed(emu, web_action(ACTION_ID, timeoutSeconds=stored))
+
+    with pytest.raises(BadResponseError) as caught:
+        set_timeout(api, ACTION_ID, seconds)
+
+    shown = json.dumps(stored)
+    assert str(caught.value) == (
+        f"action {ACTION_ID}: timeoutSeconds from the server is not a whole number "
+        f"1-60 ({shown}); it was left as it is"
+    )
+    assert caught.value.exit_code == 11
+    assert patches(emu) == 0
+    assert emu.state.stored_action(ACTION_ID) == before
+
+
 # What is sent
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import signal
@@ -129,6 +130,41 @@ def test_existing_file_is_made_private(tmp_path: Path) -> None:
 
     assert mode(target) == 0o600
     assert mode(tmp_path) == folder_mode
+
+
+@pytest.mark.parametrize("folder_mode", [0o755, 0o750, 0o701], ids=oct)
+def test_an_existing_shared_folder_is_kept_and_warned_of(
+    tmp_path: Path, folder_mode: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A folder the journal did not create keeps its mode; one that the group or
+    others may use gets one warning naming it and the command that makes it private."""
+    folder = tmp_path / "shared state"
+    folder.mkdir()
+    folder.chmod(folder_mode)
+
+    with caplog.at_level(logging.WARNING, logger="action_timeouts"):
+        Journal.open(folder / "journal.sqlite3").close()
+
+    assert mode(folder) == folder_mode
+    assert mode(folder / "journal.sqlite3") == 0o600
+    (record,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    message = record.getMessage()
+    assert str(folder) in message
+    assert f"`chmod 700 '{folder}'`" in message
+    assert "\n" not in message
+
+
+def test_an_existing_private_folder_gets_no_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A folder that only its owner may use is opened without a warning."""
+    folder = tmp_path / "state"
+    folder.mkdir(mode=0o700)
+
+    with caplog.at_level(logging.WARNING, logger="action_timeouts"):
+        Journal.open(folder / "journal.sqlite3").close()
+
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 def test_state_dir_variable_moves_the_journal(

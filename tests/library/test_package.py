@@ -38,8 +38,10 @@ DELIBERATELY_PRIVATE: dict[str, set[str]] = {
         "PLAN_STATES",
         "RUNS_HINT",
         "RUN_ID_ATTEMPTS",
+        "SHARED_BITS",
         "SIDE_FILES",
     },
+    "action_timeouts.paging": {"ENVELOPE_COUNTS", "LONGEST_QUOTED_COUNT"},
     "action_timeouts.plan": {"GLOB_CHARACTERS", "MAX_FILTER_IDS"},
     "action_timeouts.policy": {
         "RULE_KEYS",

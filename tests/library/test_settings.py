@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -501,8 +502,19 @@ def test_chosen_profile_secret_file_is_not_read_under_an_option(
         ("client_id = 42\n", "client_id must be a string"),
         ('client_secret = "a"\nclient_secret_file = "b"\n', "not both"),
         ('region = "eu-west-9"\n', "region from profile prod"),
+        ('client_secret_file = ""\n', "client_secret_file is empty: give the path"),
+        ('client_id = " "\n', "client_id is empty: give the OAuth client ID"),
+        ("action_id = true\n", "action_id must be a string, an action id, not true"),
     ],
-    ids=["typo", "not-a-string", "two-secrets", "bad-region"],
+    ids=[
+        "typo",
+        "not-a-string",
+        "two-secrets",
+        "bad-region",
+        "empty-secret-file",
+        "blank-client-id",
+        "boolean",
+    ],
 )
 def test_malformed_profiles_are_errors(
     profile_text: str, fragment: str, cwd: Path, config_file: Path
@@ -512,6 +524,30 @@ def test_malformed_profiles_are_errors(
 
     with pytest.raises(ConfigurationError, match=fragment):
         load(cwd, config_file, profile="prod")
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("default_profile = 5\n", "default_profile must be the name of a profile"),
+        ('default_profile = ""\n', 'as a string (default_profile = "prod"), not empty'),
+        ("[profiles]\nemu = 5\n", "profiles.emu must be a table ([profiles.emu]"),
+        ('[profiles]\nemu = "x"\n', "profiles.emu must be a table"),
+    ],
+    ids=["default-a-number", "default-empty", "profile-a-number", "profile-a-string"],
+)
+@pytest.mark.parametrize("chosen", [None, "emu"], ids=["no-option", "option"])
+def test_config_of_the_wrong_shape_is_an_error(
+    text: str, fragment: str, chosen: str | None, cwd: Path, config_file: Path
+) -> None:
+    """A default_profile or profile of the wrong type is refused, naming the file."""
+    config_file.write_text(text)
+
+    with pytest.raises(ConfigurationError, match=re.escape(fragment)) as raised:
+        load(cwd, config_file, profile=chosen)
+
+    assert str(raised.value).startswith(f"{config_file}: ")
+    assert "\n" not in str(raised.value)
 
 
 def test_profiles_must_be_a_table(cwd: Path, config_file: Path) -> None:
@@ -700,24 +736,36 @@ def test_require_credentials_names_what_to_set(
 
 
 @pytest.mark.parametrize(
-    ("content", "secret"),
+    "content",
     [
-        (f"{SECRET}\n", SECRET),
-        (f"{SECRET}\r\n", SECRET),
-        (SECRET, SECRET),
-        (f"{SECRET}\n\n", f"{SECRET}\n"),
-        (f" {SECRET} \n", f" {SECRET} "),
+        f"{SECRET}\n",
+        f"{SECRET}\r\n",
+        SECRET,
+        f"{SECRET}\n\n",
+        f"{SECRET}\r\n\r\n",
+        f" {SECRET} \n",
+        f"\t{SECRET}\t",
+        f"\n{SECRET}\n",
     ],
-    ids=["newline", "crlf", "none", "two-newlines", "spaces-kept"],
+    ids=[
+        "newline",
+        "crlf",
+        "none",
+        "blank-line",
+        "crlf-blank-line",
+        "spaces",
+        "tabs",
+        "leading-newline",
+    ],
 )
-def test_read_secret_file_drops_one_trailing_newline(
-    content: str, secret: str, tmp_path: Path
+def test_read_secret_file_strips_surrounding_whitespace(
+    content: str, tmp_path: Path
 ) -> None:
-    """Exactly one trailing newline is dropped; everything else is the secret."""
+    """Whitespace around the secret in its file, line endings included, is dropped."""
     path = tmp_path / "secret"
     path.write_text(content, newline="")
 
-    assert read_secret_file(path) == secret
+    assert read_secret_file(path) == SECRET
 
 
 @pytest.mark.parametrize(
@@ -744,8 +792,8 @@ def test_read_secret_file_reports_unreadable_files(kind: str, tmp_path: Path) ->
 
 
 def test_read_secret_stream_reads_standard_input() -> None:
-    """A secret piped in is read with its trailing newline dropped."""
-    assert read_secret_stream(io.StringIO(f"{SECRET}\n")) == SECRET
+    """A secret piped in is read without the whitespace and blank lines around it."""
+    assert read_secret_stream(io.StringIO(f"  {SECRET}\r\n\r\n")) == SECRET
 
 
 def test_read_secret_stream_refuses_nothing() -> None:

@@ -162,8 +162,37 @@ def view_only_client(arrange: Arrange) -> None:
     arrange.setenv("GENESYSCLOUD_OAUTHCLIENT_SECRET", "viewer-secret-0123456789")
 
 
+def stored_timeout(value: object) -> Prepare:
+    """Store order-lookup with this timeoutSeconds, which no PATCH could write."""
+
+    def prepare(arrange: Arrange) -> None:
+        state = arrange.emulator.state
+        action = state.stored_action("order-lookup")
+        action["config"]["timeoutSeconds"] = value
+        state.load_actions([action])
+
+    return prepare
+
+
+def listing_page(**envelope: object) -> Prepare:
+    """Answer every listing with one empty page whose envelope holds these fields."""
+    body = json.dumps({"entities": [], **envelope})
+    # 1e400 is a float too big for a double: json.dumps cannot write it.
+    body = body.replace('"1e400"', "1e400")
+    return raw_answer(200, body, content_type="application/json", path=ACTIONS)
+
+
+ACTIONS = ONE[: -len("/order-lookup")]
 ACTION_WITHOUT_VERSION = json.dumps(
     {"id": "order-lookup", "name": "Lookup Order", "config": {"timeoutSeconds": 5}}
+)
+ACTION_WITH_VERSION_TRUE = json.dumps(
+    {
+        "id": "order-lookup",
+        "name": "Lookup Order",
+        "version": True,
+        "config": {"timeoutSeconds": 5},
+    }
 )
 SHADOWED = """
 [[rule]]
@@ -265,6 +294,27 @@ CASES = [
         config_file("[profiles.prod]\nclient_secert = 'x'\n"),
     ),
     Case("profile-unknown", set_to("10", "--profile", "nope"), 3, "[profiles.nope]"),
+    Case(
+        "config-default-profile-a-number",
+        set_to("10"),
+        3,
+        "config.toml: default_profile must be the name of a profile, as a string",
+        config_file("default_profile = 5\n"),
+    ),
+    Case(
+        "config-secret-file-empty",
+        set_to("10", "--profile", "prod"),
+        3,
+        "[profiles.prod]: client_secret_file is empty: give the path of the file",
+        config_file('[profiles.prod]\nclient_secret_file = ""\n'),
+    ),
+    Case(
+        "config-profile-not-a-table",
+        set_to("10", "--profile", "emu"),
+        3,
+        "config.toml: profiles.emu must be a table ([profiles.emu] with client_id",
+        config_file("[profiles]\nemu = 5\n"),
+    ),
     Case(
         "credentials-missing",
         set_to("10"),
@@ -555,6 +605,71 @@ CASES = [
         local=False,
     ),
     Case(
+        "listing-total-a-string",
+        ("list", "-o", "json"),
+        11,
+        'not a paged list of actions: its total is "x", not a whole number',
+        listing_page(total="x", pageSize=100, pageNumber=1, pageCount=1),
+        local=False,
+    ),
+    Case(
+        "listing-total-too-big-a-float",
+        ("list", "-o", "json"),
+        11,
+        "its total is Infinity, not a whole number",
+        listing_page(total="1e400"),
+        local=False,
+    ),
+    Case(
+        "listing-page-size-a-word",
+        ("set", "10", "--all", "--yes"),
+        11,
+        'its pageSize is "abc", not a whole number',
+        listing_page(total=0, pageSize="abc"),
+        local=False,
+    ),
+    Case(
+        "listing-page-count-true",
+        ("list",),
+        11,
+        "its pageCount is true, not a whole number",
+        listing_page(total=0, pageCount=True),
+        local=False,
+    ),
+    Case(
+        "action-version-true",
+        set_to("10"),
+        11,
+        "not an action with a version",
+        raw_answer(200, ACTION_WITH_VERSION_TRUE, content_type="application/json"),
+        local=False,
+    ),
+    Case(
+        "stored-timeout-a-string",
+        set_to("10"),
+        11,
+        "action order-lookup: timeoutSeconds from the server is not a whole number "
+        '1-60 ("30"); it was left as it is',
+        stored_timeout("30"),
+        local=False,
+    ),
+    Case(
+        "stored-timeout-true",
+        ("set", "--unset", "order-lookup"),
+        11,
+        "is not a whole number 1-60 (true)",
+        stored_timeout(True),
+        local=False,
+    ),
+    Case(
+        "stored-timeout-a-fraction",
+        set_to("10", "--dry-run"),
+        11,
+        "is not a whole number 1-60 (5.0)",
+        stored_timeout(5.0),
+        local=False,
+    ),
+    Case(
         "login-redirect",
         set_to("10"),
         11,
@@ -678,3 +793,29 @@ def test_whitespace_around_seconds_is_accepted(emulator: RunningEmulator) -> Non
 
     assert (padded.exit_code, padded.stderr) == (plain.exit_code, plain.stderr)
     assert "5 s -> 10 s" in padded.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "option"),
+    [
+        ("{secret}\n\n", "--client-secret-file"),
+        ("  {secret}\r\n", "--client-secret-file"),
+        ("\t{secret} \n\n", "--client-secret-stdin"),
+    ],
+    ids=["file-blank-line", "file-spaces-crlf", "stdin-tab-and-blank-line"],
+)
+def test_whitespace_around_a_secret_is_accepted(
+    content: str, option: str, arrange: Arrange
+) -> None:
+    """A secret read from a file or stdin logs in without the whitespace around it."""
+    arrange.delenv("GENESYSCLOUD_OAUTHCLIENT_SECRET")
+    text = content.format(secret=arrange.emulator.client_secret)
+    secret_file = arrange.file("client.secret", text.encode())
+    args = ["show", "order-lookup", "-o", "json", option]
+    if option == "--client-secret-file":
+        args.append(str(secret_file))
+
+    result = invoke(*args, stdin=text if option == "--client-secret-stdin" else None)
+
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["id"] == "order-lookup"

@@ -15,8 +15,8 @@ from action_timeouts.actions import (
     Listing,
     Transport,
     action_kind,
-    current_timeout,
     describe_timeout,
+    stored_timeout,
 )
 from action_timeouts.cli.common import (
     connection_from,
@@ -83,7 +83,7 @@ def describe_action(
     config = action.get("config") or {}
     request = config.get("request") or {}
     response = config.get("response") or {}
-    timeout = current_timeout(action)
+    timeout = stored_timeout(action)
     rows = {
         "id": action.get("id"),
         "name": action.get("name"),
@@ -213,13 +213,17 @@ def integration_names_for(client: Transport, *, wanted: bool) -> dict[str, str] 
 
 
 def list_row(action: Mapping[str, Any]) -> dict[str, Any]:
-    """One row of `list` output: the timeout a number, or None when unset."""
+    """One row of `list` output: the timeout as stored, None when unset.
+
+    A stored value that is not whole seconds 1-60 is given as it is, and a table
+    marks it invalid (`describe_timeout`).
+    """
     return {
         "id": action.get("id"),
         "name": action.get("name"),
         "category": action.get("category"),
         "integration_id": action.get("integrationId"),
-        "timeout": current_timeout(action),
+        "timeout": stored_timeout(action),
         "version": action.get("version"),
         "secure": action.get("secure"),
     }

@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from action_timeouts.actions import ActionsApi, current_timeout, describe_timeout
+from action_timeouts.actions import (
+    ActionsApi,
+    current_timeout,
+    describe_timeout,
+    invalid_timeout,
+    stored_timeout,
+)
 from action_timeouts.cli.actions_command import complete_listing
 from action_timeouts.cli.common import (
     Connection,
@@ -253,7 +259,7 @@ def undo_plan(
         action = listed.get(item.action_id)
         expected = undo_expectation(item)
         status, reason = undo_verdict(api, item, action, expected)
-        now = current_timeout(action) if action is not None else item.new_timeout
+        now = stored_timeout(action) if action is not None else item.new_timeout
         plan_items.append(
             PlanItem(
                 action_id=item.action_id,
@@ -301,6 +307,9 @@ def undo_verdict(
 
     if action is None:
         return "skip", "no longer exists"
+    problem = invalid_timeout(action)
+    if problem is not None:
+        return "skip", problem
     if current_timeout(action) == item.old_timeout:
         return "unchanged", None
     try:

@@ -592,11 +592,16 @@ def run_status(report: RunReport) -> str:
 def stop_message(report: RunReport) -> str:
     """Say why a run stopped early and what to fix before resuming it."""
     from action_timeouts.bulk import JOURNAL_ERRORS
-    from action_timeouts.errors import PermissionDeniedError
+    from action_timeouts.errors import PermissionDeniedError, TimeoutNotClearedError
 
     error = report.stopped_by
     if isinstance(error, JOURNAL_ERRORS):
         return str(error)  # it says what was sent, what to fix and how to resume
+    if isinstance(error, TimeoutNotClearedError):
+        return (
+            f"{error}; the run stopped there and sent nothing more: set 60 instead, "
+            "the timeout an unset action gets"
+        )
     if isinstance(error, PermissionDeniedError):
         # A read needs the view permission, a write the edit permission.
         needed = "view" if str(error).startswith("GET ") else "edit"

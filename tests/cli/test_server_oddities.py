@@ -1,0 +1,167 @@
+"""What a server may hold or do beyond what the API promises, from the command line.
+
+Timeouts stored as something other than whole seconds 1-60 (no PATCH can write one,
+so they are loaded into the emulator directly) and a platform that merges config on
+PATCH, where clearing a timeout cannot work.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from action_timeouts.emulator.server import RunningEmulator
+
+from .helpers import (
+    ZENDESK,
+    invoke,
+    journal_states,
+    last_run_id,
+    patches,
+    stored_timeouts,
+    web_action,
+)
+
+pytestmark = pytest.mark.usefixtures("credentials")
+
+ODD = "Odd Timeouts"
+INVALID_STORED: dict[str, Any] = {
+    "odd-text": "30",
+    "odd-fraction": 5.0,
+    "odd-true": True,
+    "odd-zero": 0,
+    "odd-ninety": 90,
+}
+
+
+@pytest.fixture
+def odd_org(emulator: RunningEmulator) -> RunningEmulator:
+    """Add actions in the ODD category: one per invalid stored value, one at 7 s."""
+    documents = []
+    for action_id, value in INVALID_STORED.items():
+        document = web_action(action_id, action_id.title(), category=ODD)
+        document["config"]["timeoutSeconds"] = value
+        documents.append(document)
+    documents.append(web_action("odd-fine", "Fine", category=ODD, timeout=7))
+    emulator.state.load_actions(documents)
+    return emulator
+
+
+def reason(value: object) -> str:
+    """The reason a plan gives for skipping an action holding this stored value."""
+    return (
+        "timeoutSeconds from the server is not a whole number 1-60 "
+        f"({json.dumps(value)})"
+    )
+
+
+def test_list_shows_an_invalid_stored_timeout_as_it_is(
+    odd_org: RunningEmulator,
+) -> None:
+    """`list` gives the stored value itself, never "unset"; a table marks it invalid."""
+    table = invoke("list", "--category", ODD)
+    as_json = invoke("list", "--category", ODD, "-o", "json")
+
+    assert (table.exit_code, as_json.exit_code) == (0, 0), table.stderr
+    rows = {row["id"]: row["timeout"] for row in json.loads(as_json.stdout)}
+    assert rows == {**INVALID_STORED, "odd-fine": 7}
+    for action_id, value in INVALID_STORED.items():
+        (line,) = [
+            line for line in table.stdout.splitlines() if f" {action_id} " in line
+        ]
+        assert f"invalid ({json.dumps(value)})" in line
+        assert "unset" not in line
+
+
+@pytest.mark.parametrize("action_id", INVALID_STORED)
+def test_show_marks_an_invalid_stored_timeout(
+    odd_org: RunningEmulator, action_id: str
+) -> None:
+    """`show` names the stored value and marks it invalid."""
+    result = invoke("show", action_id)
+
+    assert result.exit_code == 0, result.stderr
+    (line,) = [line for line in result.stdout.splitlines() if " timeout " in line]
+    assert f"invalid ({json.dumps(INVALID_STORED[action_id])})" in line
+
+
+def test_a_bulk_run_skips_invalid_timeouts_and_undo_restores_the_rest(
+    odd_org: RunningEmulator,
+) -> None:
+    """A bulk set skips each invalid stored timeout with its reason; undo puts back
+    exactly what the run changed and leaves the invalid values alone."""
+    before = stored_timeouts(odd_org)
+
+    run = invoke("set", "20", "--category", ODD, "--yes", "-o", "json")
+
+    assert run.exit_code == 0, run.stderr
+    rows = {row["id"]: row for row in json.loads(run.stdout)["items"]}
+    for action_id, value in INVALID_STORED.items():
+        row = rows[action_id]
+        assert (row["old"], row["outcome"], row["reason"]) == (
+            value,
+            "skipped",
+            reason(value),
+        )
+    assert rows["odd-fine"]["outcome"] == "changed"
+    assert stored_timeouts(odd_org) == {**before, "odd-fine": 20}
+    patched = len(patches(odd_org.state.request_log()))
+
+    undo = invoke("undo", last_run_id(), "--yes")
+
+    assert undo.exit_code == 0, undo.stderr
+    assert stored_timeouts(odd_org) == before
+    assert len(patches(odd_org.state.request_log())) == patched + 1
+
+
+def test_undo_keeps_an_invalid_timeout_someone_stored_since(
+    emulator: RunningEmulator,
+) -> None:
+    """Undo of an action that someone gave an invalid timeout since the run refuses
+    it, saying why, and leaves the value as it is."""
+    run = invoke("set", "20", "order-lookup")
+    assert run.exit_code == 0, run.stderr
+    action = emulator.state.stored_action("order-lookup")
+    action["config"]["timeoutSeconds"] = "20"
+    emulator.state.load_actions([action])
+    patched = len(patches(emulator.state.request_log()))
+
+    undo = invoke("undo", last_run_id(), "--yes")
+
+    assert undo.exit_code == 1, undo.stderr
+    assert reason("20") in undo.stdout + undo.stderr
+    assert stored_timeouts(emulator)["order-lookup"] == "20"
+    assert len(patches(emulator.state.request_log())) == patched
+
+
+def test_bulk_unset_under_a_merging_platform_stops_at_the_first_patch(
+    emulator: RunningEmulator, journal_path: Any
+) -> None:
+    """`set --unset` over a category on a platform that merges config exits 12 after
+    one PATCH, with the message the single-action form gives; the rest is pending."""
+    emulator.state.set_options(patch_mode="merge")
+    emulator.state.load_actions(
+        [
+            web_action(f"zen-{number}", f"Zen {number}", category=ZENDESK, timeout=9)
+            for number in range(4)
+        ]
+    )
+    before = stored_timeouts(emulator)
+    single = invoke("set", "--unset", "weather-get")
+    assert single.exit_code == 12, single.stderr
+    single_message = single.stderr.strip().splitlines()[-1].removeprefix("error: ")
+    start = len(emulator.state.request_log())
+
+    result = invoke("set", "--unset", "--category", ZENDESK, "--yes")
+
+    assert result.exit_code == 12, result.stderr
+    assert len(patches(emulator.state.request_log()[start:])) == 1
+    last = result.stderr.strip().splitlines()[-1]
+    (failed,) = [line for line in result.stderr.splitlines() if "  failed " in line]
+    action_id = failed.split()[1].rstrip(":")
+    assert last.startswith(f"error: {single_message.replace('weather-get', action_id)}")
+    assert stored_timeouts(emulator) == before
+    run_id = last_run_id()
+    assert journal_states(journal_path, run_id) == {"failed": 1, "planned": 5}
