@@ -19,9 +19,7 @@ import json
 import logging
 import os
 import secrets
-import shlex
 import sqlite3
-import stat
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -37,6 +35,13 @@ from action_timeouts.errors import (
     InUseError,
     JournalWriteError,
     UsageError,
+)
+from action_timeouts.journal_files import (
+    STATE_DIR_ENV,
+    cannot_open,
+    default_journal_path,
+    prepare_file,
+    restrict_side_files,
 )
 from action_timeouts.journal_schema import (
     ADDED_COLUMNS,
@@ -73,9 +78,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-APP_NAME = "action-timeouts"
-FILE_NAME = "journal.sqlite3"
-STATE_DIR_ENV = "ACTION_TIMEOUTS_STATE_DIR"
 OUTCOME_STATES = ITEM_STATES[2:]
 PENDING_STATES = ("planned", "intent", "sent")
 CHANGED_STATES = ("changed", "verified")
@@ -85,10 +87,6 @@ PLAN_STATES = {"change": "planned", "unchanged": "unchanged", "skip": "skipped"}
 NOT_READ = "not read yet"
 RUNS_HINT = "list the recorded runs with `action-timeouts history`"
 RUN_ID_ATTEMPTS = 20
-FILE_MODE = 0o600
-DIRECTORY_MODE = 0o700
-SHARED_BITS = stat.S_IRWXG | stat.S_IRWXO  # a directory others may list or enter
-SIDE_FILES = ("-wal", "-shm")
 # How long a write waits for another process that holds the journal's write lock.
 BUSY_SECONDS = 10.0
 
@@ -147,17 +145,6 @@ class RunDetail:
         return self.run.counts
 
 
-def default_journal_path(environ: Mapping[str, str] | None = None) -> Path:
-    """Return where the journal lives: $ACTION_TIMEOUTS_STATE_DIR or the state dir."""
-    import platformdirs
-
-    variables = os.environ if environ is None else environ
-    override = variables.get(STATE_DIR_ENV, "").strip()
-    if override:
-        return Path(override).expanduser() / FILE_NAME
-    return Path(platformdirs.user_state_dir(APP_NAME)) / FILE_NAME
-
-
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -168,57 +155,6 @@ def _current_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
-
-
-def _make_private_directories(directory: Path) -> None:
-    """Create `directory` and any missing parents with mode 0700.
-
-    A directory that already exists is left as it is, since it may be shared on
-    purpose (`ACTION_TIMEOUTS_STATE_DIR`); one that others may enter is warned of.
-    """
-    missing: list[Path] = []
-    current = directory
-    while not current.exists():
-        missing.append(current)
-        current = current.parent
-    for folder in reversed(missing):
-        folder.mkdir(mode=DIRECTORY_MODE, exist_ok=True)
-        os.chmod(folder, DIRECTORY_MODE)
-    if not missing:
-        _warn_if_shared(directory)
-
-
-def _warn_if_shared(directory: Path) -> None:
-    """Warn, in one line, when the group or others may use the journal's directory."""
-    try:
-        found = directory.stat().st_mode
-    except OSError:
-        return  # opening the journal reports what is wrong with the directory
-    permissions = stat.S_IMODE(found)
-    if stat.S_ISDIR(found) and permissions & SHARED_BITS:
-        logger.warning(
-            "the journal's directory %s is open to other users (mode %s): "
-            "`chmod 700 %s` makes it private",
-            directory,
-            f"{permissions:04o}",
-            shlex.quote(str(directory)),
-        )
-
-
-def _prepare_file(path: Path) -> None:
-    """Create the journal file private before SQLite opens it, or make it private."""
-    _make_private_directories(path.parent)
-    descriptor = os.open(path, os.O_CREAT | os.O_RDWR, FILE_MODE)
-    os.close(descriptor)
-    os.chmod(path, FILE_MODE)
-
-
-def _restrict_side_files(path: Path) -> None:
-    """Make SQLite's companion files (WAL, shared memory) private as well."""
-    for suffix in SIDE_FILES:
-        side = path.with_name(path.name + suffix)
-        if side.exists():
-            os.chmod(side, FILE_MODE)
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -264,34 +200,6 @@ def _unusable(path: Path, problem: str) -> str:
     )
 
 
-def _cannot_open(path: Path, error: Exception) -> str:
-    """Say why the journal file cannot be opened or created, and what to do."""
-    blocker = _file_in_the_way(path.parent)
-    if blocker is not None:
-        return (
-            f"cannot open the journal {path}: {blocker} is a file, not a directory: "
-            f"point {STATE_DIR_ENV} at a directory, or move the file aside; nothing "
-            "was changed"
-        )
-    if path.is_dir():
-        return (
-            f"cannot open the journal {path}: it is a directory: move it aside, or "
-            f"point {STATE_DIR_ENV} at another directory; nothing was changed"
-        )
-    return (
-        f"cannot open the journal {path} ({error}): point {STATE_DIR_ENV} at a "
-        "directory you can write; nothing was changed"
-    )
-
-
-def _file_in_the_way(directory: Path) -> Path | None:
-    """Return the nearest existing folder of `directory` when it is not a directory."""
-    for folder in (directory, *directory.parents):
-        if folder.exists():
-            return None if folder.is_dir() else folder
-    return None
-
-
 def _json_or_none(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
@@ -334,13 +242,13 @@ class Journal:
         """
         target = Path(path) if path is not None else default_journal_path()
         try:
-            _prepare_file(target)
+            prepare_file(target)
             journal = cls(_connect(target), target, clock or _utc_now)
         except (OSError, sqlite3.Error) as error:
-            raise ConfigurationError(_cannot_open(target, error)) from None
+            raise ConfigurationError(cannot_open(target, error)) from None
         try:
             journal._migrate()
-            _restrict_side_files(target)
+            restrict_side_files(target)
         except sqlite3.DatabaseError as error:
             journal._connection.close()
             if _is_busy(error):
