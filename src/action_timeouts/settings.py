@@ -73,6 +73,7 @@ _OPTION_NAMES = {
     "client_secret": "option --client-secret-file or --client-secret-stdin",
     "region": "option --region",
 }
+_TOP_LEVEL_KEYS = {"default_profile", "profiles"}
 _PROFILE_KEYS = {
     "client_id": "the OAuth client ID",
     "client_secret": "the client secret",
@@ -415,7 +416,12 @@ def _check_profile(name: str, profile: dict[str, Any], config_path: Path) -> Non
 
 
 def _check_config(config: dict[str, Any], config_path: Path) -> None:
-    """Refuse a `default_profile` that is no profile name, and profiles not tables."""
+    """Refuse unknown top-level keys, a bad `default_profile`, profiles not tables."""
+    unknown = sorted(set(config) - _TOP_LEVEL_KEYS)
+    if unknown:
+        allowed = ", ".join(sorted(_TOP_LEVEL_KEYS))
+        message = f"{config_path}: unknown key {unknown[0]!r} (allowed: {allowed})"
+        raise ConfigurationError(message)
     if "default_profile" in config:
         default = config["default_profile"]
         if not isinstance(default, str) or not default.strip():

@@ -533,8 +533,18 @@ def test_malformed_profiles_are_errors(
         ('default_profile = ""\n', 'as a string (default_profile = "prod"), not empty'),
         ("[profiles]\nemu = 5\n", "profiles.emu must be a table ([profiles.emu]"),
         ('[profiles]\nemu = "x"\n', "profiles.emu must be a table"),
+        (
+            'defualt_profile = "emu"\n[profiles.emu]\nregion = "eu-west-1"\n',
+            "unknown key 'defualt_profile' (allowed: default_profile, profiles)",
+        ),
     ],
-    ids=["default-a-number", "default-empty", "profile-a-number", "profile-a-string"],
+    ids=[
+        "default-a-number",
+        "default-empty",
+        "profile-a-number",
+        "profile-a-string",
+        "unknown-top-level-key",
+    ],
 )
 @pytest.mark.parametrize("chosen", [None, "emu"], ids=["no-option", "option"])
 def test_config_of_the_wrong_shape_is_an_error(
