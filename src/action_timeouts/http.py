@@ -201,9 +201,10 @@ class _RateGate:
 
         logger.log(
             _pause_level(pause),
-            "pacing: %d requests left in the rate-limit window with %d in flight; "
+            "pacing: %d %s left in the rate-limit window with %d in flight; "
             "holding new requests for %.0f s%s",
             remaining,
+            "request" if remaining == 1 else "requests",
             others,
             pause,
             _correlation_suffix(headers.get("inin-correlation-id")),

@@ -528,7 +528,8 @@ class Journal:
         rows = [self._plan_row(run_id, item) for item in plan_items]
         with self._writing(run_id), self._transaction():
             self._connection.executemany(UPSERT_ITEM, rows)
-        logger.debug("run %s: recorded %d planned items", run_id, len(rows))
+        noun = "item" if len(rows) == 1 else "items"
+        logger.debug("run %s: recorded %d planned %s", run_id, len(rows), noun)
 
     def _plan_row(self, run_id: str, item: PlanItem) -> dict[str, Any]:
         """Turn a plan item into the parameters of an item upsert."""

@@ -125,7 +125,8 @@ class Selector:
             _validate_below(self.below)
         for values, what in self._value_lists():
             if any(not isinstance(value, str) or not value for value in values):
-                message = f"empty or non-text {what} in the selection: {values!r}"
+                shown = ", ".join(repr(value) for value in values)
+                message = f"empty or non-text {what} in the selection: {shown}"
                 raise UsageError(message)
 
     def _value_lists(self) -> tuple[tuple[tuple[str, ...], str], ...]:

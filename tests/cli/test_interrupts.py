@@ -69,12 +69,16 @@ def interrupt_when(
     env: dict[str, str],
     condition: Callable[[], bool],
     number: int,
+    stdout: list[str] | None = None,
 ) -> tuple[int, str]:
-    """Start the command, send it signal `number` once `condition` holds."""
+    """Start the command, send it signal `number` once `condition` holds.
+
+    What the command printed on stdout is added to `stdout` when it is given.
+    """
     process = subprocess.Popen(
         [*command_line(), *arguments],
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL if stdout is None else subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -86,7 +90,9 @@ def interrupt_when(
             pytest.fail(f"the moment to interrupt never came: {stderr}")
         time.sleep(0.002)
     process.send_signal(number)
-    _, stderr = process.communicate(timeout=DEADLINE_SECONDS)
+    printed, stderr = process.communicate(timeout=DEADLINE_SECONDS)
+    if stdout is not None:
+        stdout.append(printed)
     return process.returncode, stderr
 
 
@@ -145,6 +151,33 @@ def test_interrupting_bulk_writes_ends_the_run(
     assert_interrupted(code, stderr, number, env)
     resumed = run_subprocess(["resume", str(newest_run(env)["id"])], env=env)
     assert resumed.returncode == 0, resumed.stderr
+
+
+@pytest.mark.parametrize("number", SIGNALS)
+def test_an_interrupted_run_prints_its_rows_and_leaves_no_lock(
+    emulator: RunningEmulator, env: dict[str, str], journal_path: Path, number: int
+) -> None:
+    """With -o json an interrupted run prints what it did; its lock file is gone."""
+    emulator.state.reset()
+    emulator.state.load_actions(many_actions(BULK_ACTIONS))
+    emulator.state.set_extra_latency(LATENCY_MS)
+    printed: list[str] = []
+
+    code, stderr = interrupt_when(
+        ["set", "59", "--all", "--yes", "--workers", "2", "-o", "json"],
+        env,
+        lambda: journal_states(journal_path).get("changed", 0) >= 2,
+        number,
+        printed,
+    )
+
+    assert_interrupted(code, stderr, number, env)
+    document = json.loads(printed[0])
+    assert document["run"] == newest_run(env)["id"]
+    assert len(document["items"]) == BULK_ACTIONS
+    assert document["counts"]["changed"] >= 2
+    assert document["counts"]["not attempted"] + document["counts"]["pending"] > 0
+    assert list(journal_path.parent.glob("*.lock")) == []
 
 
 @pytest.mark.parametrize("number", SIGNALS)

@@ -321,3 +321,26 @@ def test_quiet_leaves_only_errors(
     assert any(line.startswith("warning:") for line in plain.stderr.splitlines())
     [line] = quiet.stderr.splitlines()
     assert line.startswith("error: action no-such-action not found")
+
+
+def test_a_plan_table_shows_the_new_timeout_of_an_unchanged_action(
+    emulator: RunningEmulator,
+) -> None:
+    """An unchanged row shows its `new` timeout, as JSON has it."""
+    result = invoke("set", "30", "--all", "--dry-run")
+
+    assert result.exit_code == 0, result.stderr
+    row = next(line for line in result.stdout.splitlines() if "ticket-create" in line)
+    assert "unchanged" in row
+    assert row.count("30 s") == 2
+
+
+def test_a_server_error_says_to_try_again_later(emulator: RunningEmulator) -> None:
+    """A 503 on a read ends in one line saying to try again, nothing changed."""
+    emulator.state.set_error_rate(1.0, status=503)
+
+    result = invoke("list")
+
+    assert result.exit_code == 11
+    [line] = result.stderr.splitlines()
+    assert line.endswith("the server failed, try again later; nothing was changed")

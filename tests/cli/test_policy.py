@@ -85,9 +85,12 @@ def test_check_exits_2_and_lists_the_drift(
     result = invoke("check", "-f", str(policy_file), "-o", "json")
 
     assert result.exit_code == 2
-    drift = {row["id"]: row for row in json.loads(result.stdout)}
+    document = json.loads(result.stdout)
+    drift = {row["id"]: row for row in document["items"]}
     assert set(drift) == set(DRIFTED)
+    assert document["counts"]["change"] == len(DRIFTED)
     assert drift["customer-lookup"]["old"] is None
+    assert drift["customer-lookup"]["rule"] is not None
     assert "drift: 3 actions" in result.stderr
     assert patches(emulator.state.request_log()) == []
 
@@ -272,3 +275,33 @@ def test_rule_naming_only_missing_ids_decides_no_action(
 
     assert result.exit_code == 2
     assert "none of the ids 'gone' is in the org" in result.stderr
+
+
+def test_apply_summary_counts_an_unknown_id_as_not_found(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    """A rule naming an id the org lacks is counted not found, never skipped."""
+    text = '[[rule]]\nids = ["order-lookup", "no-such-action"]\ntimeout = 12\n'
+    policy = write_policy(tmp_path, text)
+
+    result = invoke("apply", "-f", str(policy), "--yes")
+
+    assert "0 skipped, 1 not found" in result.stderr
+    [summary] = [line for line in result.stderr.splitlines() if "run " in line]
+    assert "changed 1" in summary
+    assert "skipped 0" in summary
+    assert "not found 1" in summary
+
+
+def test_check_strict_names_one_unused_rule_in_the_singular(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    """One rule deciding no action reads "decides no action; fix or remove it"."""
+    policy = write_policy(tmp_path, UNUSED_RULE)
+
+    result = invoke("check", "-f", str(policy), "--strict")
+
+    assert "rule 1 of" in result.stderr
+    assert result.stderr.splitlines()[-1].endswith(
+        "decides no action; fix or remove it"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pty
 import select
+import signal
 import subprocess
 import time
 from urllib.parse import urlsplit
@@ -68,9 +69,17 @@ def test_old_style_environment_shows_in_config(emulator: RunningEmulator) -> Non
 
 
 def run_with_terminal(
-    arguments: list[str], answer: str, env: dict[str, str]
+    arguments: list[str],
+    answer: str,
+    env: dict[str, str],
+    *,
+    signal_number: int | None = None,
 ) -> tuple[int, str]:
-    """Run the command on a terminal, answer its prompt, return its code and stderr."""
+    """Run the command on a terminal, answer its prompt, return its code and stderr.
+
+    With `signal_number`, the prompt is answered by that signal (Ctrl-C) instead;
+    an answer of "\x04" at the start of a line is end-of-file (Ctrl-D).
+    """
     controller, terminal = pty.openpty()
     process = subprocess.Popen(
         [*command_line(), *arguments],
@@ -85,7 +94,12 @@ def run_with_terminal(
         stderr = read_until(
             process.stderr.fileno(), PROMPT, deadline=time.monotonic() + 20
         )
-        os.write(controller, f"{answer}\n".encode())
+        if signal_number is not None:
+            process.send_signal(signal_number)
+        elif answer == "\x04":
+            os.write(controller, answer.encode())
+        else:
+            os.write(controller, f"{answer}\n".encode())
         _out, rest = process.communicate(timeout=20)
     finally:
         os.close(controller)
@@ -133,6 +147,18 @@ def test_terminal_answer_yes_applies(
     assert "changed 4" in stderr
 
 
+def test_the_question_for_one_action_is_in_the_singular(
+    emulator: RunningEmulator, process_env: dict[str, str]
+) -> None:
+    """One action to change is asked as "Change 1 action?"."""
+    arguments = ["set", "21", "--category", "Web Services Data Actions"]
+
+    code, stderr = run_with_terminal(arguments, "n", process_env)
+
+    assert code == 1
+    assert "Change 1 action?" in stderr
+
+
 @pytest.mark.parametrize("answer", ["n", ""])
 def test_terminal_answer_no_cancels(
     emulator: RunningEmulator, process_env: dict[str, str], answer: str
@@ -144,6 +170,34 @@ def test_terminal_answer_no_cancels(
 
     assert code == 1
     assert "cancelled" in stderr
+    assert emulator.state.stored_actions() == before
+    assert patches(emulator.state.request_log()) == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "signal_number", "code"),
+    [
+        pytest.param("", signal.SIGINT, 130, id="ctrl-c"),
+        pytest.param("\x04", None, 1, id="ctrl-d"),
+    ],
+)
+def test_ctrl_c_or_ctrl_d_at_the_question_cancels(
+    emulator: RunningEmulator,
+    process_env: dict[str, str],
+    answer: str,
+    signal_number: int | None,
+    code: int,
+) -> None:
+    """Ctrl-C (130) or Ctrl-D (1) at the question cancels in one line, nothing sent."""
+    before = emulator.state.stored_actions()
+
+    exit_code, stderr = run_with_terminal(
+        ["set", "20", "--all"], answer, process_env, signal_number=signal_number
+    )
+
+    assert exit_code == code, stderr
+    assert stderr.strip().splitlines()[-1] == "error: cancelled: nothing was changed"
+    assert "Abort" not in stderr
     assert emulator.state.stored_actions() == before
     assert patches(emulator.state.request_log()) == []
 
@@ -238,6 +292,29 @@ def test_head_of_a_long_listing_is_quiet(
     )
 
     assert completed.returncode == 141
+    assert len(completed.stdout.splitlines()) == 1
+    assert completed.stderr == ""
+
+
+@pytest.mark.parametrize("output", ["json", "table", "csv", "ndjson"])
+def test_head_of_a_long_listing_ends_141_in_every_format(
+    emulator: RunningEmulator, process_env: dict[str, str], output: str
+) -> None:
+    """`list | head -1` of a large org ends 141 quietly, whatever the format."""
+    emulator.state.reset()
+    emulator.state.load_actions(many_actions(1500))
+    command = " ".join([*command_line(), "list", "-o", output])
+
+    completed = subprocess.run(
+        ["bash", "-c", f"set -o pipefail; {command} | head -1"],
+        capture_output=True,
+        text=True,
+        env=process_env,
+        timeout=60,
+        check=False,
+    )
+
+    assert completed.returncode == 141, completed.stderr
     assert len(completed.stdout.splitlines()) == 1
     assert completed.stderr == ""
 

@@ -83,6 +83,66 @@ def test_show_reveal_prints_the_header_values(secret_action: str, output: str) -
     assert SECRET_API_KEY in result.stdout
 
 
+MORE_SECRET_HEADERS = {
+    "Ocp-Apim-Subscription-Key": "sub-5e4d3c2b1a",
+    "X-Access-Key": "access-0a1b2c3d",
+    "Private-Key": "private-9z8y7x",
+    "X-Session-Id": "session-4f5e6d",
+    "Accept": "application/json",
+}
+SECRET_URL = (
+    "https://svc-user:url-pass-77@partner.example.invalid/v1/${input.id}"
+    "?api_key=query-key-11&client_secret=query-secret-22&q=${input.q}&page=2"
+)
+MASKED_URL = (
+    "https://****@partner.example.invalid/v1/${input.id}"
+    "?api_key=****&client_secret=****&q=${input.q}&page=2"
+)
+
+
+@pytest.fixture
+def url_secret_action(emulator: RunningEmulator) -> str:
+    """Store an action with credentials in more headers and in its URL."""
+    action = web_action("url-secrets", "Call Partner", headers=MORE_SECRET_HEADERS)
+    action["config"]["request"]["requestUrlTemplate"] = SECRET_URL
+    emulator.state.load_actions([action])
+    return "url-secrets"
+
+
+def test_show_masks_every_credential_like_header(url_secret_action: str) -> None:
+    """Header names with key, secret, session and the like have their values masked."""
+    result = invoke("show", url_secret_action, "-o", "json")
+
+    assert result.exit_code == 0, result.stderr
+    headers = json.loads(result.stdout)["config"]["request"]["headers"]
+    assert headers == {
+        **dict.fromkeys(MORE_SECRET_HEADERS, "****"),
+        "Accept": "application/json",
+    }
+
+
+@pytest.mark.parametrize("output", ["table", "json"])
+def test_show_masks_url_userinfo_and_secret_parameters(
+    url_secret_action: str, output: str
+) -> None:
+    """The URL's userinfo and its credential-like query values are masked."""
+    result = invoke("show", url_secret_action, "-o", output)
+
+    assert result.exit_code == 0, result.stderr
+    assert MASKED_URL in result.stdout
+    for secret in ("url-pass-77", "svc-user", "query-key-11", "query-secret-22"):
+        assert secret not in result.stdout
+
+
+def test_show_reveal_prints_the_url_as_stored(url_secret_action: str) -> None:
+    """`show --reveal` prints the URL with its credentials."""
+    result = invoke("show", url_secret_action, "--reveal", "-o", "json")
+
+    assert result.exit_code == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["config"]["request"]["requestUrlTemplate"] == SECRET_URL
+
+
 def test_show_table_lists_timeout_kind_and_templates(emulator: RunningEmulator) -> None:
     """`show` prints the timeout for people, the kind and the inlined templates."""
     result = invoke("show", "customer-lookup")

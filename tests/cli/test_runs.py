@@ -303,6 +303,27 @@ def test_undo_refuses_an_action_changed_since(emulator: RunningEmulator) -> None
     assert "ticket-create" not in {entry["path"].rsplit("/", 1)[1] for entry in sent}
 
 
+def test_undo_summary_counts_a_refusal_once(emulator: RunningEmulator) -> None:
+    """Undo's summary counts a refused action as refused, not also as skipped."""
+    invoke("set", "20", "--all", "--yes")
+    edit_behind_our_back(emulator, "ticket-create", 45)
+
+    result = invoke("undo", last_run_id(), "--yes")
+
+    assert result.exit_code == 1
+    assert "0 skipped, 1 refused" in result.stderr
+    assert "changed 3, unchanged 0, skipped 0, refused 1, failed 0" in result.stderr
+    counts = history_run_counts(last_run_id())
+    assert (counts["changed"], counts["skipped"], counts["refused"]) == (3, 0, 1)
+
+
+def history_run_counts(run_id: str) -> dict[str, int]:
+    """Return a run's counts by outcome, as `history RUN -o json` gives them."""
+    result = invoke("history", run_id, "-o", "json")
+    counts: dict[str, int] = json.loads(result.stdout)["counts"]
+    return counts
+
+
 def test_undo_journals_an_action_it_refuses_as_refused(
     emulator: RunningEmulator,
 ) -> None:
@@ -740,6 +761,26 @@ def test_undo_of_an_unfinished_run_says_to_resume_it_first(
     [line] = result.stderr.splitlines()
     assert f"run `action-timeouts resume {run_id}` first" in line
     assert len(emulator.state.request_log()) == requests_before
+
+
+def test_undo_of_an_unfinished_run_counts_sent_and_unattempted_apart(
+    emulator: RunningEmulator, journal_path: Path
+) -> None:
+    """The refusal counts writes that may have been sent apart from unattempted ones."""
+    from action_timeouts.cli.runs_command import unread_item
+
+    run_id = killed_run(emulator, journal_path, ["order-lookup"], landed=False)
+    with Journal.open(journal_path) as journal:
+        journal.record_plan(
+            run_id, [unread_item("sms-send", 20), unread_item("ticket-create", 20)]
+        )
+
+    result = invoke("undo", run_id, "--yes")
+
+    assert result.exit_code == 14
+    [line] = result.stderr.splitlines()
+    assert "1 of its actions may or may not have been changed" in line
+    assert "and 2 were never attempted" in line
 
 
 @pytest.fixture

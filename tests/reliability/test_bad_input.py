@@ -238,7 +238,7 @@ CASES = [
     Case("below-word", ("set", "10", "--below", "ten", "--all"), 2, "--below"),
     Case("workers-word", set_to("10", "--workers", "many"), 2, "--workers"),
     Case("list-unknown-option", ("list", "--bogus"), 2, "list --help"),
-    Case("unknown-command", ("frobnicate",), 2, "No such command 'frobnicate'"),
+    Case("unknown-command", ("frobnicate",), 2, "no such command 'frobnicate'"),
     # -- settings: exit 3, nothing sent ---------------------------------------------
     Case("region-unknown", set_to("10", "--region", "mars-1"), 3, "known regions"),
     Case(

@@ -20,6 +20,7 @@ JOURNAL = "action_timeouts.cli.journal_command"
 POLICY = "action_timeouts.cli.policy_command"
 MISC = "action_timeouts.cli.misc_command"
 GLOBAL_OPTION = re.compile(r"-v+|-q|--verbose|--quiet")
+RAW_ARGUMENTS = "action_timeouts.arguments"  # the command line as typed, in ctx.meta
 
 # name -> (module, attribute, one-line help shown by --help without importing it)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -57,8 +58,10 @@ class OneLineUsageError(click.UsageError):
 
     def show(self, file: IO[Any] | None = None) -> None:
         """Print `error: ...` and where to read the usage, on one line."""
+        from action_timeouts.cli.common import printable
+
         where = f" (see `{self.ctx.command_path} --help`)" if self.ctx else ""
-        message = " ".join(self.format_message().split())
+        message = printable(" ".join(self.format_message().split(" ")))
         click.echo(f"error: {message}{where}", file=file, err=True)
 
 
@@ -79,17 +82,54 @@ def one_line_usage_errors() -> Iterator[None]:
     except _LEFT_AS_THEY_ARE:
         raise
     except click.UsageError as error:
-        message = error.format_message()
-        hint = ""
+        message = tool_style(error.format_message())
         if isinstance(error, click.NoSuchOption):
-            hint = global_option_hint(error.option_name, error.ctx)
-        if hint:
-            message = message.rstrip(".") + hint
+            message = no_such_option(error)
         raise OneLineUsageError(message, error.ctx) from None
     except BrokenPipeError:
         from action_timeouts.cli.common import leave_quietly
 
         leave_quietly()
+
+
+def tool_style(message: str) -> str:
+    """Write one of click's messages as the tool writes its own: lower case, no stop.
+
+    `Invalid value for '--below': 'x' is not a valid integer.` reads `invalid
+    value for '--below': 'x' is not a valid integer`.
+    """
+    message = " ".join(message.split()).rstrip(".")
+    if len(message) > 1 and message[0].isupper() and not message[1].isupper():
+        message = message[0].lower() + message[1:]
+    return message.replace(". Did you mean", "; did you mean")
+
+
+def no_such_option(error: click.NoSuchOption) -> str:
+    """Say which option is unknown, with the nearest one or where it belongs."""
+    option, ctx = error.option_name, error.ctx
+    hint = global_option_hint(option, ctx) or command_option_hint(option, ctx)
+    if not hint and error.possibilities:
+        hint = f" (did you mean {', '.join(sorted(error.possibilities))}?)"
+    return f"no such option: {option}{hint}"
+
+
+def command_option_hint(option: str, ctx: click.Context | None) -> str:
+    """Say that a command's option such as --profile goes after the command."""
+    if ctx is None or ctx.parent is not None:
+        return ""
+    arguments = ctx.meta.get(RAW_ARGUMENTS, [])
+    name = next((word for word in arguments if word in COMMANDS), None)
+    group = ctx.command
+    if name is not None and isinstance(group, click.Group):
+        command = group.get_command(ctx, name)
+        params = command.params if command else []
+        known = [opt for param in params for opt in param.opts]
+        if option.partition("=")[0] in known:
+            return (
+                f"; options of a command go after it: `action-timeouts {name} "
+                f"{option} ...`"
+            )
+    return f"; options of a command go after it: `action-timeouts COMMAND {option} ...`"
 
 
 def global_option_hint(option: str, ctx: click.Context | None) -> str:
@@ -117,6 +157,11 @@ class LazyGroup(click.Group):
     ) -> click.Context:
         with one_line_usage_errors():
             return super().make_context(info_name, args, parent, **extra)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if ctx.parent is None:
+            ctx.meta[RAW_ARGUMENTS] = list(args)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         with one_line_usage_errors():
@@ -161,6 +206,9 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     """
     from action_timeouts.cli.common import configure_logging
 
+    if quiet and verbose:
+        message = "-q and -v contradict each other: give one of them"
+        raise click.UsageError(message, ctx)
     ctx.meta["quiet"] = quiet
     configure_logging(verbose, quiet)
 

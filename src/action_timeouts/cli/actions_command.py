@@ -26,6 +26,7 @@ from action_timeouts.cli.common import (
     output_option,
     print_rows,
     say,
+    write_text,
 )
 from action_timeouts.cli.output import emit
 from action_timeouts.errors import BadResponseError, PermissionDeniedError, UsageError
@@ -39,17 +40,30 @@ LIST_COLUMNS = (
     "version",
     "secure",
 )
-SECRET_HEADER = re.compile(
-    r"auth|token|secret|password|passwd|api[-_]?key|cookie|signature|credential", re.I
+# A header or URL query parameter whose name has one of these in it, any case,
+# may hold a credential: Authorization, X-Api-Key, Ocp-Apim-Subscription-Key,
+# client_secret, access_token, Set-Cookie, X-Session-Id, sig...
+SECRET_NAME = re.compile(
+    r"key|token|secret|password|passwd|pwd|auth|signature|sig\b|credential|session"
+    r"|cookie",
+    re.I,
 )
 SECRET_VALUE = re.compile(r"^\s*(bearer|basic|token)\s+\S", re.I)
 TEMPLATE_REFERENCE = re.compile(r"^\s*\$!?\{[^}]*\}\s*$")
+# `scheme://userinfo@` at the start of a URL; the userinfo ends before any / ? #.
+URL_USERINFO = re.compile(r"^(\s*[A-Za-z][A-Za-z0-9+.-]*://)[^/?#@]*@")
+# `name=value` after ? or & (or ;) up to the next & ; or #.
+URL_PARAMETER = re.compile(r"([?&;])([^=&;#]*)=([^&;#]*)")
 MASK = "****"
 
 
 @click.command()
 @click.argument("action_id", required=False)
-@click.option("--reveal", is_flag=True, help="Show header values that look secret.")
+@click.option(
+    "--reveal",
+    is_flag=True,
+    help="Show header and URL values that look secret, as stored.",
+)
 @output_option
 @connection_options
 @handle_errors
@@ -70,7 +84,7 @@ def show(
     shown = {**action, "config": config if reveal else mask_config(config)}
     if output_format in ("json", "ndjson"):
         indent = None if output_format == "ndjson" else 2
-        click.echo(json.dumps(shown, indent=indent, ensure_ascii=False))
+        write_text(json.dumps(shown, indent=indent, ensure_ascii=False) + "\n")
         return
     rows = describe_action(shown, for_people=output_format == "table")
     print_rows(rows, ("field", "value"), output_format)
@@ -105,7 +119,13 @@ def describe_action(
 
 
 def mask_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """Return a copy of the config with credential-like header values masked."""
+    """Return a copy of the config with credential-like values masked.
+
+    Masked are header values by name (or a `Bearer`/`Basic`/`Token` value), the
+    values of URL query parameters by name, and the URL's userinfo
+    (`https://user:pass@host`). A value that is only a template reference
+    (`${credentials.key}`) is no secret and is kept. Templates are not parsed.
+    """
     request = dict(config.get("request") or {})
     headers = request.get("headers")
     if isinstance(headers, Mapping):
@@ -113,15 +133,33 @@ def mask_config(config: Mapping[str, Any]) -> dict[str, Any]:
             name: MASK if looks_secret(str(name), value) else value
             for name, value in headers.items()
         }
+    url = request.get("requestUrlTemplate")
+    if isinstance(url, str):
+        request["requestUrlTemplate"] = mask_url(url)
     return {**config, "request": request} if "request" in config else dict(config)
 
 
-def looks_secret(name: str, value: object) -> bool:
-    """Tell whether a header value may be a credential worth hiding."""
+def mask_url(url: str) -> str:
+    """Mask the userinfo of a URL and the values of its credential-like parameters."""
+    url = URL_USERINFO.sub(lambda match: f"{match.group(1)}{MASK}@", url)
+
+    def parameter(match: re.Match[str]) -> str:
+        separator, name, value = match.groups()
+        if value and looks_secret(name, value, by_name_only=True):
+            value = MASK
+        return f"{separator}{name}={value}"
+
+    return URL_PARAMETER.sub(parameter, url)
+
+
+def looks_secret(name: str, value: object, *, by_name_only: bool = False) -> bool:
+    """Tell whether a header (or parameter) value may be a credential worth hiding."""
     text = str(value)
     if TEMPLATE_REFERENCE.match(text):
         return False
-    return bool(SECRET_HEADER.search(name) or SECRET_VALUE.match(text))
+    if SECRET_NAME.search(name):
+        return True
+    return not by_name_only and bool(SECRET_VALUE.match(text))
 
 
 @click.command("list")

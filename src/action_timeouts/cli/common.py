@@ -6,6 +6,7 @@ import functools
 import io
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -26,6 +27,18 @@ logger = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 OUTPUT_FORMATS = ("table", "json", "ndjson", "csv")
 EXIT_CLOSED_STDOUT = 141  # as a process ended by SIGPIPE: 128 + 13
+MAX_WORKERS = 64
+WORKERS = click.IntRange(1, MAX_WORKERS)
+CANCELLED = "cancelled: nothing was changed"
+CHANGING_COMMANDS = frozenset({"set", "apply", "undo", "resume"})
+# Characters that would move the cursor, recolour, hide text or reverse it on a
+# terminal: C0 and C1 controls, DEL, line and paragraph separators and the
+# bidirectional embeddings, overrides and isolates.
+UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# Larger writes to a pipe can lose their end silently when the reader goes away
+# mid-write; writes of at most a buffer each report the closed pipe.
+WRITE_CHUNK = 8192
 
 
 @dataclass
@@ -145,8 +158,10 @@ def handle_errors(function: F) -> F:
             return function(*args, **kwargs)
         except BrokenPipeError:
             leave_quietly()
+        except click.exceptions.Abort as abort:
+            cancel(abort)
         except ActionTimeoutsError as error:
-            fail(str(error), error.exit_code)
+            fail(advised(error), error.exit_code)
         except KeyboardInterrupt as interrupt:
             from action_timeouts.cli.interrupts import exit_code
 
@@ -176,17 +191,85 @@ def leave_quietly() -> NoReturn:
     raise SystemExit(EXIT_CLOSED_STDOUT)
 
 
+def advised(error: ActionTimeoutsError) -> str:
+    """Return an error's message, with what to do when the message lacks it."""
+    from action_timeouts.errors import ServerError
+
+    message = str(error)
+    if not isinstance(error, ServerError):
+        return message
+    context = click.get_current_context(silent=True)
+    command = context.info_name if context else None
+    if command in CHANGING_COMMANDS:
+        where = " (`action-timeouts history` lists any run it started, and its outcome)"
+    else:
+        where = "; nothing was changed"
+    return f"{message}: the server failed, try again later{where}"
+
+
+def cancel(abort: click.exceptions.Abort) -> NoReturn:
+    """End a question answered with Ctrl-C (130, 143) or end-of-file (1).
+
+    Click turns both into Abort; the interrupt or EOFError it came from is kept
+    as its context.
+    """
+    from action_timeouts.cli.interrupts import exit_code
+
+    cause = abort.__context__
+    code = (
+        exit_code(cause)
+        if isinstance(cause, KeyboardInterrupt)
+        else EXIT_CODES["failure"]
+    )
+    click.echo("", err=True)  # the question's line was left unfinished
+    fail(CANCELLED, code)
+
+
+def printable(text: str) -> str:
+    """Return `text` safe for a terminal: control and bidi characters escaped.
+
+    A newline reads `\\n`, an escape character `\\x1b`, a right-to-left override
+    `\\u202e`, so data can neither restyle the terminal nor split a line.
+    """
+    return UNPRINTABLE.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    character = match.group()
+    if character in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[character]
+    code = ord(character)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def write_text(text: str, stream: IO[str] | None = None) -> None:
+    """Write `text` on stdout (or `stream`) in chunks, flushing each.
+
+    A closed stdout is reported by every chunk, so it ends the command with 141
+    however large the output is.
+    """
+    stream = sys.stdout if stream is None else stream
+    try:
+        for start in range(0, len(text), WRITE_CHUNK):
+            stream.write(text[start : start + WRITE_CHUNK])
+            stream.flush()
+    except BrokenPipeError:
+        if stream is not sys.stdout:
+            raise
+        leave_quietly()
+
+
 def fail(message: str, code: int) -> NoReturn:
-    """Print an error on stderr and exit with `code`."""
-    first_line = message.strip().splitlines()[0] if message.strip() else "failed"
-    click.echo(f"error: {first_line}", err=True)
+    """Print an error on stderr, as one line, and exit with `code`."""
+    line = printable(message.strip()) or "failed"
+    click.echo(f"error: {line}", err=True)
     raise SystemExit(code)
 
 
 def say(message: str) -> None:
     """Print a progress or status message on stderr, unless -q was given."""
     if not is_quiet():
-        click.echo(message, err=True)
+        click.echo(printable(message), err=True)
 
 
 def is_quiet() -> bool:
@@ -207,7 +290,7 @@ def configure_logging(verbosity: int, quiet: bool) -> None:
         level = logging.ERROR
     handler = logging.StreamHandler(sys.stderr)
     if verbosity >= 2:
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(PrintableFormatter("%(levelname)s %(name)s: %(message)s"))
     else:
         handler.setFormatter(MessageFormatter())
     package_logger = logging.getLogger("action_timeouts")
@@ -218,12 +301,21 @@ def configure_logging(verbosity: int, quiet: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+class PrintableFormatter(logging.Formatter):
+    """Format log records with their message made `printable` (one line)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        """Format the record, its message with control characters escaped."""
+        record.message = printable(record.message)
+        return super().formatMessage(record)
+
+
 class MessageFormatter(logging.Formatter):
     """Write a log record as the CLI writes its own messages: `warning: ...`."""
 
     def format(self, record: logging.LogRecord) -> str:
         """Return `level: message`, the level in lower case."""
-        return f"{record.levelname.lower()}: {record.getMessage()}"
+        return f"{record.levelname.lower()}: {printable(record.getMessage())}"
 
 
 def use_colour(stream: IO[str] | None = None) -> bool:

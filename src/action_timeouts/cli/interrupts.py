@@ -3,8 +3,9 @@
 `install` makes SIGINT and SIGTERM raise `Interrupted` (a KeyboardInterrupt, so
 every cleanup that handles Ctrl-C handles a cancelled CI job too). A journaled run
 is wrapped in `journaled_run` or `interrupts_end_run`: an interrupt there marks the
-run interrupted, prints one line with the run id and the resume command, and exits
-130 (SIGINT) or 143 (SIGTERM) at once.
+run interrupted, prints what the run did so far (when given how), then one line
+with the run id and the resume command, lets go of the run's lock and exits 130
+(SIGINT) or 143 (SIGTERM) at once.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from types import FrameType
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, ClassVar, NoReturn
 
 import click
 
 if TYPE_CHECKING:
     from action_timeouts.journal import Journal
+    from action_timeouts.runlock import RunLock
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +45,8 @@ class _Held:
 
     active = False
     pending: int | None = None
+    locks: ClassVar[list[RunLock]] = []
+    """Run locks held with `holding`, let go before an interrupt exits."""
 
 
 def install() -> None:
@@ -64,8 +68,14 @@ def exit_code(interrupt: KeyboardInterrupt) -> int:
 
 
 @contextmanager
-def journaled_run(journal: Journal, start: Callable[[], str]) -> Iterator[str]:
+def journaled_run(
+    journal: Journal,
+    start: Callable[[], str],
+    report: Callable[[str], None] | None = None,
+) -> Iterator[str]:
     """Start a run with `start()` and end it as interrupted on Ctrl-C or SIGTERM.
+
+    `report(run_id)` prints what the run did so far when it is interrupted.
 
     Interrupts are held off while the run is recorded, so one arriving at any
     moment after the run exists finds the run id and ends it properly. A run lock
@@ -78,7 +88,8 @@ def journaled_run(journal: Journal, start: Callable[[], str]) -> Iterator[str]:
         _release()
         raise
     try:
-        with interrupts_end_run(journal, run_id):
+        printing = None if report is None else lambda: report(run_id)
+        with interrupts_end_run(journal, run_id, printing):
             _release()
             yield run_id
     finally:
@@ -86,25 +97,52 @@ def journaled_run(journal: Journal, start: Callable[[], str]) -> Iterator[str]:
 
 
 @contextmanager
-def interrupts_end_run(journal: Journal, run_id: str) -> Iterator[None]:
-    """End the run as interrupted if Ctrl-C or SIGTERM arrives in the block."""
+def holding(lock: RunLock) -> Iterator[RunLock]:
+    """Hold a run lock for the block; an interrupt in it lets the lock go too."""
+    with lock:
+        _Held.locks.append(lock)
+        try:
+            yield lock
+        finally:
+            _Held.locks.remove(lock)
+
+
+@contextmanager
+def interrupts_end_run(
+    journal: Journal, run_id: str, report: Callable[[], None] | None = None
+) -> Iterator[None]:
+    """End the run as interrupted if Ctrl-C or SIGTERM arrives in the block.
+
+    `report` prints on stdout what the run did so far, before the last line.
+    """
     try:
         yield
     except KeyboardInterrupt as interrupt:
-        end_interrupted(journal, run_id, exit_code(interrupt))
+        end_interrupted(journal, run_id, exit_code(interrupt), report)
 
 
-def end_interrupted(journal: Journal, run_id: str, code: int) -> NoReturn:
+def end_interrupted(
+    journal: Journal,
+    run_id: str,
+    code: int,
+    report: Callable[[], None] | None = None,
+) -> NoReturn:
     """Mark the run interrupted, say how to finish it, and leave at once.
 
     Workers may be waiting out a rate-limit pause; the journal already holds every
     intent, so leaving without them is as safe as a crash, and `resume` finishes.
+    The run's lock is let go last, so that no lock file is left behind.
     """
     _Held.active = True  # a second Ctrl-C must not cut this short
     try:
         journal.finish_run(run_id, "interrupted")
     except Exception:
         logger.debug("could not mark run %s interrupted", run_id, exc_info=True)
+    if report is not None:
+        try:
+            report()
+        except (Exception, SystemExit):  # a reader gone, or a journal not readable
+            logger.debug("could not print run %s", run_id, exc_info=True)
     click.echo(
         f"error: interrupted; `action-timeouts resume {run_id}` finishes the run",
         err=True,
@@ -112,6 +150,10 @@ def end_interrupted(journal: Journal, run_id: str, code: int) -> NoReturn:
     for stream in (sys.stdout, sys.stderr):
         with suppress(OSError, ValueError):  # a reader gone, or a stream closed
             stream.flush()
+    with suppress(Exception):
+        journal.release_run(run_id)
+        for lock in list(_Held.locks):
+            lock.release()
     os._exit(code)
 
 

@@ -17,6 +17,7 @@ from action_timeouts.actions import (
 )
 from action_timeouts.cli.actions_command import complete_listing
 from action_timeouts.cli.common import (
+    WORKERS,
     Connection,
     connection_from,
     connection_options,
@@ -27,7 +28,7 @@ from action_timeouts.cli.common import (
     print_rows,
     say,
 )
-from action_timeouts.cli.interrupts import interrupts_end_run
+from action_timeouts.cli.interrupts import holding, interrupts_end_run
 from action_timeouts.cli.output import (
     JOURNAL_OUTCOMES,
     OUTCOME_FIELDS,
@@ -103,12 +104,23 @@ def history(run_id: str | None, output_format: str) -> None:
     rows = [item_row(item) for item in detail.items]
     if run.status != "running" and any(r["outcome"] in UNFINISHED for r in rows):
         say(f"`action-timeouts resume {run.id}` finishes the run")
+    emit_items(run.id, detail.items, output_format)
+
+
+def emit_items(run_id: str, items: Sequence[JournalItem], output_format: str) -> None:
+    """Print each action of a run as the journal has it, as `history RUN` does."""
     if output_format == "table":
-        cells = [item_cells(item) for item in detail.items]
+        cells = [item_cells(item) for item in items]
         emit(cells, OUTCOME_FIELDS, output_format, table=OUTCOME_TABLE, people=False)
         return
-    document = outcome_document(run.id, rows, JOURNAL_OUTCOMES)
+    rows = [item_row(item) for item in items]
+    document = outcome_document(run_id, rows, JOURNAL_OUTCOMES)
     emit(rows, OUTCOME_FIELDS, output_format, document=document)
+
+
+def print_run_so_far(journal: Journal, run_id: str, output_format: str) -> None:
+    """Print what an interrupted run did so far, in the fields `history RUN` uses."""
+    emit_items(run_id, journal.run(run_id).items, output_format)
 
 
 def run_row(summary: RunSummary, output_format: str = "table") -> dict[str, Any]:
@@ -175,7 +187,7 @@ def undo(run_id: str, **kwargs: Any) -> None:
     connection = connection_from(kwargs)
     journal = open_journal()
     run_id = journal.resolve_run_id(run_id)
-    with journal.holding_run(run_id, "being undone"):
+    with holding(journal.holding_run(run_id, "being undone")):
         refuse_unfinished(journal, run_id)
         items = journal.changed_items(run_id)
         with open_api(connection) as (api, client):
@@ -230,10 +242,20 @@ def refuse_unfinished(journal: Journal, run_id: str) -> None:
 
     pending = journal.pending_items(run_id)
     if pending:
+        never = sum(item.state == "planned" for item in pending)
+        sent = len(pending) - never
+        parts = []
+        if sent:
+            parts.append(
+                f"{sent} of its actions may or may not have been changed (the write "
+                "may have been sent)"
+            )
+        if never:
+            parts.append(f"{never} {'was' if never == 1 else 'were'} never attempted")
         message = (
-            f"run {run_id} did not finish: {len(pending)} of its actions may or may "
-            f"not have been changed; run `action-timeouts resume {run_id}` first, "
-            "then undo it (nothing was changed)"
+            f"run {run_id} did not finish: {' and '.join(parts)}; run "
+            f"`action-timeouts resume {run_id}` first, then undo it (nothing was "
+            "changed)"
         )
         raise UnfinishedRunError(message)
 
@@ -325,7 +347,9 @@ def undo_verdict(
 
 @click.command()
 @click.argument("run_id")
-@click.option("--workers", default=8, show_default=True, help="Parallel writes.")
+@click.option(
+    "--workers", type=WORKERS, default=8, show_default=True, help="Parallel writes."
+)
 @connection_options
 @handle_errors
 def resume(run_id: str, workers: int, **kwargs: Any) -> None:
@@ -339,7 +363,7 @@ def resume(run_id: str, workers: int, **kwargs: Any) -> None:
     """
     journal = open_journal()
     run_id = journal.resolve_run_id(run_id)
-    with journal.holding_run(run_id, "being resumed"):
+    with holding(journal.holding_run(run_id, "being resumed")):
         finish(journal, run_id, workers, connection_from(kwargs))
 
 

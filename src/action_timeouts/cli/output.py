@@ -12,7 +12,8 @@ people ("10 s", "unset (60 s)"). Booleans are `true`/`false` in JSON and CSV.
   with the counts and the rows under `items`;
 - `ndjson`: one row per line, nothing else;
 - `csv`: a header, then one row per line;
-- `table`: for people, timeouts in words.
+- `table`: for people, timeouts in words, control and bidi characters escaped
+  (`printable`); the machine formats keep every value exact.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import IO, TYPE_CHECKING, Any
 import click
 
 from action_timeouts.actions import describe_timeout
+from action_timeouts.cli.common import printable, write_text
 from action_timeouts.plan import NOT_FOUND
 
 if TYPE_CHECKING:
@@ -71,9 +73,6 @@ OUTCOMES = (
 )
 PENDING = "pending"
 JOURNAL_OUTCOMES = (*OUTCOMES, PENDING)
-# Verdicts whose `new` is not going to be the action's timeout: a table leaves it
-# empty, and a missing action has no `old` either.
-_NO_NEW = frozenset({"unchanged", "skip", "skipped", MISSING})
 
 UNBOUNDED_WIDTH = 10_000
 
@@ -95,12 +94,12 @@ def emit(
     """
     if output_format == "json":
         value: Any = list(rows) if document is None else {**document, "items": rows}
-        click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+        write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
     elif output_format == "ndjson":
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
     elif output_format == "csv":
-        click.echo(csv_text(rows, fields), nl=False)
+        write_text(csv_text(rows, fields))
     else:
         columns = list(table or fields)
         shown = [people_cells(row) for row in rows] if people else rows
@@ -129,13 +128,14 @@ def csv_cell(value: object) -> object:
 
 
 def people_cells(row: Mapping[str, Any]) -> dict[str, Any]:
-    """Return a row as a table shows it: timeouts in words, none where none apply."""
+    """Return a row as a table shows it: timeouts in words, none where none apply.
+
+    A requested id the org lacks shows no timeout: it has none to change.
+    """
     verdict = row.get("status", row.get("outcome"))
     cells = dict(row)
     for name in TIMEOUT_FIELDS & cells.keys():
-        unused = (name == "new" and verdict in _NO_NEW) or (
-            name == "old" and verdict == MISSING
-        )
+        unused = name in ("old", "new") and verdict == MISSING
         cells[name] = "" if unused else describe_timeout(cells[name])
     return cells
 
@@ -151,17 +151,11 @@ def print_table(
     from rich.table import Table
     from rich.text import Text
 
-    from action_timeouts.cli.common import colour_system, leave_quietly
-
-    class TableConsole(Console):
-        def on_broken_pipe(self) -> None:
-            """End as every command does when its reader went away."""
-            self.quiet = True
-            leave_quietly()
+    from action_timeouts.cli.common import colour_system
 
     stream = sys.stdout if stream is None else stream
     terminal = stream.isatty()
-    console = TableConsole(
+    console = Console(
         file=stream,
         color_system=colour_system(stream),
         width=None if terminal else UNBOUNDED_WIDTH,
@@ -174,9 +168,11 @@ def print_table(
         # Text, not str: names like "Lookup [v2]" or "[/]" are data, not markup.
         table.add_row(*[Text(cell_text(row.get(column))) for column in columns])
     if terminal and _too_wide(console, table):
-        stream.write(records_text(rows, columns, console.width))
+        write_text(records_text(rows, columns, console.width), stream)
         return
-    console.print(table)
+    with console.capture() as captured:
+        console.print(table)
+    write_text(captured.get(), stream)
 
 
 def _too_wide(console: Any, table: Any) -> bool:
@@ -242,12 +238,12 @@ def _box() -> Any:
 
 
 def cell_text(value: object) -> str:
-    """Write one table cell: empty for none, yes/no for booleans."""
+    """Write one table cell: empty for none, yes/no for booleans, printable."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return str(value)
+    return printable(str(value))
 
 
 def plan_row(item: PlanItem) -> dict[str, Any]:

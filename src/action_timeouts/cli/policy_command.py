@@ -21,7 +21,13 @@ from action_timeouts.cli.common import (
     output_option,
     say,
 )
-from action_timeouts.cli.output import PLAN_FIELDS, PLAN_TABLE, emit, plan_row
+from action_timeouts.cli.output import (
+    PLAN_FIELDS,
+    PLAN_TABLE,
+    emit,
+    plan_document,
+    plan_row,
+)
 from action_timeouts.cli.runs_command import (
     EXIT_PENDING,
     execute_plan,
@@ -108,15 +114,20 @@ def check(policy_file: str, strict: bool, output_format: str, **kwargs: Any) -> 
     drifted = drift(policy_plan)
     if drifted or output_format != "table":
         rows = [plan_row(item) for item in drifted]
-        emit(rows, PLAN_FIELDS, output_format, table=PLAN_TABLE)
+        document = plan_document(policy_plan)
+        emit(rows, PLAN_FIELDS, output_format, table=PLAN_TABLE, document=document)
     if drifted:
-        say(f"drift: {len(drifted)} actions differ from {policy_file}")
+        noun = "action differs" if len(drifted) == 1 else "actions differ"
+        say(f"drift: {len(drifted)} {noun} from {policy_file}")
     else:
         say(f"in line with {policy_file}: {policy_plan.found} actions checked")
     if strict and unused:
         labels = ", ".join(unused)
+        verb = "decides" if len(unused) == 1 else "decide"
+        them = "it" if len(unused) == 1 else "them"
         fail(
-            f"--strict: {labels} of {policy_file} decide no action; fix or remove them",
+            f"--strict: {labels} of {policy_file} {verb} no action; fix or remove "
+            f"{them}",
             EXIT_PENDING,
         )
     if drifted:

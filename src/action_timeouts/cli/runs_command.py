@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import difflib
+import functools
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
@@ -16,13 +16,13 @@ from action_timeouts.actions import (
     is_function_action,
     refusal_reason,
     set_timeout,
-    validate_timeout,
 )
 from action_timeouts.cli.actions_command import (
     complete_listing,
     integration_names_for,
 )
 from action_timeouts.cli.common import (
+    WORKERS,
     Connection,
     colour_system,
     confirm_or_refuse,
@@ -37,8 +37,10 @@ from action_timeouts.cli.common import (
 )
 from action_timeouts.cli.interrupts import interrupts_end_run, journaled_run
 from action_timeouts.cli.output import (
+    MISSING,
     OUTCOME_FIELDS,
     OUTCOME_TABLE,
+    OUTCOMES,
     PLAN_FIELDS,
     PLAN_TABLE,
     emit,
@@ -50,6 +52,8 @@ from action_timeouts.cli.output import (
     print_table,
     result_row,
 )
+from action_timeouts.cli.output import count as count_rows
+from action_timeouts.cli.set_arguments import looks_numeric, parse_set_arguments
 from action_timeouts.errors import (
     EXIT_CODES,
     ActionRefusedError,
@@ -109,7 +113,11 @@ def run_options(function: Any) -> Any:
             help="0 no changes, 2 changes pending (with --dry-run), 1 errors.",
         ),
         click.option(
-            "--workers", default=8, show_default=True, help="Parallel writes."
+            "--workers",
+            type=WORKERS,
+            default=8,
+            show_default=True,
+            help="Parallel writes.",
         ),
     ]
     for option in reversed(options):
@@ -140,8 +148,10 @@ def set_command(arguments: tuple[str, ...], unset: bool, **kwargs: Any) -> None:
       action-timeouts set 8 --name 'lookup*' --dry-run -o json
     """
     connection = connection_from(kwargs)
-    clearing = unset and not (arguments and _looks_numeric(arguments[0]))
-    seconds, action_id = parse_set_arguments(arguments, clearing=clearing)
+    clearing = unset and not (arguments and looks_numeric(arguments[0]))
+    seconds, action_id = parse_set_arguments(
+        arguments, set_command.params, clearing=clearing
+    )
     only_unset = unset and seconds is not None
     selector = make_selector(kwargs, only_unset)
     if action_id is None and selector.is_empty():
@@ -153,67 +163,6 @@ def set_command(arguments: tuple[str, ...], unset: bool, **kwargs: Any) -> None:
         return
     require_selection(selector)
     run_selection(connection, selector, seconds, kwargs)
-
-
-def parse_set_arguments(
-    arguments: Sequence[str], *, clearing: bool
-) -> tuple[int | None, str | None]:
-    """Split SECONDS and ACTION_ID; with --unset and no number, only an id."""
-    refuse_unknown_options(arguments)
-    if len(arguments) > 2:
-        raise UsageError("too many arguments: give SECONDS and at most one ACTION_ID")
-    if clearing:
-        if len(arguments) > 1:
-            raise UsageError("with --unset and no SECONDS, give at most one ACTION_ID")
-        return None, arguments[0] if arguments else None
-    if not arguments:
-        raise UsageError("give the new timeout in SECONDS (1-60), or --unset")
-    if len(arguments) == 2 and _swapped(*arguments):
-        first, second = arguments
-        message = (
-            f"SECONDS comes first, then the ACTION_ID: "
-            f"`action-timeouts set {second} {first}`"
-        )
-        raise UsageError(message)
-    seconds = validate_timeout(arguments[0])
-    return seconds, arguments[1] if len(arguments) == 2 else None
-
-
-def _swapped(first: str, second: str) -> bool:
-    """Tell whether `set ID SECONDS` was typed for `set SECONDS ID`."""
-    from action_timeouts.plan import ACTION_ID_PATTERN
-
-    if _looks_numeric(first) or not ACTION_ID_PATTERN.fullmatch(first):
-        return False
-    try:
-        validate_timeout(second)
-    except UsageError:
-        return False
-    return True
-
-
-def refuse_unknown_options(arguments: Sequence[str]) -> None:
-    """Refuse an argument that is a mistyped option rather than SECONDS or an id.
-
-    `set` keeps unknown options as arguments so that `-1` reaches the timeout
-    check; anything else that starts with `-` is an option `set` does not have.
-    """
-    from action_timeouts.cli import GLOBAL_OPTION
-
-    for argument in arguments:
-        if argument.startswith("-") and not _looks_numeric(argument):
-            known = [name for param in set_command.params for name in param.opts]
-            close = difflib.get_close_matches(argument, known, n=1)
-            hint = f"did you mean {close[0]}? " if close else ""
-            if GLOBAL_OPTION.fullmatch(argument):
-                hint = (
-                    f"global options such as {argument} go before the command: "
-                    f"`action-timeouts {argument} set ...`; "
-                )
-            message = (
-                f"no such option: {argument} ({hint}see `action-timeouts set --help`)"
-            )
-            raise UsageError(message)
 
 
 def require_selection(selector: Selector) -> None:
@@ -274,7 +223,9 @@ def set_one(
         journal = open_journal()
         facts = run_facts(client, "set", {"ids": [action_id]}, seconds)
         with journaled_run(
-            journal, lambda: journal.start_run(**facts, hold_as="running")
+            journal,
+            lambda: journal.start_run(**facts, hold_as="running"),
+            so_far_printer(journal, options),
         ) as run_id:
             result = _set_journaled(api, journal, run_id, action_id, seconds)
     outcome = (
@@ -490,23 +441,26 @@ def apply_planned(
     """
     output_format = options["output_format"]
     if options["dry_run"]:
-        show_plan(plan, output_format)
+        show_plan(plan, output_format, refused=refused)
         _exit_for_plan(options, pending=bool(plan.to_change))
         _exit_if_refused(refused)
         return
-    say_plan_counts(plan)
+    say_plan_counts(plan, refused=refused)
     if not plan.to_change:
         print_outcome(plan, None, output_format, refused=refused)
         _exit_if_refused(refused)
         return
     if not options["assume_yes"]:
         show_plan_to_confirm(plan)
-    confirm_or_refuse(f"Change {len(plan.to_change)} actions?", options["assume_yes"])
+    number = len(plan.to_change)
+    noun = "action" if number == 1 else "actions"
+    confirm_or_refuse(f"Change {number} {noun}?", options["assume_yes"])
     journal = open_journal()
     facts = run_facts(client, command, selector_summary(selector), plan.requested)
     with journaled_run(
         journal,
         lambda: journal.start_run(**facts, undo_of=undo_of, hold_as="running"),
+        so_far_printer(journal, options),
     ) as run_id:
         journal.record_plan(run_id, plan.items)
         for action_id, reason in (refused or {}).items():
@@ -563,7 +517,13 @@ def run_changes(
 
     # The progress bar stops before an interrupt ends the run, so the terminal
     # is left as it was.
-    with interrupts_end_run(journal, run_id), ProgressBar(len(changes)) as advance:
+    so_far = so_far_printer(journal, options)
+    with (
+        interrupts_end_run(
+            journal, run_id, so_far and functools.partial(so_far, run_id)
+        ),
+        ProgressBar(len(changes)) as advance,
+    ):
         runner = Runner(
             api,
             journal,
@@ -577,6 +537,25 @@ def run_changes(
     if journal.broken is None:
         journal.finish_run(run_id, run_status(report))
     return report
+
+
+def so_far_printer(
+    journal: Journal, options: Mapping[str, Any]
+) -> Callable[[str], None] | None:
+    """Return what prints an interrupted run's actions so far, in the output format.
+
+    None when the command prints no rows (`resume`).
+    """
+    output_format = options.get("output_format")
+    if output_format is None:
+        return None
+
+    def print_so_far(run_id: str) -> None:
+        from action_timeouts.cli.journal_command import print_run_so_far
+
+        print_run_so_far(journal, run_id, output_format)
+
+    return print_so_far
 
 
 def run_status(report: RunReport) -> str:
@@ -671,14 +650,17 @@ def rate_column() -> Any:
 def summarise(plan: Plan, report: RunReport) -> None:
     """Print the run's counts on stderr; exit 1 if any action failed or was refused.
 
-    A run stopped by an error every change would meet exits with that error's code.
+    Each action counts once, under the outcome its row and the journal give it. A
+    run stopped by an error every change would meet exits with that error's code.
     """
+    counts = count_rows(outcome_rows(plan, report), "outcome", OUTCOMES)
+    shown = ("changed", "unchanged", "skipped", "refused", "failed")
+    parts = [f"{outcome} {counts[outcome]}" for outcome in shown]
+    if counts[MISSING]:
+        parts.append(f"{MISSING} {counts[MISSING]}")
     say(
         f"run {report.run_id}: found {plan.found}, selected {len(plan.selected)}, "
-        f"changed {len(report.changed)}, "
-        f"unchanged {len(plan.unchanged) + len(report.unchanged)}, "
-        f"skipped {len(plan.skipped)}, refused {len(report.refused)}, "
-        f"failed {len(report.failed)}"
+        + ", ".join(parts)
     )
     for action_id, reason in sorted(report.failed.items()):
         say(f"  failed {action_id}: {reason}")
@@ -695,8 +677,10 @@ def summarise(plan: Plan, report: RunReport) -> None:
         raise SystemExit(1)
 
 
-def show_plan(plan: Plan, output_format: str) -> None:
-    """Print the plan on stdout and its counts on stderr."""
+def show_plan(
+    plan: Plan, output_format: str, *, refused: Mapping[str, str] | None = None
+) -> None:
+    """Print the plan on stdout and its counts on stderr (`refused`: as for undo)."""
     rows = [plan_row(item) for item in plan.items]
     emit(
         rows,
@@ -705,7 +689,7 @@ def show_plan(plan: Plan, output_format: str) -> None:
         table=PLAN_TABLE,
         document=plan_document(plan),
     )
-    say_plan_counts(plan)
+    say_plan_counts(plan, refused=refused)
 
 
 def show_plan_to_confirm(plan: Plan) -> None:
@@ -716,16 +700,21 @@ def show_plan_to_confirm(plan: Plan) -> None:
     print_table(rows, PLAN_TABLE, stream=sys.stderr)
 
 
-def say_plan_counts(plan: Plan) -> None:
-    """Say on stderr what the plan found and what it would do."""
+def say_plan_counts(plan: Plan, *, refused: Mapping[str, str] | None = None) -> None:
+    """Say on stderr what the plan found and what it would do.
+
+    `refused` names skipped items that are refusals (undo), counted apart.
+    """
     total = "" if plan.total is None else f" (API total {plan.total})"
     missing = len(plan.missing)
-    skipped = len(plan.skipped) - missing
-    not_found = f", {missing} not found" if missing else ""
+    refusals = len(refused or {})
+    skipped = len(plan.skipped) - missing - refusals
+    also = f", {refusals} refused" if refusals else ""
+    also += f", {missing} not found" if missing else ""
     say(
         f"found {plan.found}{total}, selected {len(plan.selected)}: "
         f"{len(plan.to_change)} to change, {len(plan.unchanged)} unchanged, "
-        f"{skipped} skipped{not_found}"
+        f"{skipped} skipped{also}"
     )
 
 
@@ -762,8 +751,3 @@ def selector_summary(selector: Any) -> Any:
     if is_dataclass(selector) and not isinstance(selector, type):
         return asdict(selector)
     return selector
-
-
-def _looks_numeric(text: str) -> bool:
-    """Tell whether an argument is meant as a number of seconds."""
-    return text.strip().lstrip("-+").replace(".", "", 1).isdigit()
