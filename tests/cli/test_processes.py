@@ -357,3 +357,19 @@ def test_tables_are_readable_at_80_columns(
     for action in realistic_org():
         assert any(str(action["name"]) in line for line in lines), text
         assert any(str(action["id"]) in line for line in lines), text
+
+
+@pytest.mark.parametrize("answer", ["maybe", "yess", "0"])
+def test_an_answer_other_than_yes_cancels(
+    emulator: RunningEmulator, process_env: dict[str, str], answer: str
+) -> None:
+    """Only y or yes says yes: any other answer cancels at once, nothing sent."""
+    before = emulator.state.stored_actions()
+
+    code, stderr = run_with_terminal(["set", "20", "--all"], answer, process_env)
+
+    assert code == 1
+    # The answer is echoed on the terminal, not on stderr, so the line goes on.
+    assert stderr.endswith("[y/N]: error: cancelled: nothing was changed\n")
+    assert emulator.state.stored_actions() == before
+    assert patches(emulator.state.request_log()) == []

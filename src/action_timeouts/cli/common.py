@@ -362,5 +362,23 @@ def confirm_or_refuse(question: str, assume_yes: bool) -> None:
             "to confirm without a terminal"
         )
         raise ActionTimeoutsError(message)
-    if not click.confirm(question, default=False, err=True):
+    if not answered_yes(f"{question} [y/N]: "):
         raise ActionTimeoutsError("cancelled: nothing was changed")
+
+
+def answered_yes(prompt: str) -> bool:
+    """Ask on stderr and read one line of the terminal: only y or yes says yes.
+
+    Ctrl-C and end-of-file become click's Abort, the interrupt kept as its
+    context. The line is read with `readline`, not `input()`: `input()` discards
+    an exception raised while it flushes its prompt, so a Ctrl-C arriving then
+    would be lost and the question would wait for an answer forever.
+    """
+    try:
+        click.echo(prompt, nl=False, err=True)
+        line = sys.stdin.readline()
+    except KeyboardInterrupt as interrupt:
+        raise click.Abort() from interrupt
+    if not line:  # end of file: Ctrl-D on an empty line
+        raise click.Abort()
+    return line.strip().lower() in ("y", "yes")
