@@ -418,7 +418,8 @@ def build_plan(
     items.extend(missing_items(absent, listed, target, rule=None))
     mode: Literal["set", "unset"] = "unset" if target is None else "set"
     plan = Plan(items, len(listed), total, target, mode, selector.summary())
-    logger.info("planned %s", plan.counts())
+    counts = ", ".join(f"{count} {word}" for word, count in plan.counts().items())
+    logger.info("planned over %d listed actions: %s", len(listed), counts)
     return plan
 
 
