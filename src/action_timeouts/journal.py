@@ -518,23 +518,42 @@ class Journal:
             return run_id, lock
         raise ConfigurationError(f"no unused run id left for {stamp} in {self.path}")
 
-    def record_plan(self, run_id: str, plan_items: Iterable[PlanItem]) -> None:
+    def record_plan(
+        self,
+        run_id: str,
+        plan_items: Iterable[PlanItem],
+        listed: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
         """Record every item of a plan as planned, unchanged or skipped.
 
         Record an item again only before its intent: recording a plan resets the
         state of the items it names (an action planned before it was read is
-        recorded again with what the read found).
+        recorded again with what the read found). `listed` holds the actions as
+        listed, by id: a skipped item whose stored timeout is invalid keeps its
+        document as `before`, the one place the value survives as it was sent.
         """
-        rows = [self._plan_row(run_id, item) for item in plan_items]
+        listed = listed or {}
+        rows = [
+            self._plan_row(run_id, item, listed.get(item.action_id))
+            for item in plan_items
+        ]
         with self._writing(run_id), self._transaction():
             self._connection.executemany(UPSERT_ITEM, rows)
         noun = "item" if len(rows) == 1 else "items"
         logger.debug("run %s: recorded %d planned %s", run_id, len(rows), noun)
 
-    def _plan_row(self, run_id: str, item: PlanItem) -> dict[str, Any]:
+    def _plan_row(
+        self, run_id: str, item: PlanItem, document: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
         """Turn a plan item into the parameters of an item upsert."""
-        # A skipped item's invalid stored timeout lives in its reason alone: SQLite
-        # would turn "30" or true into a number.
+        # An invalid stored timeout is kept in the before document, not in
+        # old_timeout: SQLite would turn "30" or true into a number.
+        invalid = item.old is not None and not is_whole_seconds(item.old)
+        before = (
+            json.dumps(dict(document), ensure_ascii=False)
+            if invalid and document is not None
+            else None
+        )
         return self._row(
             run_id,
             item.action_id,
@@ -545,6 +564,7 @@ class Journal:
             old_timeout=item.old if is_whole_seconds(item.old) else None,
             new_timeout=item.new,
             reason=item.reason,
+            before=before,
             before_version=item.version,
             set_timeouts=True,
         )

@@ -9,7 +9,8 @@ Selection rules, shared by command-line selectors and policy rules:
   (`--category A --category B` takes actions in A or B).
 - Names match shell-style patterns (`*`, `?`, `[...]`) against the whole name,
   ignoring case. Categories match exactly, case included. Integrations match by
-  id, or by name when the caller supplies an id-to-name mapping (ignoring case).
+  id, or by name when the caller supplies an id-to-name mapping, both compared
+  as `integrations.name_key` writes them (NFC, stripped, any case).
 - `below=N` takes actions whose effective timeout (unset counts as 60 s) is under
   N, and never lowers one: an action already above the new value is skipped.
 - Setting 60 on an unset action, or unsetting an explicit 60, is a change: the
@@ -45,6 +46,7 @@ from action_timeouts.actions import (
     validate_timeout,
 )
 from action_timeouts.errors import UsageError
+from action_timeouts.integrations import name_key
 
 __all__ = [
     "ACTION_ID_PATTERN",
@@ -60,6 +62,7 @@ __all__ = [
     "build_plan",
     "decide",
     "drift",
+    "has_invalid_old",
     "is_whole_seconds",
     "missing_items",
     "name_matches",
@@ -249,7 +252,7 @@ class Matcher:
         self.ids = frozenset(selector.ids)
         self.globs = tuple(_compile_glob(glob) for glob in selector.name_globs)
         self.categories = frozenset(selector.categories)
-        self.integrations = frozenset(item.casefold() for item in selector.integrations)
+        self.integrations = frozenset(name_key(item) for item in selector.integrations)
         self.integration_names = dict(integration_names or {})
 
     def mismatch(self, action: Mapping[str, Any]) -> str | None:
@@ -280,7 +283,7 @@ class Matcher:
     def _integration(self, action: Mapping[str, Any]) -> str | None:
         integration_id = str(action.get("integrationId") or "")
         name = self.integration_names.get(integration_id, "")
-        candidates = {integration_id.casefold(), name.casefold()} - {""}
+        candidates = {name_key(integration_id), name_key(name)} - {""}
         if not self.integrations or candidates & self.integrations:
             return None
         return "integration does not match"
@@ -517,5 +520,23 @@ def missing_items(
 
 
 def drift(plan: Plan) -> list[PlanItem]:
-    """Return the items whose timeout differs from what the plan asks for."""
-    return plan.to_change
+    """Return the items whose timeout differs from what the plan asks for.
+
+    An item skipped because its stored timeout is invalid differs too: whatever
+    its value means, it is not the timeout asked for, and it is never changed.
+    An action that takes no timeout at all (custom auth, built-in) never differs.
+    """
+    kinds = set(SKIP_REASONS.values())
+    return [
+        item
+        for item in plan.items
+        if item.status == "change"
+        or (
+            item.status == "skip" and item.reason not in kinds and has_invalid_old(item)
+        )
+    ]
+
+
+def has_invalid_old(item: PlanItem) -> bool:
+    """Tell whether an item holds a stored timeout that is neither unset nor valid."""
+    return item.old is not None and not is_whole_seconds(item.old)

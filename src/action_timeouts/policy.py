@@ -9,7 +9,7 @@ rule selects; without it such actions are left alone.
     [[rule]]
     name = ["Salesforce*", "SF *"]    # a string or a list of strings
     category = "Web Services Data Actions"
-    integration = "Acme REST"         # integration id or name
+    integration = "Acme REST"         # integration id or name (any case)
     secure = true
     ids = ["..."]
     below = 45                        # only actions whose effective timeout < 45 s
@@ -25,13 +25,14 @@ from __future__ import annotations
 import logging
 import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from action_timeouts.actions import TIMEOUT_MAX, TIMEOUT_MIN
 from action_timeouts.errors import UsageError
+from action_timeouts.integrations import name_key
 from action_timeouts.plan import (
     Matcher,
     Plan,
@@ -238,22 +239,27 @@ def _covers(wide: Selector, narrow: Selector) -> bool:
     """
     narrow_below = TIMEOUT_MAX + 1 if narrow.below is None else narrow.below
     return (
-        _values_cover(wide.ids, narrow.ids, fold=False)
-        and _values_cover(wide.name_globs, narrow.name_globs, fold=True)
-        and _values_cover(wide.categories, narrow.categories, fold=False)
-        and _values_cover(wide.integrations, narrow.integrations, fold=True)
+        _values_cover(wide.ids, narrow.ids, key=str)
+        and _values_cover(wide.name_globs, narrow.name_globs, key=str.casefold)
+        and _values_cover(wide.categories, narrow.categories, key=str)
+        and _values_cover(wide.integrations, narrow.integrations, key=name_key)
         and wide.secure in (None, narrow.secure)
         and (wide.below is None or narrow_below <= wide.below)
         and (not wide.only_unset or narrow.only_unset)
     )
 
 
-def _values_cover(wide: Sequence[str], narrow: Sequence[str], *, fold: bool) -> bool:
-    """Tell whether alternatives `wide` accept everything alternatives `narrow` do."""
+def _values_cover(
+    wide: Sequence[str], narrow: Sequence[str], *, key: Callable[[str], str]
+) -> bool:
+    """Tell whether alternatives `wide` accept everything alternatives `narrow` do.
+
+    Values are compared as `key` writes them, as the selection compares them.
+    """
     if not wide:
         return True
-    wide_set = {value.casefold() if fold else value for value in wide}
-    narrow_set = {value.casefold() if fold else value for value in narrow}
+    wide_set = {key(value) for value in wide}
+    narrow_set = {key(value) for value in narrow}
     return bool(narrow_set) and narrow_set <= wide_set
 
 

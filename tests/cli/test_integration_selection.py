@@ -176,34 +176,98 @@ def test_a_name_no_integration_has_says_how_values_were_compared(
 
 
 @pytest.mark.usefixtures("without_permission")
-def test_without_the_permission_ids_still_match_after_one_warning(
+def test_without_the_permission_ids_still_match_without_a_warning(
     named: RunningEmulator,
 ) -> None:
-    """A client that may not list integrations is warned once, naming the permission,
-    and its integration ids still select their actions."""
+    """A client that may not list integrations may still select by integration id:
+    every value is an id of a listed action, so the run goes on, unwarned."""
     result = invoke("set", "25", "--integration", "int-web", "--dry-run", "-o", "json")
 
     assert planned(result) == {"weather-get": "change"}
-    (warning,) = warnings(result)
-    assert PERMISSION in warning
-    assert "ids only" in warning
+    assert warnings(result) == []
     assert [entry["status"] for entry in integration_requests(named)] == [403]
 
 
 @pytest.mark.usefixtures("without_permission")
-def test_without_the_permission_a_name_selects_nothing_and_says_why(
+def test_without_the_permission_a_name_stops_before_anything_is_sent(
     named: RunningEmulator,
 ) -> None:
-    """A name given by a client that may not list integrations selects nothing; the
-    hint says that names need the permission, and nothing is changed."""
+    """A name given by a client that may not list integrations stops the run with
+    exit 5 and one line naming the value, the permission and the id alternative."""
     result = invoke("set", "25", "--integration", "Zendesk Support", "--yes")
 
-    assert result.exit_code == 0, result.stderr
-    first, second = warnings(result)
-    assert PERMISSION in first
-    assert second.startswith("warning: nothing selected: no action has integration id")
-    assert f"needs the OAuth client to hold {PERMISSION}" in second
+    assert result.exit_code == 5, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: integration value 'Zendesk Support' is not the id")
+    assert PERMISSION in line
+    assert "integration_id" in line
     assert patches(named.state.request_log()) == []
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "exit_code"),
+    [
+        pytest.param(403, "not.authorized", 5, id="other-403"),
+        pytest.param(404, "not.found", 11, id="404"),
+    ],
+)
+def test_another_failure_of_the_integrations_list_is_an_error(
+    named: RunningEmulator, status: int, code: str, exit_code: int
+) -> None:
+    """Only a missing permission lets ids match without names: any other refusal of
+    the integrations list, or a 404 it should never give, stops the run."""
+    body = json.dumps({"status": status, "code": code, "message": "no"})
+    named.state.inject_raw_response(
+        1,
+        status,
+        body,
+        content_type="application/json",
+        methods=["GET"],
+        path_prefix=INTEGRATIONS_PATH,
+    )
+
+    result = invoke("set", "25", "--integration", "int-web", "--yes")
+
+    assert result.exit_code == exit_code, result.stderr
+    if status == 404:
+        assert "the integrations list" in result.stderr
+    assert patches(named.state.request_log()) == []
+
+
+def test_a_value_matching_two_integrations_is_warned_about_even_quietly(
+    named: RunningEmulator,
+) -> None:
+    """A value that is one integration's id and another's name selects the actions
+    of both, and a warning that -q does not hide names each of them."""
+    named.state.load_integrations(
+        [*SMALL_ORG_INTEGRATIONS[:3], {"id": "int-function", "name": "int-web"}]
+    )
+
+    result = invoke(
+        "-q", "set", "25", "--integration", "int-web", "--dry-run", "-o", "json"
+    )
+
+    assert planned(result) == {"weather-get": "change", "function-1": "skip"}
+    (warning,) = warnings(result)
+    assert "integration 'int-web' matches 2 integrations" in warning
+    assert "int-web ('Weather Web Services')" in warning
+    assert "int-function ('int-web')" in warning
+
+
+def test_names_are_compared_in_normal_form_without_surrounding_space(
+    named: RunningEmulator,
+) -> None:
+    """An integration name stored decomposed and with a trailing space is matched
+    by the same name typed composed, in another case."""
+    decomposed = "Mu\u0308ller "
+    named.state.load_integrations(
+        [*SMALL_ORG_INTEGRATIONS[:2], {"id": "int-web", "name": decomposed}]
+    )
+
+    result = invoke("set", "25", "--integration", "müller", "--dry-run", "-o", "json")
+
+    assert planned(result) == {"weather-get": "change"}
+    assert warnings(result) == []
 
 
 # ---------------------------------------------------------------------- policy
@@ -255,23 +319,72 @@ def test_a_policy_without_integration_rules_reads_no_integrations(
 
 
 @pytest.mark.usefixtures("without_permission")
-def test_a_policy_without_the_permission_matches_ids_and_warns(
+def test_a_policy_without_the_permission_matches_ids_unwarned(
     named: RunningEmulator, tmp_path: Path
 ) -> None:
-    """Without the permission a policy's integration ids still match, one warning
-    names the permission, and a rule naming an integration by name decides no
-    action, saying names need the permission."""
-    policy = write_policy(
-        tmp_path,
-        '[[rule]]\nintegration = "int-web"\ntimeout = 45\n\n'
-        '[[rule]]\nintegration = "Zendesk Support"\ntimeout = 40\n',
-    )
+    """Without the permission a policy whose integrations are all ids of listed
+    actions is planned by id, with no warning."""
+    policy = write_policy(tmp_path, '[[rule]]\nintegration = "INT-WEB"\ntimeout = 45\n')
 
     result = invoke("plan", "-f", str(policy), "-o", "json")
 
     assert planned(result) == {"weather-get": "change"}
-    first, second = warnings(result)
-    assert PERMISSION in first
-    assert "ids only" in first
-    assert second.startswith("warning: rule 2 of")
-    assert PERMISSION in second
+    assert warnings(result) == []
+
+
+@pytest.mark.parametrize(
+    ("quiet", "command", "extra"),
+    [
+        pytest.param([], "apply", ["--yes"], id="apply"),
+        pytest.param([], "check", [], id="check"),
+        pytest.param(["-q"], "check", [], id="check-quiet"),
+        pytest.param([], "plan", [], id="plan"),
+    ],
+)
+@pytest.mark.usefixtures("without_permission")
+def test_a_policy_naming_an_integration_without_the_permission_stops(
+    named: RunningEmulator,
+    tmp_path: Path,
+    quiet: list[str],
+    command: str,
+    extra: list[str],
+) -> None:
+    """A rule naming an integration by name, read by a client that cannot list
+    integrations, stops every policy command with exit 5 before anything is sent:
+    the default must not take that integration's actions instead."""
+    policy = write_policy(
+        tmp_path,
+        'default = 45\n\n[[rule]]\nintegration = "Zendesk Support"\ntimeout = 5\n',
+    )
+    before = stored_timeouts(named)
+
+    result = invoke(*quiet, command, "-f", str(policy), *extra)
+
+    assert result.exit_code == 5, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert "'Zendesk Support' (rule 1 of" in line
+    assert PERMISSION in line
+    assert stored_timeouts(named) == before
+    assert patches(named.state.request_log()) == []
+
+
+def test_a_rule_matching_two_integrations_is_warned_about(
+    named: RunningEmulator, tmp_path: Path
+) -> None:
+    """A rule whose integration is the name of two integrations takes the actions of
+    both, and a warning names the rule and each integration."""
+    named.state.load_integrations(
+        [
+            {"id": "int-zendesk", "name": "Support"},
+            {"id": "int-web", "name": "support"},
+        ]
+    )
+    policy = write_policy(tmp_path, '[[rule]]\nintegration = "Support"\ntimeout = 45\n')
+
+    result = invoke("-q", "plan", "-f", str(policy), "-o", "json")
+
+    assert planned(result) == dict.fromkeys({"weather-get", *ZENDESK_ACTIONS}, "change")
+    (warning,) = warnings(result)
+    assert "rule 1 of" in warning
+    assert "integration 'Support' matches 2 integrations" in warning
+    assert "int-zendesk ('Support'), int-web ('support')" in warning

@@ -491,8 +491,8 @@ def test_a_journal_locked_during_a_run_stops_it_in_one_line(
     holder = sqlite3.connect(journal_path, isolation_level=None)
     record_plan = Journal.record_plan
 
-    def plan_then_lock(journal: Journal, run_id: str, items: Any) -> None:
-        record_plan(journal, run_id, items)
+    def plan_then_lock(journal: Journal, run_id: str, *plan: Any) -> None:
+        record_plan(journal, run_id, *plan)
         holder.execute("BEGIN EXCLUSIVE")
 
     monkeypatch.setattr(Journal, "record_plan", plan_then_lock)

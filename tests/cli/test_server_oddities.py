@@ -8,6 +8,7 @@ PATCH, where clearing a timeout cannot work.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -165,3 +166,51 @@ def test_bulk_unset_under_a_merging_platform_stops_at_the_first_patch(
     assert stored_timeouts(emulator) == before
     run_id = last_run_id()
     assert journal_states(journal_path, run_id) == {"failed": 1, "planned": 5}
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        pytest.param(f'[[rule]]\ncategory = "{ODD}"\ntimeout = 7\n', id="rule"),
+        pytest.param("default = 7\n", id="default"),
+    ],
+)
+def test_check_counts_an_invalid_stored_timeout_as_drift(
+    odd_org: RunningEmulator, tmp_path: Path, policy: str
+) -> None:
+    """`check` exits 2 when a rule or the default decides the timeout of an action
+    holding an invalid one, and lists each such action with its reason."""
+    path = tmp_path / "odd.toml"
+    path.write_text(policy, encoding="utf-8")
+
+    result = invoke("check", "-f", str(path), "-o", "json")
+
+    assert result.exit_code == 2, result.stderr
+    drifted = {item["id"]: item for item in json.loads(result.stdout)["items"]}
+    for action_id, value in INVALID_STORED.items():
+        assert drifted[action_id]["reason"] == reason(value)
+    assert "odd-fine" not in drifted
+    assert "with an invalid stored timeout" in result.stderr
+
+
+def test_history_shows_an_invalid_stored_timeout_as_the_run_did(
+    odd_org: RunningEmulator,
+) -> None:
+    """`history RUN` gives a skipped action's invalid stored timeout as the run
+    printed it: the value itself in JSON, marked invalid in a table, never unset."""
+    run = invoke("set", "20", "--category", ODD, "--yes")
+    assert run.exit_code == 0, run.stderr
+    run_id = last_run_id()
+
+    as_json = invoke("history", run_id, "-o", "json")
+    table = invoke("history", run_id)
+
+    assert (as_json.exit_code, table.exit_code) == (0, 0), as_json.stderr
+    rows = {row["id"]: row["old"] for row in json.loads(as_json.stdout)["items"]}
+    assert rows == {**INVALID_STORED, "odd-fine": 7}
+    for action_id, value in INVALID_STORED.items():
+        (line,) = [
+            line for line in table.stdout.splitlines() if f" {action_id} " in line
+        ]
+        assert f"invalid ({json.dumps(value)})" in line
+        assert "unset" not in line

@@ -15,6 +15,8 @@ from action_timeouts.integrations import (
     INTEGRATION_VIEW_PERMISSION,
     INTEGRATIONS_PATH,
     integration_names,
+    matching_integrations,
+    name_key,
 )
 
 from .emulated import RewrittenAnswers, make_client, requests
@@ -125,3 +127,44 @@ def test_a_client_without_the_permission_is_refused(emu: RunningEmulator) -> Non
 
     assert INTEGRATION_VIEW_PERMISSION in str(caught.value)
     assert caught.value.exit_code == 5
+
+
+@pytest.mark.parametrize(
+    ("stored", "typed"),
+    [
+        pytest.param("Mu\u0308ller ", "müller", id="decomposed-trailing-space"),
+        pytest.param("  STRASSE", "straße", id="casefold"),
+        pytest.param("Müller", "MU\u0308LLER", id="typed-decomposed"),
+    ],
+)
+def test_names_compare_in_normal_form_stripped_and_casefolded(
+    stored: str, typed: str
+) -> None:
+    """Two spellings of one name give the same comparison key."""
+    assert name_key(stored) == name_key(typed)
+
+
+def test_a_value_may_match_several_integrations() -> None:
+    """A value matching one integration's id and another's name matches both, and a
+    blank value matches none."""
+    names = {"int-a": "Acme", "int-b": "int-a", "int-c": "Other"}
+
+    assert matching_integrations("INT-A", names) == ["int-a", "int-b"]
+    assert matching_integrations("  ", names, ["int-x"]) == []
+    assert matching_integrations("int-x", names, ["int-x"]) == ["int-x"]
+
+
+def test_a_404_of_the_list_is_an_answer_the_api_does_not_promise(
+    emu: RunningEmulator,
+) -> None:
+    """The integrations list answering 404 raises BadResponseError naming the list,
+    not a missing action."""
+    body = json.dumps({"status": 404, "code": "not.found", "message": "gone"})
+    emu.state.inject_raw_response(
+        1, 404, body, content_type="application/json", path_prefix=INTEGRATIONS_PATH
+    )
+
+    with make_client(emu) as client, pytest.raises(BadResponseError) as raised:
+        integration_names(client)
+
+    assert "the integrations list" in str(raised.value)

@@ -347,3 +347,18 @@ def test_policy_integration_names_resolve(org: list[dict[str, Any]]) -> None:
     plan = plan_for_policy(org, policy, integration_names={INTEGRATION: "Acme REST"})
 
     assert len(plan.items) == len(org)
+
+
+def test_drift_includes_an_invalid_stored_timeout_under_a_rule() -> None:
+    """An action whose stored timeout is invalid differs from any rule: it is in the
+    drift, skipped with its reason; a custom-auth action never is."""
+    odd = action("odd-1", "Odd")
+    odd["config"]["timeoutSeconds"] = "30"
+    custom = action("customAuth_-_x", "Custom auth")
+    custom["config"]["timeoutSeconds"] = 90
+    policy = parse_policy('[[rule]]\nname = "*"\ntimeout = 30\n')
+
+    plan = plan_for_policy([odd, custom, action("ok-1", "Fine", timeout=30)], policy)
+
+    (item,) = drift(plan)
+    assert (item.action_id, item.status, item.old) == ("odd-1", "skip", "30")

@@ -225,29 +225,104 @@ def complete_listing(api: ActionsApi, filters: Mapping[str, Any]) -> Listing:
     return listing
 
 
-def integration_names_for(client: Transport, *, wanted: bool) -> dict[str, str] | None:
+def integration_names_for(
+    client: Transport, values: Mapping[str, Sequence[str]]
+) -> dict[str, str] | None:
     """Read each integration's name by id when a selection names integrations.
 
-    Nothing is read unless `wanted`. A client without the permission to list
-    integrations is warned once and gets None, so values match integration ids
-    only and the run goes on.
+    `values` holds the selection's integration values by where they were given
+    (`--integration`, a policy rule); nothing is read when there are none. A client
+    that lacks the permission to list integrations gets None: `check_integrations`
+    then requires every value to be an id. Any other failure of the list is raised.
     """
-    if not wanted:
-        return None
     from action_timeouts.integrations import (
-        INTEGRATION_VIEW_PERMISSION,
         integration_names,
+        lacks_view_permission,
     )
 
+    if not any(values.values()):
+        return None
     try:
         return integration_names(client)
-    except PermissionDeniedError:
-        say(
-            f"warning: the OAuth client lacks {INTEGRATION_VIEW_PERMISSION}, so "
-            "integration names cannot be read: integration values are matched as "
-            "integration ids only"
-        )
+    except PermissionDeniedError as error:
+        if not lacks_view_permission(error):
+            raise
         return None
+
+
+def check_integrations(
+    values: Mapping[str, Sequence[str]],
+    names: Mapping[str, str] | None,
+    actions: Sequence[Mapping[str, Any]],
+) -> None:
+    """Check a selection's integration values against the listed actions.
+
+    Without names (they could not be read) every value must be the integration id
+    of one of `actions`, else PermissionDeniedError names the others before
+    anything is changed. With names, a value that matches more than one
+    integration is warned about, even with -q: it widens the change.
+    """
+    if not any(values.values()):
+        return
+    if names is None:
+        require_integration_ids(values, actions)
+    else:
+        warn_ambiguous_integrations(values, names, actions)
+
+
+def require_integration_ids(
+    values: Mapping[str, Sequence[str]],
+    actions: Sequence[Mapping[str, Any]],
+) -> None:
+    """Raise PermissionDeniedError unless every value is a listed integration id."""
+    from action_timeouts.integrations import INTEGRATION_VIEW_PERMISSION, name_key
+
+    ids = {name_key(str(action.get("integrationId") or "")) for action in actions}
+    unmatched = [
+        f"'{value}'" if not where else f"'{value}' ({where})"
+        for where, given in values.items()
+        for value in given
+        if name_key(value) not in ids
+    ]
+    if not unmatched:
+        return
+    noun, verb = ("value", "is") if len(unmatched) == 1 else ("values", "are")
+    message = (
+        f"integration {noun} {', '.join(unmatched)} {verb} not the id of any listed "
+        "action's integration, and matching names needs the OAuth client to hold "
+        f"{INTEGRATION_VIEW_PERMISSION}; grant it, or give the integration id "
+        "(`action-timeouts list` shows integration_id); nothing was changed"
+    )
+    raise PermissionDeniedError(message, status=403)
+
+
+def warn_ambiguous_integrations(
+    values: Mapping[str, Sequence[str]],
+    names: Mapping[str, str],
+    actions: Sequence[Mapping[str, Any]],
+) -> None:
+    """Warn, even with -q, of each value matching more than one integration."""
+    from action_timeouts.cli.common import printable
+    from action_timeouts.integrations import matching_integrations
+
+    ids = [str(action.get("integrationId") or "") for action in actions]
+    for where, given in values.items():
+        for value in given:
+            matched = matching_integrations(value, names, ids)
+            if len(matched) < 2:
+                continue
+            listed = ", ".join(
+                f"{integration_id} ('{names[integration_id]}')"
+                if integration_id in names
+                else integration_id
+                for integration_id in matched
+            )
+            prefix = f"{where}: " if where else ""
+            line = (
+                f"warning: {prefix}integration '{value}' matches {len(matched)} "
+                f"integrations, so the actions of all of them are selected: {listed}"
+            )
+            click.echo(printable(line), err=True)
 
 
 def list_row(action: Mapping[str, Any]) -> dict[str, Any]:

@@ -152,11 +152,24 @@ def item_row(item: JournalItem) -> dict[str, Any]:
         "name": item.name,
         "category": item.category or before.get("category"),
         "integration_id": item.integration_id or before.get("integrationId"),
-        "old": item.old_timeout,
+        "old": journaled_old(item),
         "new": item.new_timeout,
         "outcome": ITEM_OUTCOMES.get(item.state, item.state),
         "reason": item.reason or ITEM_NOTES.get(item.state),
     }
+
+
+def journaled_old(item: JournalItem) -> object:
+    """Return an item's timeout before the run, as the run showed it.
+
+    A skipped item's invalid stored timeout (`"30"`, `true`) is read from its
+    journaled document, since the timeout column holds whole seconds only.
+    """
+    from action_timeouts.actions import stored_timeout
+
+    if item.state == "skipped" and item.old_timeout is None and item.before:
+        return stored_timeout(item.before)
+    return item.old_timeout
 
 
 def item_cells(item: JournalItem) -> dict[str, Any]:

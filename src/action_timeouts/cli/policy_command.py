@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from action_timeouts.cli.actions_command import (
+    check_integrations,
     complete_listing,
     integration_names_for,
 )
@@ -118,7 +119,14 @@ def check(policy_file: str, strict: bool, output_format: str, **kwargs: Any) -> 
         emit(rows, PLAN_FIELDS, output_format, table=PLAN_TABLE, document=document)
     if drifted:
         noun = "action differs" if len(drifted) == 1 else "actions differ"
-        say(f"drift: {len(drifted)} {noun} from {policy_file}")
+        invalid = sum(1 for item in drifted if item.status == "skip")
+        also = (
+            f" ({invalid} with an invalid stored timeout, which is never written "
+            "over: fix it in Genesys Cloud)"
+            if invalid
+            else ""
+        )
+        say(f"drift: {len(drifted)} {noun} from {policy_file}{also}")
     else:
         say(f"in line with {policy_file}: {policy_plan.found} actions checked")
     if strict and unused:
@@ -139,7 +147,8 @@ class PolicyOrg:
     """The org as a policy sees it: its actions, integration names and the plan.
 
     `integration_names` is None when no rule names an integration, or when the
-    names could not be read (rules then match integration ids only).
+    names could not be read and every rule's integration is an id of a listed
+    action (rules then match integration ids only).
     """
 
     actions: Sequence[Mapping[str, Any]]
@@ -151,9 +160,13 @@ def plan_org(api: ActionsApi, policy: Policy) -> PolicyOrg:
     """Plan the policy over every action, with the integration names its rules need."""
     from action_timeouts.policy import plan_for_policy
 
-    wanted = any(rule.selector.integrations for rule in policy.rules)
-    names = integration_names_for(api.client, wanted=wanted)
+    values = {
+        f"{rule.label} of {policy.source}": rule.selector.integrations
+        for rule in policy.rules
+    }
+    names = integration_names_for(api.client, values)
     listing = complete_listing(api, {})
+    check_integrations(values, names, listing.actions)
     policy_plan = plan_for_policy(
         listing.actions, policy, total=listing.total, integration_names=names
     )

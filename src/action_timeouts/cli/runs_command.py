@@ -18,6 +18,7 @@ from action_timeouts.actions import (
     set_timeout,
 )
 from action_timeouts.cli.actions_command import (
+    check_integrations,
     complete_listing,
     integration_names_for,
 )
@@ -354,10 +355,11 @@ def run_selection(
     from action_timeouts.plan import api_filters, build_plan
 
     with open_api(connection) as (api, client):
-        wanted = bool(selector.integrations)
-        names = integration_names_for(api.client, wanted=wanted)
+        values = {"": selector.integrations}
+        names = integration_names_for(api.client, values)
         filters = api_filters(selector)
         listing = complete_listing(api, filters)
+        check_integrations(values, names, listing.actions)
         plan = build_plan(
             listing.actions,
             selector,
@@ -419,7 +421,14 @@ def execute_plan(
 
     changes = changes_from_plan(plan, listed)
     apply_planned(
-        api, client, plan, changes, options, command=command, selector=selector
+        api,
+        client,
+        plan,
+        changes,
+        options,
+        command=command,
+        selector=selector,
+        listed=listed,
     )
 
 
@@ -434,10 +443,12 @@ def apply_planned(
     selector: Any,
     undo_of: str | None = None,
     refused: Mapping[str, str] | None = None,
+    listed: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> None:
     """Show the plan; unless a dry run, confirm, journal, apply and report.
 
     `refused` names actions the plan already refuses (undo); any makes the exit 1.
+    `listed` holds the actions the plan was made from, by id, for the journal.
     """
     output_format = options["output_format"]
     if options["dry_run"]:
@@ -462,7 +473,7 @@ def apply_planned(
         lambda: journal.start_run(**facts, undo_of=undo_of, hold_as="running"),
         so_far_printer(journal, options),
     ) as run_id:
-        journal.record_plan(run_id, plan.items)
+        journal.record_plan(run_id, plan.items, listed)
         for action_id, reason in (refused or {}).items():
             journal.record_outcome(run_id, action_id, "refused", reason=reason)
         report = run_changes(api, journal, run_id, changes, options, refused=refused)
