@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from pathlib import Path
 
 import pytest
 
 from action_timeouts.actions import ACTIONS_PATH, CONFLICT_ATTEMPTS, LISTING_ATTEMPTS
 from action_timeouts.emulator.server import RunningEmulator
-from action_timeouts.emulator.state import VIEW
+from action_timeouts.emulator.state import EDIT, VIEW
 
 from .helpers import invoke, patches, timeout_of
+
+FULL = (*VIEW, *EDIT)
 
 
 def test_missing_credentials_exit_3_naming_what_to_set(
@@ -136,6 +140,32 @@ def test_run_stopped_by_permission_resumes_once_fixed(
 
     assert run["status"] == "interrupted"
     assert run["counts"]["failed"] == 0
+    assert resumed.exit_code == 0, resumed.stderr
+    for action_id in ("order-lookup", "customer-lookup", "ticket-create", "sms-send"):
+        assert timeout_of(emulator.state.stored_action(action_id)) == 20
+
+
+def test_the_printed_resume_line_carries_the_connection_options(
+    emulator: RunningEmulator, cli_environment: Path
+) -> None:
+    """A run stopped with its settings given only as options prints a resume line
+    that repeats them (the secret file's path, never the secret) and works as
+    printed."""
+    emulator.state.add_client("viewer", "viewer-secret-0123456789", VIEW)
+    (cli_environment / "my secret.txt").write_text("viewer-secret-0123456789\n")
+    options = ["--region", emulator.base_url, "--client-id", "viewer"]
+    options += ["--client-secret-file", "my secret.txt"]
+
+    stopped = invoke("set", "20", "--all", "--yes", *options)
+    emulator.state.add_client("viewer", "viewer-secret-0123456789", FULL)
+    printed = re.findall(r"`(action-timeouts resume [^`]+)`", stopped.stderr)[-1]
+    resumed = invoke(*shlex.split(printed)[1:])
+
+    assert stopped.exit_code == 5, stopped.stderr
+    assert printed.endswith(
+        f"--region {emulator.base_url} --client-id viewer "
+        "--client-secret-file 'my secret.txt'"
+    )
     assert resumed.exit_code == 0, resumed.stderr
     for action_id in ("order-lookup", "customer-lookup", "ticket-create", "sms-send"):
         assert timeout_of(emulator.state.stored_action(action_id)) == 20

@@ -28,7 +28,7 @@ from action_timeouts.cli.common import (
     print_rows,
     say,
 )
-from action_timeouts.cli.interrupts import holding, interrupts_end_run
+from action_timeouts.cli.interrupts import holding, interrupts_end_run, resume_command
 from action_timeouts.cli.output import (
     JOURNAL_OUTCOMES,
     OUTCOME_FIELDS,
@@ -103,7 +103,7 @@ def history(run_id: str | None, output_format: str) -> None:
     )
     rows = [item_row(item) for item in detail.items]
     if run.status != "running" and any(r["outcome"] in UNFINISHED for r in rows):
-        say(f"`action-timeouts resume {run.id}` finishes the run")
+        say(f"`{resume_command(run.id)}` finishes the run")
     emit_items(run.id, detail.items, output_format)
 
 
@@ -254,7 +254,7 @@ def refuse_unfinished(journal: Journal, run_id: str) -> None:
             parts.append(f"{never} {'was' if never == 1 else 'were'} never attempted")
         message = (
             f"run {run_id} did not finish: {' and '.join(parts)}; run "
-            f"`action-timeouts resume {run_id}` first, then undo it (nothing was "
+            f"`{resume_command(run_id)}` first, then undo it (nothing was "
             "changed)"
         )
         raise UnfinishedRunError(message)

@@ -35,7 +35,11 @@ from action_timeouts.cli.common import (
     output_option,
     say,
 )
-from action_timeouts.cli.interrupts import interrupts_end_run, journaled_run
+from action_timeouts.cli.interrupts import (
+    interrupts_end_run,
+    journaled_run,
+    resume_command,
+)
 from action_timeouts.cli.output import (
     MISSING,
     OUTCOME_FIELDS,
@@ -292,7 +296,7 @@ def _set_journaled(
     except TransportError:
         # The write may or may not have landed: leave the item pending for resume.
         journal.finish_run(run_id, "interrupted")
-        say(f"`action-timeouts resume {run_id}` finds out and finishes the change")
+        say(f"`{resume_command(run_id)}` finds out and finishes the change")
         raise
     except ActionTimeoutsError as error:
         journal.record_outcome(run_id, action_id, "failed", reason=str(error))
@@ -589,7 +593,7 @@ def stop_message(report: RunReport) -> str:
         fix = "check the client id, secret and region"
     return (
         f"{error}; the run stopped there and sent nothing more: {fix}, then "
-        f"`action-timeouts resume {report.run_id}`"
+        f"`{resume_command(report.run_id)}`"
     )
 
 
