@@ -111,18 +111,28 @@ def use_view_only_client(
 def test_bulk_run_without_permission_stops_at_the_first_write(
     emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch, workers: str
 ) -> None:
-    """A forbidden bulk write stops the run after one PATCH, exit 5, one error line."""
+    """A forbidden bulk write stops the run after one PATCH, exit 5: the refused
+    action is listed failed with the server's reason, the rest not attempted, and
+    the last line says what to fix."""
     use_view_only_client(emulator, monkeypatch)
 
     result = invoke("set", "20", "--all", "--yes", "--workers", workers)
 
     assert result.exit_code == 5
-    assert len(patches(emulator.state.request_log())) == 1
-    errors = [line for line in result.stderr.splitlines() if "permission" in line]
-    assert len(errors) == 1
-    assert errors[0].startswith("error: ")
-    assert "give the client integrations:action:edit, then" in errors[0]
-    assert "not attempted" not in result.stderr
+    [sent] = patches(emulator.state.request_log())
+    refused_id = sent["path"].rsplit("/", 1)[-1]
+    lines = result.stderr.splitlines()
+    assert lines[-1].startswith("error: PATCH ")
+    assert "give the client integrations:action:edit, then" in lines[-1]
+    assert (
+        "changed 0, unchanged 1, skipped 3, refused 0, failed 1, not attempted 3"
+        in (result.stderr)
+    )
+    [failed] = [line for line in lines if line.startswith("  failed ")]
+    assert failed.startswith(f"  failed {refused_id}: PATCH ")
+    assert "permission denied" in failed
+    rows = {row.split()[0]: row for row in result.stdout.splitlines()[1:] if row}
+    assert " failed " in rows[refused_id]
 
 
 @pytest.mark.usefixtures("credentials")

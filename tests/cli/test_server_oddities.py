@@ -165,3 +165,25 @@ def test_bulk_unset_under_a_merging_platform_stops_at_the_first_patch(
     assert stored_timeouts(emulator) == before
     run_id = last_run_id()
     assert journal_states(journal_path, run_id) == {"failed": 1, "planned": 5}
+
+
+def test_a_stopped_run_counts_its_actions_not_attempted_and_says_how_to_resume(
+    emulator: RunningEmulator,
+) -> None:
+    """The counts of a run stopped at its first clearing include the actions never
+    attempted, so each action counts once, and a line says how to resume them."""
+    emulator.state.set_options(patch_mode="merge")
+
+    result = invoke("set", "--unset", "--all", "--yes")
+
+    assert result.exit_code == 12, result.stderr
+    run_id = last_run_id()
+    lines = result.stderr.splitlines()
+    assert (
+        f"run {run_id}: found 8, selected 8, changed 0, unchanged 1, skipped 3, "
+        "refused 0, failed 1, not attempted 3"
+    ) in lines
+    assert lines[-2] == (
+        f"  3 not attempted: `action-timeouts resume {run_id}` finishes them"
+    )
+    assert lines[-1].startswith("error: action order-lookup kept its timeout")

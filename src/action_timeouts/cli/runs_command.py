@@ -74,6 +74,7 @@ if TYPE_CHECKING:
 
 EXIT_PENDING = 2
 MISSING_SHOWN = 5
+NOT_ATTEMPTED = "not attempted"
 
 
 def selector_options(function: Any) -> Any:
@@ -660,23 +661,25 @@ def summarise(plan: Plan, report: RunReport) -> None:
     counts = count_rows(outcome_rows(plan, report), "outcome", OUTCOMES)
     shown = ("changed", "unchanged", "skipped", "refused", "failed")
     parts = [f"{outcome} {counts[outcome]}" for outcome in shown]
-    if counts[MISSING]:
-        parts.append(f"{MISSING} {counts[MISSING]}")
+    for outcome in (NOT_ATTEMPTED, MISSING):
+        if counts[outcome]:
+            parts.append(f"{outcome} {counts[outcome]}")
     say(
         f"run {report.run_id}: found {plan.found}, selected {len(plan.selected)}, "
         + ", ".join(parts)
     )
-    for action_id, reason in sorted(report.failed.items()):
+    failed = {**report.failed, **report.refused_by_server()}
+    for action_id, reason in sorted(failed.items()):
         say(f"  failed {action_id}: {reason}")
     for action_id, reason in sorted(report.refused.items()):
         say(f"  refused {action_id}: {reason}")
+    if counts[NOT_ATTEMPTED]:
+        say(
+            f"  {counts[NOT_ATTEMPTED]} not attempted: "
+            f"`{resume_command(str(report.run_id))}` finishes them"
+        )
     if report.stopped_by is not None:
         fail(stop_message(report), report.stopped_by.exit_code)
-    if report.not_attempted:
-        say(
-            f"  {len(report.not_attempted)} not attempted: `action-timeouts resume "
-            f"{report.run_id}` finishes them"
-        )
     if not report.ok or report.refused:
         raise SystemExit(1)
 
