@@ -594,7 +594,7 @@ def stop_message(report: RunReport) -> str:
         fix = "check the client id, secret and region"
     return (
         f"{error}; the run stopped there and sent nothing more: {fix}, then "
-        f"`{resume_command(report.run_id)}`"
+        f"`{resume_command(str(report.run_id))}`"
     )
 
 
