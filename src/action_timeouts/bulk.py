@@ -88,6 +88,8 @@ class RunReport:
     not_attempted: list[str] = field(default_factory=list)
     stopped_by: ActionTimeoutsError | None = None
     """The error that stopped the run (one of `FATAL_ERRORS`), or None."""
+    stopped_at: str | None = None
+    """The action whose change met `stopped_by`."""
 
     @property
     def ok(self) -> bool:
@@ -101,7 +103,26 @@ class RunReport:
         found.update(dict.fromkeys(self.not_attempted, "not attempted"))
         found.update(dict.fromkeys(self.refused, "refused"))
         found.update(dict.fromkeys(self.failed, "failed"))
+        found.update(dict.fromkeys(self.refused_by_server(), "failed"))
         return found
+
+    def reasons(self) -> dict[str, str]:
+        """Map each action refused or failed to why, the one that stopped a run too."""
+        return {**self.refused, **self.failed, **self.refused_by_server()}
+
+    def refused_by_server(self) -> dict[str, str]:
+        """The change the server refused when an error stopped the run, and why.
+
+        It stays pending in the journal, so `resume` sends it again once the cause
+        is fixed; for people it failed. A journal that could not record is no
+        refusal of the server.
+        """
+        stopped_at, error = self.stopped_at, self.stopped_by
+        if stopped_at not in self.not_attempted or error is None:
+            return {}
+        if isinstance(error, JOURNAL_ERRORS):
+            return {}
+        return {stopped_at: str(error)}
 
 
 class Runner:
@@ -189,7 +210,8 @@ class Runner:
         """Stop the run: no change starts after this one."""
         self._stop.set()
         with self._lock:
-            self.report.stopped_by = self.report.stopped_by or error
+            if self.report.stopped_by is None:
+                self.report.stopped_by, self.report.stopped_at = error, action_id
         logger.info("run stopped at %s: %s", action_id, error)
 
     def _change(self, change: Change, *, read_back: bool) -> ChangeResult:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from pathlib import Path
 
 import pytest
 
 from action_timeouts.actions import ACTIONS_PATH, CONFLICT_ATTEMPTS, LISTING_ATTEMPTS
 from action_timeouts.emulator.server import RunningEmulator
-from action_timeouts.emulator.state import VIEW
+from action_timeouts.emulator.state import EDIT, VIEW
 
 from .helpers import invoke, patches, timeout_of
+
+FULL = (*VIEW, *EDIT)
 
 
 def test_missing_credentials_exit_3_naming_what_to_set(
@@ -107,18 +111,28 @@ def use_view_only_client(
 def test_bulk_run_without_permission_stops_at_the_first_write(
     emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch, workers: str
 ) -> None:
-    """A forbidden bulk write stops the run after one PATCH, exit 5, one error line."""
+    """A forbidden bulk write stops the run after one PATCH, exit 5: the refused
+    action is listed failed with the server's reason, the rest not attempted, and
+    the last line says what to fix."""
     use_view_only_client(emulator, monkeypatch)
 
     result = invoke("set", "20", "--all", "--yes", "--workers", workers)
 
     assert result.exit_code == 5
-    assert len(patches(emulator.state.request_log())) == 1
-    errors = [line for line in result.stderr.splitlines() if "permission" in line]
-    assert len(errors) == 1
-    assert errors[0].startswith("error: ")
-    assert "give the client integrations:action:edit, then" in errors[0]
-    assert "not attempted" not in result.stderr
+    [sent] = patches(emulator.state.request_log())
+    refused_id = sent["path"].rsplit("/", 1)[-1]
+    lines = result.stderr.splitlines()
+    assert lines[-1].startswith("error: PATCH ")
+    assert "give the client integrations:action:edit, then" in lines[-1]
+    assert (
+        "changed 0, unchanged 1, skipped 3, refused 0, failed 1, not attempted 3"
+        in (result.stderr)
+    )
+    [failed] = [line for line in lines if line.startswith("  failed ")]
+    assert failed.startswith(f"  failed {refused_id}: PATCH ")
+    assert "permission denied" in failed
+    rows = {row.split()[0]: row for row in result.stdout.splitlines()[1:] if row}
+    assert " failed " in rows[refused_id]
 
 
 @pytest.mark.usefixtures("credentials")
@@ -136,6 +150,32 @@ def test_run_stopped_by_permission_resumes_once_fixed(
 
     assert run["status"] == "interrupted"
     assert run["counts"]["failed"] == 0
+    assert resumed.exit_code == 0, resumed.stderr
+    for action_id in ("order-lookup", "customer-lookup", "ticket-create", "sms-send"):
+        assert timeout_of(emulator.state.stored_action(action_id)) == 20
+
+
+def test_the_printed_resume_line_carries_the_connection_options(
+    emulator: RunningEmulator, cli_environment: Path
+) -> None:
+    """A run stopped with its settings given only as options prints a resume line
+    that repeats them (the secret file's path, never the secret) and works as
+    printed."""
+    emulator.state.add_client("viewer", "viewer-secret-0123456789", VIEW)
+    (cli_environment / "my secret.txt").write_text("viewer-secret-0123456789\n")
+    options = ["--region", emulator.base_url, "--client-id", "viewer"]
+    options += ["--client-secret-file", "my secret.txt"]
+
+    stopped = invoke("set", "20", "--all", "--yes", *options)
+    emulator.state.add_client("viewer", "viewer-secret-0123456789", FULL)
+    printed = re.findall(r"`(action-timeouts resume [^`]+)`", stopped.stderr)[-1]
+    resumed = invoke(*shlex.split(printed)[1:])
+
+    assert stopped.exit_code == 5, stopped.stderr
+    assert printed.endswith(
+        f"--region {emulator.base_url} --client-id viewer "
+        "--client-secret-file 'my secret.txt'"
+    )
     assert resumed.exit_code == 0, resumed.stderr
     for action_id in ("order-lookup", "customer-lookup", "ticket-create", "sms-send"):
         assert timeout_of(emulator.state.stored_action(action_id)) == 20

@@ -143,6 +143,87 @@ def test_show_reveal_prints_the_url_as_stored(url_secret_action: str) -> None:
     assert shown["config"]["request"]["requestUrlTemplate"] == SECRET_URL
 
 
+WORD_SECRET_HEADERS = {
+    "X-Passphrase": "passphrase-31",
+    "X-JWT": "jwt-value-32",
+    "X-Hmac": "hmac-value-33",
+    "X-Client-Cert": "client-cert-34",
+    "xAccessToken": "camel-token-35",
+    "X-Signing-Material": "-----BEGIN PRIVATE KEY-----pem-36",
+    "X-Forwarded-Identity": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln",
+}
+WORD_KEPT_HEADERS = {
+    "X-Author": "Jane Doe",
+    "X-Design-Version": "v2",
+    "X-Idempotency-Key": "${input.id}",
+}
+WORD_SECRET_URL = (
+    "//svc:pw-41@fn.example.invalid/api/run?code=azure-fn-42&jwt=jwt-43"
+    "&pass=pass-44&api%5Fkey=encoded-45&sig=sig-46&keep=visible#access_token=frag-47"
+)
+WORD_MASKED_URL = (
+    "//****@fn.example.invalid/api/run?code=****&jwt=****"
+    "&pass=****&api%5Fkey=****&sig=****&keep=visible#access_token=****"
+)
+TEMPLATED_USERINFO_URL = (
+    "https://${credentials.user}:${credentials.pass}@partner.example.invalid/x"
+    "?apikey=${credentials.key}&q=${input.q}"
+)
+
+
+def store_action(
+    emulator: RunningEmulator, headers: dict[str, str], url: str | None = None
+) -> str:
+    """Store one web action with these headers (and URL) and return its id."""
+    action = web_action("masking", "Call Partner", headers=headers)
+    if url is not None:
+        action["config"]["request"]["requestUrlTemplate"] = url
+    emulator.state.load_actions([action])
+    return "masking"
+
+
+def shown_request(action_id: str) -> dict[str, object]:
+    """The request of `show -o json` for this action."""
+    result = invoke("show", action_id, "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    request: dict[str, object] = json.loads(result.stdout)["config"]["request"]
+    return request
+
+
+def test_show_masks_headers_by_the_words_of_their_names(
+    emulator: RunningEmulator,
+) -> None:
+    """A header is masked when a word of its name is a secret word or its value is
+    key material; a name that only contains such letters (`X-Author`) is kept."""
+    action_id = store_action(emulator, {**WORD_SECRET_HEADERS, **WORD_KEPT_HEADERS})
+
+    headers = shown_request(action_id)["headers"]
+
+    assert headers == {
+        **dict.fromkeys(WORD_SECRET_HEADERS, "****"),
+        **WORD_KEPT_HEADERS,
+    }
+
+
+def test_show_masks_url_code_fragment_and_scheme_relative_userinfo(
+    emulator: RunningEmulator,
+) -> None:
+    """`code=`, `jwt=`, `pass=`, encoded names, a `#access_token=` fragment and a
+    scheme-relative `//user:pass@` are masked in the URL."""
+    action_id = store_action(emulator, {}, WORD_SECRET_URL)
+
+    assert shown_request(action_id)["requestUrlTemplate"] == WORD_MASKED_URL
+
+
+def test_show_keeps_template_references_in_url_userinfo(
+    emulator: RunningEmulator,
+) -> None:
+    """A userinfo made of template references is no secret and is shown as is."""
+    action_id = store_action(emulator, {}, TEMPLATED_USERINFO_URL)
+
+    assert shown_request(action_id)["requestUrlTemplate"] == TEMPLATED_USERINFO_URL
+
+
 def test_show_table_lists_timeout_kind_and_templates(emulator: RunningEmulator) -> None:
     """`show` prints the timeout for people, the kind and the inlined templates."""
     result = invoke("show", "customer-lookup")

@@ -2,7 +2,8 @@
 
 Timeouts stored as something other than whole seconds 1-60 (no PATCH can write one,
 so they are loaded into the emulator directly) and a platform that merges config on
-PATCH, where clearing a timeout cannot work.
+PATCH, where clearing a timeout cannot work, or one that drops a config key it does
+not know, so a run's write lands but fails its verification.
 """
 
 from __future__ import annotations
@@ -214,3 +215,76 @@ def test_history_shows_an_invalid_stored_timeout_as_the_run_did(
         ]
         assert f"invalid ({json.dumps(value)})" in line
         assert "unset" not in line
+
+
+def test_a_stopped_run_counts_its_actions_not_attempted_and_says_how_to_resume(
+    emulator: RunningEmulator,
+) -> None:
+    """The counts of a run stopped at its first clearing include the actions never
+    attempted, so each action counts once, and a line says how to resume them."""
+    emulator.state.set_options(patch_mode="merge")
+
+    result = invoke("set", "--unset", "--all", "--yes")
+
+    assert result.exit_code == 12, result.stderr
+    run_id = last_run_id()
+    lines = result.stderr.splitlines()
+    assert (
+        f"run {run_id}: found 8, selected 8, changed 0, unchanged 1, skipped 3, "
+        "refused 0, failed 1, not attempted 3"
+    ) in lines
+    assert lines[-2] == (
+        f"  3 not attempted: `action-timeouts resume {run_id}` finishes them"
+    )
+    assert lines[-1].startswith("error: action order-lookup kept its timeout")
+
+
+@pytest.fixture
+def dropped_key_run(emulator: RunningEmulator) -> str:
+    """Run `set 20` over two actions on a server that drops an unknown config key:
+    `odd-key`'s write lands without its key, so the run records it failed."""
+    emulator.state.set_options(unknown_config_keys="drop")
+    document = web_action("odd-key", "Odd Key", timeout=5)
+    document["config"]["extraSetting"] = "kept"
+    emulator.state.load_actions([document])
+    result = invoke("set", "20", "--id", "odd-key", "--id", "order-lookup", "--yes")
+    assert result.exit_code == 1, result.stderr
+    assert "  failed odd-key: action odd-key differs after the change" in result.stderr
+    return last_run_id()
+
+
+def test_undo_lists_a_failed_action_whose_write_landed_as_not_undone(
+    emulator: RunningEmulator, dropped_key_run: str
+) -> None:
+    """Undo puts back what the run changed and lists an action the run recorded
+    failed, whose write landed, as not undone with what to do; it exits 1."""
+    result = invoke("undo", dropped_key_run, "--yes")
+
+    assert result.exit_code == 1, result.stderr
+    assert (
+        "  refused odd-key: not undone: the run recorded it failed: action odd-key "
+        "differs after the change in: config.extraSetting"
+    ) in result.stderr
+    assert (
+        "check it with `action-timeouts show odd-key` and set its timeout by hand"
+        in (result.stderr)
+    )
+    assert stored_timeouts(emulator)["odd-key"] == 20
+    assert stored_timeouts(emulator)["order-lookup"] == 5
+
+
+def test_undo_puts_back_a_failed_action_left_exactly_as_the_run_meant(
+    emulator: RunningEmulator, dropped_key_run: str
+) -> None:
+    """A failed action that is now exactly as the run meant to leave it (its key
+    back, the run's timeout) is put back like any other."""
+    emulator.state.set_options(unknown_config_keys="keep")
+    document = web_action("odd-key", "Odd Key", timeout=20)
+    document["config"]["extraSetting"] = "kept"
+    emulator.state.load_actions([document])
+
+    result = invoke("undo", dropped_key_run, "--yes")
+
+    assert result.exit_code == 0, result.stderr
+    assert stored_timeouts(emulator)["odd-key"] == 5
+    assert emulator.state.stored_action("odd-key")["config"]["extraSetting"] == "kept"

@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import unquote
 
 import click
 
@@ -40,20 +41,48 @@ LIST_COLUMNS = (
     "version",
     "secure",
 )
-# A header or URL query parameter whose name has one of these in it, any case,
-# may hold a credential: Authorization, X-Api-Key, Ocp-Apim-Subscription-Key,
-# client_secret, access_token, Set-Cookie, X-Session-Id, sig...
-SECRET_NAME = re.compile(
-    r"key|token|secret|password|passwd|pwd|auth|signature|sig\b|credential|session"
-    r"|cookie",
-    re.I,
+# A header or URL query parameter may hold a credential when one of the words of
+# its name is one of these, any case: Authorization, X-Api-Key, client_secret,
+# accessToken, Set-Cookie, X-Session-Id, X-Amz-Signature, sig...
+SECRET_WORDS = frozenset(
+    {
+        "key",
+        "apikey",
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "pwd",
+        "pass",
+        "passphrase",
+        "auth",
+        "authorization",
+        "signature",
+        "sig",
+        "credential",
+        "credentials",
+        "session",
+        "cookie",
+        "jwt",
+        "hmac",
+        "cert",
+        "private",
+    }
 )
+# Only in a URL: `code=` carries an Azure Functions key.
+SECRET_PARAMETER_WORDS = SECRET_WORDS | {"code"}
+# Words of a name: split on - _ . (and spaces), and where camelCase changes case.
+NAME_SEPARATOR = re.compile(r"[-_.\s]+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 SECRET_VALUE = re.compile(r"^\s*(bearer|basic|token)\s+\S", re.I)
+# Key material wherever it stands: a PEM block or a JSON Web Token.
+KEY_MATERIAL = re.compile(r"-----BEGIN|\beyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+", re.I)
 TEMPLATE_REFERENCE = re.compile(r"^\s*\$!?\{[^}]*\}\s*$")
-# `scheme://userinfo@` at the start of a URL; the userinfo ends before any / ? #.
-URL_USERINFO = re.compile(r"^(\s*[A-Za-z][A-Za-z0-9+.-]*://)[^/?#@]*@")
-# `name=value` after ? or & (or ;) up to the next & ; or #.
-URL_PARAMETER = re.compile(r"([?&;])([^=&;#]*)=([^&;#]*)")
+# `scheme://userinfo@` (or scheme-relative `//userinfo@`) at the start of a URL;
+# the userinfo ends before any / ? #.
+URL_USERINFO = re.compile(r"^(\s*(?:[A-Za-z][A-Za-z0-9+.-]*:)?//)([^/?#@]*)@")
+# `name=value` after ? & ; or # (a fragment such as `#access_token=`) up to the
+# next & ; or #.
+URL_PARAMETER = re.compile(r"([?&;#])([^=&;#]*)=([^&;#]*)")
 MASK = "****"
 
 
@@ -121,8 +150,9 @@ def describe_action(
 def mask_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """Return a copy of the config with credential-like values masked.
 
-    Masked are header values by name (or a `Bearer`/`Basic`/`Token` value), the
-    values of URL query parameters by name, and the URL's userinfo
+    Masked are header values by name (`secret_name`), a `Bearer`/`Basic`/`Token`
+    header value, any value holding key material (a PEM block, a JSON Web Token),
+    the values of URL query parameters by name, and the URL's userinfo
     (`https://user:pass@host`). A value that is only a template reference
     (`${credentials.key}`) is no secret and is kept. Templates are not parsed.
     """
@@ -141,25 +171,47 @@ def mask_config(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def mask_url(url: str) -> str:
     """Mask the userinfo of a URL and the values of its credential-like parameters."""
-    url = URL_USERINFO.sub(lambda match: f"{match.group(1)}{MASK}@", url)
+    url = URL_USERINFO.sub(mask_userinfo, url)
 
     def parameter(match: re.Match[str]) -> str:
         separator, name, value = match.groups()
-        if value and looks_secret(name, value, by_name_only=True):
+        if value and looks_secret(name, value, in_url=True):
             value = MASK
         return f"{separator}{name}={value}"
 
     return URL_PARAMETER.sub(parameter, url)
 
 
-def looks_secret(name: str, value: object, *, by_name_only: bool = False) -> bool:
+def mask_userinfo(match: re.Match[str]) -> str:
+    """Mask a URL's `user:password@`, keeping a part that is a template reference."""
+    start, userinfo = match.groups()
+    parts = userinfo.split(":", 1)
+    kept = [part if TEMPLATE_REFERENCE.match(part) else MASK for part in parts]
+    if all(part == MASK for part in kept):
+        kept = [MASK]
+    return f"{start}{':'.join(kept)}@"
+
+
+def secret_name(name: str, *, in_url: bool = False) -> bool:
+    """Tell whether one of the words of a header or parameter name is a secret word.
+
+    A name is percent-decoded, then split into words on `-`, `_`, `.` and
+    camelCase: `X-Api-Key`, `accessToken` and `api%5Fkey` are secret names,
+    `X-Author` is not. `code` counts in a URL only.
+    """
+    words = NAME_SEPARATOR.split(unquote(name).strip())
+    secret_words = SECRET_PARAMETER_WORDS if in_url else SECRET_WORDS
+    return any(word.casefold() in secret_words for word in words)
+
+
+def looks_secret(name: str, value: object, *, in_url: bool = False) -> bool:
     """Tell whether a header (or parameter) value may be a credential worth hiding."""
     text = str(value)
     if TEMPLATE_REFERENCE.match(text):
         return False
-    if SECRET_NAME.search(name):
+    if secret_name(name, in_url=in_url) or KEY_MATERIAL.search(text):
         return True
-    return not by_name_only and bool(SECRET_VALUE.match(text))
+    return not in_url and bool(SECRET_VALUE.match(text))
 
 
 @click.command("list")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -144,7 +145,7 @@ def end_interrupted(
         except (Exception, SystemExit):  # a reader gone, or a journal not readable
             logger.debug("could not print run %s", run_id, exc_info=True)
     click.echo(
-        f"error: interrupted; `action-timeouts resume {run_id}` finishes the run",
+        f"error: interrupted; `{resume_command(run_id)}` finishes the run",
         err=True,
     )
     for stream in (sys.stdout, sys.stderr):
@@ -155,6 +156,35 @@ def end_interrupted(
         for lock in list(_Held.locks):
             lock.release()
     os._exit(code)
+
+
+# The connection options a resume needs again, as the command was given them.
+RESUME_OPTIONS = (
+    ("region", "--region"),
+    ("client_id", "--client-id"),
+    ("profile", "--profile"),
+    ("client_secret_file", "--client-secret-file"),
+)
+
+
+def resume_command(run_id: str) -> str:
+    """Return the `action-timeouts resume RUN` line to print, ready to run.
+
+    The connection options the current command was given are added as given,
+    shell-quoted, so settings that came from the command line come again. A
+    secret is never in it: `--client-secret-file` names a file, and a secret read
+    from standard input is asked for again with `--client-secret-stdin`.
+    """
+    words = ["action-timeouts", "resume", run_id]
+    context = click.get_current_context(silent=True)
+    given = context.params if context is not None else {}
+    for name, flag in RESUME_OPTIONS:
+        value = given.get(name)
+        if isinstance(value, str):
+            words += [flag, value]
+    if given.get("client_secret_stdin"):
+        words.append("--client-secret-stdin")
+    return shlex.join(words)
 
 
 def _hold() -> None:

@@ -28,7 +28,7 @@ from action_timeouts.cli.common import (
     print_rows,
     say,
 )
-from action_timeouts.cli.interrupts import holding, interrupts_end_run
+from action_timeouts.cli.interrupts import holding, interrupts_end_run, resume_command
 from action_timeouts.cli.output import (
     JOURNAL_OUTCOMES,
     OUTCOME_FIELDS,
@@ -103,7 +103,7 @@ def history(run_id: str | None, output_format: str) -> None:
     )
     rows = [item_row(item) for item in detail.items]
     if run.status != "running" and any(r["outcome"] in UNFINISHED for r in rows):
-        say(f"`action-timeouts resume {run.id}` finishes the run")
+        say(f"`{resume_command(run.id)}` finishes the run")
     emit_items(run.id, detail.items, output_format)
 
 
@@ -194,6 +194,10 @@ def undo(run_id: str, **kwargs: Any) -> None:
     since) is shown as refused, with what differs, and left as it is; one already
     back is unchanged. The check is made again on every read while undoing. A run
     that did not finish must be resumed first.
+
+    An action the run recorded failed after its write was sent is put back only
+    when it is exactly as the run meant to leave it; otherwise it is listed as not
+    undone, for a person to check.
     """
     from action_timeouts.plan import Plan
 
@@ -202,7 +206,7 @@ def undo(run_id: str, **kwargs: Any) -> None:
     run_id = journal.resolve_run_id(run_id)
     with holding(journal.holding_run(run_id, "being undone")):
         refuse_unfinished(journal, run_id)
-        items = journal.changed_items(run_id)
+        items = journal.changed_items(run_id) + written_but_failed(journal, run_id)
         with open_api(connection) as (api, client):
             same_org_or_refuse(journal.run(run_id).run, client, "undo")
             listed = {str(a["id"]): a for a in complete_listing(api, {}).actions}
@@ -267,7 +271,7 @@ def refuse_unfinished(journal: Journal, run_id: str) -> None:
             parts.append(f"{never} {'was' if never == 1 else 'were'} never attempted")
         message = (
             f"run {run_id} did not finish: {' and '.join(parts)}; run "
-            f"`action-timeouts resume {run_id}` first, then undo it (nothing was "
+            f"`{resume_command(run_id)}` first, then undo it (nothing was "
             "changed)"
         )
         raise UnfinishedRunError(message)
@@ -294,6 +298,8 @@ def undo_plan(
         action = listed.get(item.action_id)
         expected = undo_expectation(item)
         status, reason = undo_verdict(api, item, action, expected)
+        if item.state == "failed" and status == "skip":
+            reason = failed_reason(item)
         now = stored_timeout(action) if action is not None else item.new_timeout
         plan_items.append(
             PlanItem(
@@ -320,12 +326,35 @@ def undo_plan(
     return plan_items, changes, refused
 
 
+def written_but_failed(journal: Journal, run_id: str) -> list[JournalItem]:
+    """Return the items the run recorded failed after their write was sent.
+
+    Such a write may have landed. Each has the journal's copy of the action as read
+    before the write, so undo can tell whether it is exactly as the run meant it.
+    """
+    items = journal.run(run_id).items
+    return [item for item in items if item.state == "failed" and item.before]
+
+
+def failed_reason(item: JournalItem) -> str:
+    """Why an action the run recorded failed is not undone, and what to do."""
+    return (
+        f"not undone: the run recorded it failed: {item.reason}; check it with "
+        f"`action-timeouts show {item.action_id}` and set its timeout by hand"
+    )
+
+
 def undo_expectation(item: JournalItem) -> Expectation:
-    """What an action must still be for the undo of `item` to go ahead."""
+    """What an action must still be for the undo of `item` to go ahead.
+
+    The version a failed item recorded is that of an action found not as meant, so
+    it proves nothing: the action is compared in full.
+    """
     from action_timeouts.guard import Expectation, left_by_run
 
+    version = None if item.state == "failed" else item.after_version
     return Expectation(
-        target=item.old_timeout, version=item.after_version, content=left_by_run(item)
+        target=item.old_timeout, version=version, content=left_by_run(item)
     )
 
 

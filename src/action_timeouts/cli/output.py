@@ -289,7 +289,7 @@ def outcome_rows(
     reasons = dict(refused or {})
     if report is not None:
         outcomes.update(report.outcomes())
-        reasons.update({**report.refused, **report.failed})
+        reasons.update(report.reasons())
     rows = []
     for item in plan.items:
         row = plan_row(item)

@@ -36,7 +36,11 @@ from action_timeouts.cli.common import (
     output_option,
     say,
 )
-from action_timeouts.cli.interrupts import interrupts_end_run, journaled_run
+from action_timeouts.cli.interrupts import (
+    interrupts_end_run,
+    journaled_run,
+    resume_command,
+)
 from action_timeouts.cli.output import (
     MISSING,
     OUTCOME_FIELDS,
@@ -71,6 +75,7 @@ if TYPE_CHECKING:
 
 EXIT_PENDING = 2
 MISSING_SHOWN = 5
+NOT_ATTEMPTED = "not attempted"
 
 
 def selector_options(function: Any) -> Any:
@@ -293,7 +298,7 @@ def _set_journaled(
     except TransportError:
         # The write may or may not have landed: leave the item pending for resume.
         journal.finish_run(run_id, "interrupted")
-        say(f"`action-timeouts resume {run_id}` finds out and finishes the change")
+        say(f"`{resume_command(run_id)}` finds out and finishes the change")
         raise
     except ActionTimeoutsError as error:
         journal.record_outcome(run_id, action_id, "failed", reason=str(error))
@@ -600,7 +605,7 @@ def stop_message(report: RunReport) -> str:
         fix = "check the client id, secret and region"
     return (
         f"{error}; the run stopped there and sent nothing more: {fix}, then "
-        f"`action-timeouts resume {report.run_id}`"
+        f"`{resume_command(str(report.run_id))}`"
     )
 
 
@@ -667,23 +672,25 @@ def summarise(plan: Plan, report: RunReport) -> None:
     counts = count_rows(outcome_rows(plan, report), "outcome", OUTCOMES)
     shown = ("changed", "unchanged", "skipped", "refused", "failed")
     parts = [f"{outcome} {counts[outcome]}" for outcome in shown]
-    if counts[MISSING]:
-        parts.append(f"{MISSING} {counts[MISSING]}")
+    for outcome in (NOT_ATTEMPTED, MISSING):
+        if counts[outcome]:
+            parts.append(f"{outcome} {counts[outcome]}")
     say(
         f"run {report.run_id}: found {plan.found}, selected {len(plan.selected)}, "
         + ", ".join(parts)
     )
-    for action_id, reason in sorted(report.failed.items()):
+    failed = {**report.failed, **report.refused_by_server()}
+    for action_id, reason in sorted(failed.items()):
         say(f"  failed {action_id}: {reason}")
     for action_id, reason in sorted(report.refused.items()):
         say(f"  refused {action_id}: {reason}")
+    if counts[NOT_ATTEMPTED]:
+        say(
+            f"  {counts[NOT_ATTEMPTED]} not attempted: "
+            f"`{resume_command(str(report.run_id))}` finishes them"
+        )
     if report.stopped_by is not None:
         fail(stop_message(report), report.stopped_by.exit_code)
-    if report.not_attempted:
-        say(
-            f"  {len(report.not_attempted)} not attempted: `action-timeouts resume "
-            f"{report.run_id}` finishes them"
-        )
     if not report.ok or report.refused:
         raise SystemExit(1)
 
