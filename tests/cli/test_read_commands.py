@@ -151,6 +151,9 @@ WORD_SECRET_HEADERS = {
     "xAccessToken": "camel-token-35",
     "X-Signing-Material": "-----BEGIN PRIVATE KEY-----pem-36",
     "X-Forwarded-Identity": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln",
+    "clientsecret": "glued-secret-37",
+    "X-Accesstoken": "glued-token-38",
+    "Ocp-Apim-Subscriptionkey": "glued-key-39",
 }
 WORD_KEPT_HEADERS = {
     "X-Author": "Jane Doe",

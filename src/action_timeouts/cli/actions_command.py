@@ -69,6 +69,23 @@ SECRET_WORDS = frozenset(
         "private",
     }
 )
+# Stems that mark a credential even glued into one word: clientsecret, accesstoken,
+# subscriptionkey, mypassword.
+SECRET_STEMS = (
+    "secret",
+    "password",
+    "passwd",
+    "passphrase",
+    "token",
+    "apikey",
+    "accesskey",
+    "privatekey",
+    "subscriptionkey",
+    "credential",
+    "signature",
+    "authorization",
+    "cookie",
+)
 # Only in a URL: `code=` carries an Azure Functions key.
 SECRET_PARAMETER_WORDS = SECRET_WORDS | {"code"}
 # Words of a name: split on - _ . (and spaces), and where camelCase changes case.
@@ -197,11 +214,15 @@ def secret_name(name: str, *, in_url: bool = False) -> bool:
 
     A name is percent-decoded, then split into words on `-`, `_`, `.` and
     camelCase: `X-Api-Key`, `accessToken` and `api%5Fkey` are secret names,
-    `X-Author` is not. `code` counts in a URL only.
+    `X-Author` is not. `code` counts in a URL only. A few stems count even inside
+    one word (`clientsecret`, `accesstoken`).
     """
     words = NAME_SEPARATOR.split(unquote(name).strip())
     secret_words = SECRET_PARAMETER_WORDS if in_url else SECRET_WORDS
-    return any(word.casefold() in secret_words for word in words)
+    if any(word.casefold() in secret_words for word in words):
+        return True
+    glued = "".join(words).casefold()
+    return any(stem in glued for stem in SECRET_STEMS)
 
 
 def looks_secret(name: str, value: object, *, in_url: bool = False) -> bool:
