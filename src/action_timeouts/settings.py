@@ -421,7 +421,8 @@ def _check_profile(name: str, profile: dict[str, Any], config_path: Path) -> Non
 
 
 def _check_config(config: dict[str, Any], config_path: Path) -> None:
-    """Refuse unknown top-level keys, a bad `default_profile`, profiles not tables."""
+    """Refuse unknown top-level keys, a bad `default_profile`, and any profile that
+    is not a table or has a key or value its check refuses, chosen or not."""
     unknown = sorted(set(config) - _TOP_LEVEL_KEYS)
     if unknown:
         allowed = ", ".join(sorted(_TOP_LEVEL_KEYS))
@@ -443,6 +444,7 @@ def _check_config(config: dict[str, Any], config_path: Path) -> None:
                 f"with client_id, region and so on), not {_toml_kind(profile)}"
             )
             raise ConfigurationError(message)
+        _check_profile(name, profile, config_path)
 
 
 def _toml_kind(value: object) -> str:

@@ -526,6 +526,52 @@ def test_malformed_profiles_are_errors(
         load(cwd, config_file, profile="prod")
 
 
+UNSELECTED = [
+    ('region = ["a"]\n', "[profiles.q]: region must be a string"),
+    ("unknown = 1\n", "[profiles.q]: unknown key 'unknown' (allowed: "),
+    ("client_id = 42\n", "[profiles.q]: client_id must be a string"),
+    ('client_secret = "a"\nclient_secret_file = "b"\n', "[profiles.q]: set client"),
+]
+
+
+@pytest.mark.parametrize(
+    ("profile_text", "fragment"),
+    UNSELECTED,
+    ids=["region-an-array", "unknown-key", "not-a-string", "two-secrets"],
+)
+@pytest.mark.parametrize("chosen", [None, "prod"], ids=["no-profile", "another"])
+def test_a_profile_not_chosen_is_checked_too(
+    profile_text: str,
+    fragment: str,
+    chosen: str | None,
+    cwd: Path,
+    config_file: Path,
+) -> None:
+    """Every profile's keys and value types are checked, whichever is chosen."""
+    config_file.write_text(
+        f'[profiles.prod]\nregion = "eu-west-1"\n[profiles.q]\n{profile_text}'
+    )
+
+    with pytest.raises(ConfigurationError) as raised:
+        load(cwd, config_file, profile=chosen)
+
+    assert str(raised.value).startswith(f"{config_file}, {fragment}")
+    assert "\n" not in str(raised.value)
+
+
+def test_a_bad_region_in_a_profile_not_chosen_is_left_unparsed(
+    cwd: Path, config_file: Path
+) -> None:
+    """A region is parsed only when its profile is used."""
+    config_file.write_text(
+        '[profiles.prod]\nregion = "eu-west-1"\n[profiles.q]\nregion = "eu-west-9"\n'
+    )
+
+    settings = load(cwd, config_file, profile="prod")
+
+    assert settings.endpoint == resolve_region("eu-west-1")
+
+
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
