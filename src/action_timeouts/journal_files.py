@@ -101,22 +101,26 @@ def prepare_file(path: Path) -> None:
 
 
 def restrict_side_files(path: Path) -> None:
-    """Make SQLite's companion files (WAL, shared memory) private as well."""
+    """Make SQLite's companion files (WAL, shared memory) private as well.
+
+    They are changed by path, never opened: closing a descriptor of a file SQLite
+    has open would let go of the process's locks on it.
+    """
     for side in _side_files(path):
         if os.path.lexists(side):
-            os.close(open_private(side, "journal file", create=False))
+            refuse_unsafe(side, "journal file")
+            os.chmod(side, FILE_MODE)
 
 
-def open_private(path: Path, what: str, *, create: bool = True) -> int:
+def open_private(path: Path, what: str) -> int:
     """Open a file of the journal's for reading and writing, made mode 0600.
 
     `what` names the file in the refusal: a symbolic link, or a file that belongs
     to another user, is ConfigurationError, left as it is.
     """
     refuse_unsafe(path, what)
-    flags = os.O_RDWR | NO_FOLLOW | (os.O_CREAT if create else 0)
     try:
-        descriptor = os.open(path, flags, FILE_MODE)
+        descriptor = os.open(path, os.O_CREAT | os.O_RDWR | NO_FOLLOW, FILE_MODE)
     except OSError as error:
         if error.errno == errno.ELOOP:
             message = _unsafe(path, what, "is a symbolic link")

@@ -885,8 +885,7 @@ def test_read_secret_file_refuses_more_than_one_line(
         read_secret_file(path)
 
     assert str(caught.value) == (
-        f"the secret file {path} holds more than one line; it must hold only the "
-        "secret"
+        f"the secret file {path} holds more than one line; it must hold only the secret"
     )
 
 
