@@ -96,7 +96,7 @@ def prepare_file(path: Path) -> None:
     """
     _make_private_directories(path.parent)
     for side in _side_files(path):
-        refuse_unsafe(side, "journal file")
+        _refuse_unsafe(side, "journal file")
     os.close(open_private(path, "journal file"))
 
 
@@ -108,7 +108,7 @@ def restrict_side_files(path: Path) -> None:
     """
     for side in _side_files(path):
         if os.path.lexists(side):
-            refuse_unsafe(side, "journal file")
+            _refuse_unsafe(side, "journal file")
             os.chmod(side, FILE_MODE)
 
 
@@ -118,7 +118,7 @@ def open_private(path: Path, what: str) -> int:
     `what` names the file in the refusal: a symbolic link, or a file that belongs
     to another user, is ConfigurationError, left as it is.
     """
-    refuse_unsafe(path, what)
+    _refuse_unsafe(path, what)
     try:
         descriptor = os.open(path, os.O_CREAT | os.O_RDWR | NO_FOLLOW, FILE_MODE)
     except OSError as error:
@@ -138,7 +138,7 @@ def open_private(path: Path, what: str) -> int:
     return descriptor
 
 
-def refuse_unsafe(path: Path, what: str) -> None:
+def _refuse_unsafe(path: Path, what: str) -> None:
     """Refuse an existing `path` that is a symbolic link or another user's file."""
     try:
         found = os.lstat(path)

@@ -368,9 +368,9 @@ def test_verification_catches_template_bytes_that_differ_on_read_back(
 def test_verification_catches_a_config_key_the_server_dropped(
     emu: RunningEmulator, api: ActionsApi
 ) -> None:
-    """A config key holding null, which a replacing PATCH drops, is reported lost."""
-    emu.state.set_options(unknown_config_keys="keep")
-    seed(emu, web_action(ACTION_ID, timeoutSeconds=15, retryPolicy=None))
+    """A config key the server drops from the PATCH it stores is reported lost."""
+    seed(emu, web_action(ACTION_ID, timeoutSeconds=15, retryPolicy={"max": 3}))
+    emu.state.set_options(unknown_config_keys="drop")
 
     with pytest.raises(VerificationError) as caught:
         set_timeout(api, ACTION_ID, 30)
