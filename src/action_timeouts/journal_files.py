@@ -4,11 +4,14 @@ The journal file and SQLite's companion files are mode 0600, since action
 documents can hold header values and templates. Directories created for the
 journal get mode 0700; an existing directory is left as it is, since it may be
 shared on purpose (`ACTION_TIMEOUTS_STATE_DIR`), and one open to other users is
-warned of in one line.
+warned of in one line. In such a directory another user could plant the files
+first, so a journal file, side file or run lock that is a symbolic link or belongs
+to another user is refused before anything is written to it.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shlex
@@ -16,10 +19,13 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path
 
+from action_timeouts.errors import ConfigurationError
+
 __all__ = [
     "STATE_DIR_ENV",
     "cannot_open",
     "default_journal_path",
+    "open_private",
     "prepare_file",
     "restrict_side_files",
 ]
@@ -33,6 +39,7 @@ FILE_MODE = 0o600
 DIRECTORY_MODE = 0o700
 SHARED_BITS = stat.S_IRWXG | stat.S_IRWXO  # a directory others may list or enter
 SIDE_FILES = ("-wal", "-shm")
+NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def default_journal_path(environ: Mapping[str, str] | None = None) -> Path:
@@ -82,19 +89,82 @@ def _warn_if_shared(directory: Path) -> None:
 
 
 def prepare_file(path: Path) -> None:
-    """Create the journal file private before SQLite opens it, or make it private."""
+    """Create the journal file private before SQLite opens it, or make it private.
+
+    The file and any side file SQLite left must be the current user's own and not
+    symbolic links, else ConfigurationError, with nothing written.
+    """
     _make_private_directories(path.parent)
-    descriptor = os.open(path, os.O_CREAT | os.O_RDWR, FILE_MODE)
-    os.close(descriptor)
-    os.chmod(path, FILE_MODE)
+    for side in _side_files(path):
+        _refuse_unsafe(side, "journal file")
+    os.close(open_private(path, "journal file"))
 
 
 def restrict_side_files(path: Path) -> None:
-    """Make SQLite's companion files (WAL, shared memory) private as well."""
-    for suffix in SIDE_FILES:
-        side = path.with_name(path.name + suffix)
-        if side.exists():
+    """Make SQLite's companion files (WAL, shared memory) private as well.
+
+    They are changed by path, never opened: closing a descriptor of a file SQLite
+    has open would let go of the process's locks on it.
+    """
+    for side in _side_files(path):
+        if os.path.lexists(side):
+            _refuse_unsafe(side, "journal file")
             os.chmod(side, FILE_MODE)
+
+
+def open_private(path: Path, what: str) -> int:
+    """Open a file of the journal's for reading and writing, made mode 0600.
+
+    `what` names the file in the refusal: a symbolic link, or a file that belongs
+    to another user, is ConfigurationError, left as it is.
+    """
+    _refuse_unsafe(path, what)
+    try:
+        descriptor = os.open(path, os.O_CREAT | os.O_RDWR | NO_FOLLOW, FILE_MODE)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            message = _unsafe(path, what, "is a symbolic link")
+            raise ConfigurationError(message) from None
+        raise
+    try:
+        _refuse_foreign(path, os.fstat(descriptor), what)
+        if hasattr(os, "fchmod"):
+            os.fchmod(descriptor, FILE_MODE)
+        else:
+            os.chmod(path, FILE_MODE)
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return descriptor
+
+
+def _refuse_unsafe(path: Path, what: str) -> None:
+    """Refuse an existing `path` that is a symbolic link or another user's file."""
+    try:
+        found = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(found.st_mode):
+        raise ConfigurationError(_unsafe(path, what, "is a symbolic link"))
+    _refuse_foreign(path, found, what)
+
+
+def _refuse_foreign(path: Path, found: os.stat_result, what: str) -> None:
+    getuid = getattr(os, "getuid", None)
+    if getuid is not None and found.st_uid != getuid():
+        reason = f"belongs to another user (uid {found.st_uid})"
+        raise ConfigurationError(_unsafe(path, what, reason))
+
+
+def _unsafe(path: Path, what: str, reason: str) -> str:
+    return (
+        f"the {what} {path} {reason}: remove it, or point {STATE_DIR_ENV} at a "
+        "private directory; nothing was changed"
+    )
+
+
+def _side_files(path: Path) -> list[Path]:
+    return [path.with_name(path.name + suffix) for suffix in SIDE_FILES]
 
 
 def cannot_open(path: Path, error: Exception) -> str:

@@ -8,8 +8,9 @@ The lock is `flock` on a small file beside the journal, so the kernel releases i
 however the holder ends, SIGKILL included: a killed run is never mistaken for a
 live one, and a process id reused since is never mistaken for the holder. The file
 holds the holder's pid and role for the refusal message only; it is removed when
-the lock is released (a killed holder leaves it, unlocked, for the next one). On a
-platform without `flock` (Windows) runs are not locked.
+the lock is released (a killed holder leaves it, unlocked, for the next one). A
+lock file that is a symbolic link or belongs to another user is refused
+(ConfigurationError). On a platform without `flock` (Windows) runs are not locked.
 """
 
 from __future__ import annotations
@@ -21,12 +22,11 @@ from pathlib import Path
 from typing import Self
 
 from action_timeouts.errors import InUseError
+from action_timeouts.journal_files import open_private
 
 __all__ = ["RunLock"]
 
 logger = logging.getLogger(__name__)
-
-FILE_MODE = 0o600
 
 
 class RunLock:
@@ -92,7 +92,7 @@ def _locked_descriptor(path: Path) -> int | None:
     import fcntl
 
     while True:
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        descriptor = open_private(path, "run lock file")
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

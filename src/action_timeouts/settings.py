@@ -242,15 +242,20 @@ def read_secret_stream(stream: IO[str]) -> str:
 
 
 def _clean_secret(text: str, where: str) -> str:
-    """Strip the whitespace around a secret and refuse an empty one.
+    """Strip the whitespace around a secret, and a byte order mark before it.
 
     Client secrets hold no whitespace, while files and pipes often end in a newline
-    or a blank line (an editor's, `echo`'s, a Windows `\r\n`), and sending it along
-    would fail the login as a wrong secret.
+    or a blank line (an editor's, `echo`'s, a Windows `\r\n`) and a Windows editor
+    may start a file with a byte order mark; sending either along would fail the
+    login as a wrong secret. An empty secret, or text of more than one line, is
+    refused without showing it.
     """
-    secret = text.strip()
+    secret = text.strip().removeprefix("\ufeff").strip()
     if not secret:
         message = f"{where} holds no client secret (it is empty)"
+        raise ConfigurationError(message)
+    if len(secret.splitlines()) > 1:
+        message = f"{where} holds more than one line; it must hold only the secret"
         raise ConfigurationError(message)
     return secret
 
@@ -416,7 +421,8 @@ def _check_profile(name: str, profile: dict[str, Any], config_path: Path) -> Non
 
 
 def _check_config(config: dict[str, Any], config_path: Path) -> None:
-    """Refuse unknown top-level keys, a bad `default_profile`, profiles not tables."""
+    """Refuse unknown top-level keys, a bad `default_profile`, and any profile that
+    is not a table or has a key or value its check refuses, chosen or not."""
     unknown = sorted(set(config) - _TOP_LEVEL_KEYS)
     if unknown:
         allowed = ", ".join(sorted(_TOP_LEVEL_KEYS))
@@ -438,6 +444,7 @@ def _check_config(config: dict[str, Any], config_path: Path) -> None:
                 f"with client_id, region and so on), not {_toml_kind(profile)}"
             )
             raise ConfigurationError(message)
+        _check_profile(name, profile, config_path)
 
 
 def _toml_kind(value: object) -> str:
@@ -494,6 +501,8 @@ def _apply(
     """Store one resolved field (reading a secret file, resolving the region)."""
     if isinstance(value, Path):
         value = read_secret_file(value)
+    elif name == "client_secret" and value is not None:
+        value = _clean_secret(value, source)
     if name == "region":
         settings.endpoint = _resolve(value, source, settings.client_secret)
         settings.sources["endpoint"] = source

@@ -322,6 +322,77 @@ def test_sending_back_a_read_of_null_templates_changes_only_the_timeout(
     assert after == before
 
 
+NULL_PLACES = {
+    "request": [("request",)],
+    "response": [("response",)],
+    "both": [("request",), ("response",)],
+    "headers": [("request", "headers")],
+    "maps": [("response", "translationMap"), ("response", "translationMapDefaults")],
+}
+
+
+def seed_with_nulls(
+    http: httpx.Client, action_id: str, places: list[tuple[str, ...]]
+) -> None:
+    """Load an action whose config holds null at each place (a path in config)."""
+    action = http_action(action_id, "Null Sections", timeoutSeconds=10)
+    for *parents, key in places:
+        container = action["config"]
+        for parent in parents:
+            container = container[parent]
+        container[key] = None
+    assert http.post(f"{CONTROL}/actions", json=[action]).status_code == 200
+
+
+@pytest.mark.parametrize("places", NULL_PLACES.values(), ids=NULL_PLACES.keys())
+def test_sending_back_a_read_of_null_sections_changes_only_the_timeout(
+    emu: RunningEmulator,
+    http: httpx.Client,
+    auth: dict[str, str],
+    places: list[tuple[str, ...]],
+) -> None:
+    """A config key stored as null and sent back as null stays stored as null."""
+    seed_with_nulls(http, "null-sections", places)
+    before = emu.state.stored_action("null-sections")
+    read = read_as_client(http, "null-sections", auth)
+    body = {key: read[key] for key in ("name", "category", "version", "config")}
+    body["config"]["timeoutSeconds"] = 30
+
+    response = patch(http, auth, body, f"{ACTIONS}/null-sections")
+
+    after = emu.state.stored_action("null-sections")
+    assert response.status_code == 200, response.text
+    assert (after["config"].pop("timeoutSeconds"), after.pop("version")) == (30, 2)
+    del before["config"]["timeoutSeconds"], before["version"]
+    assert after == before
+
+
+@pytest.mark.parametrize("places", NULL_PLACES.values(), ids=NULL_PLACES.keys())
+def test_replace_mode_keeps_a_stored_null_that_is_left_out(
+    emu: RunningEmulator,
+    http: httpx.Client,
+    auth: dict[str, str],
+    places: list[tuple[str, ...]],
+) -> None:
+    """A key stored as null and left out of the body stays null, as a null template."""
+    seed_with_nulls(http, "null-sections", places)
+    before = emu.state.stored_action("null-sections")
+    body = full_body(emu, "null-sections")
+    for *parents, key in places:
+        container = body["config"]
+        for parent in parents:
+            container = container[parent]
+        del container[key]
+
+    response = patch(http, auth, body, f"{ACTIONS}/null-sections")
+
+    after = emu.state.stored_action("null-sections")
+    assert response.status_code == 200, response.text
+    assert after.pop("version") == 2
+    del before["version"]
+    assert after == before
+
+
 @pytest.mark.parametrize("value", [5, True, ["a"], {"text": "a"}])
 @pytest.mark.parametrize("key", sorted(TEMPLATE_DEFAULTS))
 def test_templates_that_are_not_text_are_bad_requests(

@@ -83,6 +83,29 @@ def test_a_null_timeout_counts_as_unset(emu: RunningEmulator, api: ActionsApi) -
     assert emu.state.stored_action(ACTION_ID) == before
 
 
+@pytest.mark.parametrize(
+    "sections",
+    [["request"], ["response"], ["request", "response"]],
+    ids=["request", "response", "both"],
+)
+def test_a_null_section_stays_null_when_the_timeout_is_set(
+    emu: RunningEmulator, api: ActionsApi, sections: list[str]
+) -> None:
+    """A config section stored as null is sent back as read and stays null: the
+    change verifies, and only the timeout and the version moved."""
+    document = web_action(ACTION_ID, timeoutSeconds=15)
+    for section in sections:
+        document["config"][section] = None
+    before = seed(emu, document)
+
+    result = set_timeout(api, ACTION_ID, 30)
+
+    after = emu.state.stored_action(ACTION_ID)
+    assert (result.outcome, result.version_after) == ("changed", 2)
+    assert after["config"] == {**before["config"], "timeoutSeconds": 30}
+    assert {**after, "config": None, "version": 1} == {**before, "config": None}
+
+
 def test_dry_run_sends_no_patch(emu: RunningEmulator, api: ActionsApi) -> None:
     """A dry run reports the planned change and leaves the action untouched."""
     before = seed(emu, web_action(ACTION_ID, timeoutSeconds=15))
@@ -345,9 +368,9 @@ def test_verification_catches_template_bytes_that_differ_on_read_back(
 def test_verification_catches_a_config_key_the_server_dropped(
     emu: RunningEmulator, api: ActionsApi
 ) -> None:
-    """A config key holding null, which a replacing PATCH drops, is reported lost."""
-    emu.state.set_options(unknown_config_keys="keep")
-    seed(emu, web_action(ACTION_ID, timeoutSeconds=15, retryPolicy=None))
+    """A config key the server drops from the PATCH it stores is reported lost."""
+    seed(emu, web_action(ACTION_ID, timeoutSeconds=15, retryPolicy={"max": 3}))
+    emu.state.set_options(unknown_config_keys="drop")
 
     with pytest.raises(VerificationError) as caught:
         set_timeout(api, ACTION_ID, 30)

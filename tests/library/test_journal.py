@@ -278,6 +278,109 @@ def test_a_directory_where_the_journal_should_be_says_what_to_do(
     )
 
 
+JOURNAL_FILES = ["journal.sqlite3", "journal.sqlite3-wal", "journal.sqlite3-shm"]
+AS_ROOT = pytest.mark.skipif(
+    getattr(os, "geteuid", lambda: -1)() != 0, reason="needs root to chown"
+)
+NOBODY = 65534
+
+
+def planted(path: Path) -> Path:
+    """Plant a file of another's beside `path` and a symbolic link to it there."""
+    victim = path.with_name("victim")
+    victim.write_text("kept")
+    victim.chmod(0o644)
+    path.symlink_to(victim)
+    return victim
+
+
+def unsafe_refusal(path: Path, what: str, reason: str) -> str:
+    return (
+        f"the {what} {path} {reason}: remove it, or point ACTION_TIMEOUTS_STATE_DIR "
+        "at a private directory; nothing was changed"
+    )
+
+
+@pytest.mark.parametrize("name", JOURNAL_FILES)
+def test_a_symbolic_link_in_the_journals_place_is_refused(
+    tmp_path: Path, name: str
+) -> None:
+    """A link where the journal or a side file goes is not followed: nothing is
+    written, neither the journal nor the file the link points to."""
+    victim = planted(tmp_path / name)
+    target = tmp_path / "journal.sqlite3"
+
+    with pytest.raises(ConfigurationError) as caught:
+        Journal.open(target)
+
+    assert str(caught.value) == unsafe_refusal(
+        tmp_path / name, "journal file", "is a symbolic link"
+    )
+    assert (victim.read_text(), mode(victim)) == ("kept", 0o644)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([name, "victim"])
+
+
+def test_a_dangling_symbolic_link_creates_nothing(tmp_path: Path) -> None:
+    """A link to a file that does not exist yet is refused, not created through."""
+    target = tmp_path / "journal.sqlite3"
+    target.symlink_to(tmp_path / "elsewhere")
+
+    with pytest.raises(ConfigurationError, match="is a symbolic link: remove it"):
+        Journal.open(target)
+
+    assert not (tmp_path / "elsewhere").exists()
+
+
+@AS_ROOT
+@pytest.mark.parametrize("name", JOURNAL_FILES)
+def test_a_journal_file_of_another_user_is_refused(tmp_path: Path, name: str) -> None:
+    """A journal or side file another user made first (who could read it whatever
+    its mode) is refused and left as it is."""
+    foreign = tmp_path / name
+    foreign.touch()
+    foreign.chmod(0o644)
+    os.chown(foreign, NOBODY, NOBODY)
+
+    with pytest.raises(ConfigurationError) as caught:
+        Journal.open(tmp_path / "journal.sqlite3")
+
+    reason = f"belongs to another user (uid {NOBODY})"
+    assert str(caught.value) == unsafe_refusal(foreign, "journal file", reason)
+    assert (foreign.stat().st_size, mode(foreign)) == (0, 0o644)
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
+def test_a_symbolic_link_in_a_run_locks_place_is_refused(
+    journal: Journal, path: Path
+) -> None:
+    """A run lock file is never opened through a link."""
+    run_id = start(journal)
+    lock_file = path.with_name(f"{path.name}.{run_id}.lock")
+    victim = planted(lock_file)
+
+    with pytest.raises(ConfigurationError) as caught:
+        journal.holding_run(run_id, "being resumed").acquire()
+
+    assert str(caught.value) == unsafe_refusal(
+        lock_file, "run lock file", "is a symbolic link"
+    )
+    assert (victim.read_text(), mode(victim)) == ("kept", 0o644)
+
+
+@AS_ROOT
+def test_a_run_lock_of_another_user_is_refused(journal: Journal, path: Path) -> None:
+    """A run lock file another user made first is refused and left as it is."""
+    run_id = start(journal)
+    lock_file = path.with_name(f"{path.name}.{run_id}.lock")
+    lock_file.touch()
+    os.chown(lock_file, NOBODY, NOBODY)
+
+    with pytest.raises(ConfigurationError, match="belongs to another user"):
+        journal.holding_run(run_id, "being resumed").acquire()
+
+    assert lock_file.stat().st_size == 0
+
+
 DAMAGED_SCHEMAS = [
     pytest.param(
         ["CREATE TABLE schema_version (version INTEGER)"],

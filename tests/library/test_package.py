@@ -40,6 +40,7 @@ DELIBERATELY_PRIVATE: dict[str, set[str]] = {
         "DIRECTORY_MODE",
         "FILE_MODE",
         "FILE_NAME",
+        "NO_FOLLOW",
         "SHARED_BITS",
         "SIDE_FILES",
     },
@@ -52,7 +53,6 @@ DELIBERATELY_PRIVATE: dict[str, set[str]] = {
         "TOP_LEVEL_KEYS",
         "UNSET_WORD",
     },
-    "action_timeouts.runlock": {"FILE_MODE"},
     "action_timeouts.timeouts": {"LONGEST_QUOTED_VALUE"},
 }
 ALWAYS_PRIVATE = {"logger"}  # every module's own logger

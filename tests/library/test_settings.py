@@ -526,6 +526,52 @@ def test_malformed_profiles_are_errors(
         load(cwd, config_file, profile="prod")
 
 
+UNSELECTED = [
+    ('region = ["a"]\n', "[profiles.q]: region must be a string"),
+    ("unknown = 1\n", "[profiles.q]: unknown key 'unknown' (allowed: "),
+    ("client_id = 42\n", "[profiles.q]: client_id must be a string"),
+    ('client_secret = "a"\nclient_secret_file = "b"\n', "[profiles.q]: set client"),
+]
+
+
+@pytest.mark.parametrize(
+    ("profile_text", "fragment"),
+    UNSELECTED,
+    ids=["region-an-array", "unknown-key", "not-a-string", "two-secrets"],
+)
+@pytest.mark.parametrize("chosen", [None, "prod"], ids=["no-profile", "another"])
+def test_a_profile_not_chosen_is_checked_too(
+    profile_text: str,
+    fragment: str,
+    chosen: str | None,
+    cwd: Path,
+    config_file: Path,
+) -> None:
+    """Every profile's keys and value types are checked, whichever is chosen."""
+    config_file.write_text(
+        f'[profiles.prod]\nregion = "eu-west-1"\n[profiles.q]\n{profile_text}'
+    )
+
+    with pytest.raises(ConfigurationError) as raised:
+        load(cwd, config_file, profile=chosen)
+
+    assert str(raised.value).startswith(f"{config_file}, {fragment}")
+    assert "\n" not in str(raised.value)
+
+
+def test_a_bad_region_in_a_profile_not_chosen_is_left_unparsed(
+    cwd: Path, config_file: Path
+) -> None:
+    """A region is parsed only when its profile is used."""
+    config_file.write_text(
+        '[profiles.prod]\nregion = "eu-west-1"\n[profiles.q]\nregion = "eu-west-9"\n'
+    )
+
+    settings = load(cwd, config_file, profile="prod")
+
+    assert settings.endpoint == resolve_region("eu-west-1")
+
+
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
@@ -810,6 +856,85 @@ def test_read_secret_stream_refuses_nothing() -> None:
     """An empty standard input is an error."""
     with pytest.raises(ConfigurationError, match="standard input"):
         read_secret_stream(io.StringIO(""))
+
+
+@pytest.mark.parametrize(
+    "content", ["\ufeff" + SECRET, "\ufeff" + SECRET + "\r\n"], ids=["bom", "bom-crlf"]
+)
+def test_read_secret_file_drops_a_byte_order_mark(content: str, tmp_path: Path) -> None:
+    """A byte order mark a Windows editor put first is not part of the secret."""
+    path = tmp_path / "secret"
+    path.write_text(content, encoding="utf-8", newline="")
+
+    assert read_secret_file(path) == SECRET
+
+
+@pytest.mark.parametrize(
+    "content",
+    [f"{SECRET}\nsecond", f"# client secret\n{SECRET}\n", f"{SECRET}\r\n\r\nold\r\n"],
+    ids=["two-lines", "comment-first", "blank-between"],
+)
+def test_read_secret_file_refuses_more_than_one_line(
+    content: str, tmp_path: Path
+) -> None:
+    """A file of more than one non-empty line is refused, its content never shown."""
+    path = tmp_path / "secret"
+    path.write_text(content, newline="")
+
+    with pytest.raises(ConfigurationError) as caught:
+        read_secret_file(path)
+
+    assert str(caught.value) == (
+        f"the secret file {path} holds more than one line; it must hold only the secret"
+    )
+
+
+def test_read_secret_stream_refuses_more_than_one_line() -> None:
+    """Standard input is held to the same rule as a file."""
+    with pytest.raises(ConfigurationError, match="standard input holds more than one"):
+        read_secret_stream(io.StringIO(f"{SECRET}\nsecond\n"))
+
+
+@pytest.mark.parametrize(
+    "variable", ["GENESYSCLOUD_OAUTHCLIENT_SECRET", "GENESYS_CLIENT_SECRET"]
+)
+@pytest.mark.parametrize("where", ["environment", "dotenv"])
+def test_a_secret_variable_is_stripped_as_a_file_is(
+    cwd: Path, config_file: Path, variable: str, where: str
+) -> None:
+    """Whitespace or a byte order mark around a secret variable is dropped."""
+    value = f"\ufeff {SECRET}\t"
+    environ = {}
+    if where == "environment":
+        environ[variable] = value
+    else:
+        (cwd / ".env").write_text(f"{variable}='{value}'\n", encoding="utf-8")
+
+    assert load(cwd, config_file, environ).client_secret == SECRET
+
+
+def test_a_profile_secret_is_stripped_as_a_file_is(
+    cwd: Path, config_file: Path
+) -> None:
+    """A profile's client_secret loses the whitespace around it too."""
+    config_file.write_text(f'[profiles.p]\nclient_secret = "  {SECRET} "\n')
+
+    assert load(cwd, config_file, profile="p").client_secret == SECRET
+
+
+def test_a_secret_variable_of_two_lines_is_refused(
+    cwd: Path, config_file: Path
+) -> None:
+    """A secret variable holding two lines is refused, naming the variable only."""
+    environ = {"GENESYSCLOUD_OAUTHCLIENT_SECRET": f"{SECRET}\nsecond"}
+
+    with pytest.raises(ConfigurationError) as caught:
+        load(cwd, config_file, environ)
+
+    assert str(caught.value) == (
+        "environment GENESYSCLOUD_OAUTHCLIENT_SECRET holds more than one line; it "
+        "must hold only the secret"
+    )
 
 
 CHOSEN = (

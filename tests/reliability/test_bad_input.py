@@ -350,6 +350,14 @@ CASES = [
         files({"binary.secret": b"\xff\xfe\x00secret"}),
     ),
     Case(
+        "secret-file-two-lines",
+        set_to("10", "--client-secret-file", "two.secret"),
+        3,
+        "the secret file two.secret holds more than one line; it must hold only the "
+        "secret",
+        files({"two.secret": "first-secret-0123456789\nsecond-secret-0123456789\n"}),
+    ),
+    Case(
         "secret-file-of-profile-missing",
         set_to("10", "--profile", "prod"),
         3,
@@ -801,8 +809,9 @@ def test_whitespace_around_seconds_is_accepted(emulator: RunningEmulator) -> Non
         ("{secret}\n\n", "--client-secret-file"),
         ("  {secret}\r\n", "--client-secret-file"),
         ("\t{secret} \n\n", "--client-secret-stdin"),
+        ("\ufeff{secret}\r\n", "--client-secret-file"),
     ],
-    ids=["file-blank-line", "file-spaces-crlf", "stdin-tab-and-blank-line"],
+    ids=["file-blank-line", "file-spaces-crlf", "stdin-tab-and-blank-line", "file-bom"],
 )
 def test_whitespace_around_a_secret_is_accepted(
     content: str, option: str, arrange: Arrange

@@ -257,8 +257,16 @@ def replace_config(
     action that never had a template keeps none. Only text is a template: a stored
     null (or other non-text value) is no template, and is kept as it was when the
     body's section sends no text, so sending back what a read showed changes nothing.
+    Likewise any key stored as null other than `timeoutSeconds` (a `request` or
+    `response` of null, or a key of a section the body sends) stays null when the
+    body sends it as null or leaves it out; other top-level keys sent as null are
+    dropped.
     """
     config = {key: value for key, value in incoming.items() if value is not None}
+    _keep_nulls(config, previous, skip=("timeoutSeconds",))
+    for section_name in ("request", "response"):
+        if isinstance(config.get(section_name), dict):
+            _keep_nulls(config[section_name], _section(previous, section_name))
     defaults = (DEFAULT_REQUEST_TEMPLATE, DEFAULT_SUCCESS_TEMPLATE)
     for (section_name, template_key, _), default in zip(
         TEMPLATE_FILES.values(), defaults, strict=True
@@ -276,6 +284,16 @@ def replace_config(
         elif isinstance(section, dict):
             section.setdefault(template_key, copy.deepcopy(before[template_key]))
     return config
+
+
+def _keep_nulls(
+    target: dict[str, Any], before: object, *, skip: tuple[str, ...] = ()
+) -> None:
+    if not isinstance(before, dict):
+        return
+    for key, value in before.items():
+        if value is None and key not in skip and target.get(key) is None:
+            target[key] = None
 
 
 def merge_patch(target: object, patch: object) -> Any:
