@@ -156,13 +156,7 @@ class ActionsApi:
                 f"action {action_id} not found: check the id and that the region "
                 "and OAuth client belong to the org that holds it"
             )
-            raise NotFoundError(
-                message,
-                status=error.status,
-                code=error.code,
-                correlation_id=error.correlation_id,
-                body=error.body,
-            ) from None
+            raise error.reworded(message) from None
         return require_action(document, action_id)
 
     def list_page(

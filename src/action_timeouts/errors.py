@@ -176,6 +176,16 @@ class ApiError(ActionTimeoutsError):
         self.correlation_id = correlation_id
         self.body = body
 
+    def reworded(self, message: str, kind: type[ApiError] | None = None) -> ApiError:
+        """Return this error with another message (and kind), the facts kept."""
+        return (kind or type(self))(
+            message,
+            status=self.status,
+            code=self.code,
+            correlation_id=self.correlation_id,
+            body=self.body,
+        )
+
     def __str__(self) -> str:
         text = super().__str__()
         if self.correlation_id and self.correlation_id not in text:

@@ -30,6 +30,7 @@ from action_timeouts.paging import (
     LIST_PAGE_SIZE,
     read_every_page,
     require_page,
+    short_listing,
 )
 
 __all__ = [
@@ -71,24 +72,13 @@ def integration_names(client: Transport) -> dict[str, str]:
                 f"the integrations list ({INTEGRATIONS_PATH}) answered 404 "
                 "not found; nothing was done"
             )
-            raise BadResponseError(
-                message,
-                status=error.status,
-                code=error.code,
-                correlation_id=error.correlation_id,
-                body=error.body,
-            ) from None
+            raise error.reworded(message, BadResponseError) from None
         return require_page(page, "integrations")
 
     pages = read_every_page(read_page, require_integration, what="integrations")
     if not pages.complete:
-        count = len(pages.entities)
-        noun = "integration" if count == 1 else "integrations"
-        message = (
-            f"the integrations list returned {count} {noun} but the API reports "
-            f"{pages.total}; nothing was done, try again"
-        )
-        raise BadResponseError(message, status=200)
+        nouns = ("integration", "integrations")
+        raise short_listing(len(pages.entities), pages.total, nouns)
     names = {
         item["id"]: item["name"]
         for item in pages.entities

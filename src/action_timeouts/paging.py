@@ -28,6 +28,7 @@ __all__ = [
     "page_count",
     "read_every_page",
     "require_page",
+    "short_listing",
 ]
 
 logger = logging.getLogger(__name__)
@@ -146,6 +147,21 @@ def _read_once(read_page: PageReader, check: EntityCheck) -> tuple[Pages, bool]:
             total = next(iter(totals)) if totals else None
             return Pages(entities, total, page_number), False
         page_number += 1
+
+
+def short_listing(
+    count: int, total: object, nouns: tuple[str, str]
+) -> BadResponseError:
+    """Say that a listing returned fewer entities than the API announced.
+
+    `nouns` are the singular and plural of what was listed ("action", "actions").
+    """
+    noun = nouns[0] if count == 1 else nouns[1]
+    message = (
+        f"the {nouns[1]} list returned {count} {noun} but the API reports {total}; "
+        "nothing was done, try again"
+    )
+    return BadResponseError(message, status=200)
 
 
 def page_count(page: Mapping[str, Any]) -> int:

@@ -259,7 +259,7 @@ def test_a_listing_short_of_its_total_is_refused(
     assert result.exit_code == 11
     [line] = result.stderr.splitlines()
     assert line == (
-        "error: the listing returned 1 action but the API reports 8; nothing was "
+        "error: the actions list returned 1 action but the API reports 8; nothing was "
         "done, try again"
     )
     assert result.stdout == ""

@@ -30,7 +30,7 @@ from action_timeouts.cli.common import (
     write_text,
 )
 from action_timeouts.cli.output import emit
-from action_timeouts.errors import BadResponseError, PermissionDeniedError, UsageError
+from action_timeouts.errors import PermissionDeniedError, UsageError
 
 LIST_COLUMNS = (
     "id",
@@ -288,13 +288,9 @@ def complete_listing(api: ActionsApi, filters: Mapping[str, Any]) -> Listing:
     """List every action and fail when fewer arrive than the API's total."""
     listing = api.list_all(filters)
     if not listing.complete:
-        count = len(listing.actions)
-        noun = "action" if count == 1 else "actions"
-        message = (
-            f"the listing returned {count} {noun} but the API reports "
-            f"{listing.total}; nothing was done, try again"
-        )
-        raise BadResponseError(message, status=200)
+        from action_timeouts.paging import short_listing
+
+        raise short_listing(len(listing.actions), listing.total, ("action", "actions"))
     return listing
 
 
