@@ -45,6 +45,7 @@ from action_timeouts.regions import REGIONS, Endpoint, resolve_region
 __all__ = [
     "CONFIG_DIR_VARIABLE",
     "ENVIRONMENT_NAMES",
+    "MAX_SECRET_LENGTH",
     "PROFILE_VARIABLE",
     "Settings",
     "default_config_file",
@@ -73,6 +74,8 @@ _OPTION_NAMES = {
     "client_secret": "option --client-secret-file or --client-secret-stdin",
     "region": "option --region",
 }
+# Longest secret source read; client secrets are a few dozen characters.
+MAX_SECRET_LENGTH = 4096
 _TOP_LEVEL_KEYS = {"default_profile", "profiles"}
 _PROFILE_KEYS = {
     "client_id": "the OAuth client ID",
@@ -223,7 +226,10 @@ def read_secret_file(path: str | os.PathLike[str]) -> str:
     """Read a client secret from a file, without the whitespace around it."""
     where = f"the secret file {os.fspath(path)}"
     try:
-        text = Path(path).expanduser().read_text(encoding="utf-8")
+        with Path(path).expanduser().open("rb") as file:
+            data = file.read(MAX_SECRET_LENGTH + 1)
+        _refuse_oversized(data, where)
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         message = f"cannot read {where}: it is not UTF-8 text"
         raise ConfigurationError(message) from None
@@ -238,7 +244,23 @@ def read_secret_file(path: str | os.PathLike[str]) -> str:
 
 def read_secret_stream(stream: IO[str]) -> str:
     """Read a client secret from a text stream such as stdin, as a file is read."""
-    return _clean_secret(stream.read(), "standard input")
+    text = stream.read(MAX_SECRET_LENGTH + 1)
+    _refuse_oversized(text, "standard input")
+    return _clean_secret(text, "standard input")
+
+
+def _refuse_oversized(data: str | bytes, where: str) -> None:
+    """Refuse a secret source longer than any client secret, without reading on.
+
+    A client secret is a few dozen characters; a source past the limit (a log
+    file given by mistake, `/dev/zero`) is refused rather than read to its end.
+    """
+    if len(data) > MAX_SECRET_LENGTH:
+        message = (
+            f"{where} holds more than {MAX_SECRET_LENGTH} characters; it must hold "
+            "only the client secret"
+        )
+        raise ConfigurationError(message)
 
 
 def _clean_secret(text: str, where: str) -> str:

@@ -218,6 +218,27 @@ def test_show_masks_url_code_fragment_and_scheme_relative_userinfo(
     assert shown_request(action_id)["requestUrlTemplate"] == WORD_MASKED_URL
 
 
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://u:p@ss@h.example.invalid/x", "https://****@h.example.invalid/x"),
+        (
+            "https://h.example.invalid/x?email=a@b.example",
+            "https://h.example.invalid/x?email=a@b.example",
+        ),
+    ],
+    ids=["at-sign-in-password", "at-sign-after-the-host"],
+)
+def test_show_masks_userinfo_up_to_its_last_at_sign(
+    emulator: RunningEmulator, url: str, shown: str
+) -> None:
+    """A password holding `@` is masked whole, as URL parsers read it (the last
+    `@` before the path ends the userinfo); an `@` after the host is no userinfo."""
+    action_id = store_action(emulator, {}, url)
+
+    assert shown_request(action_id)["requestUrlTemplate"] == shown
+
+
 def test_show_keeps_template_references_in_url_userinfo(
     emulator: RunningEmulator,
 ) -> None:

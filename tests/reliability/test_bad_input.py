@@ -387,6 +387,21 @@ CASES = [
         "holds no client secret",
         stdin="   \n",
     ),
+    Case(
+        "secret-stdin-endless",
+        set_to("10", "--client-secret-stdin"),
+        3,
+        "standard input holds more than 4096 characters; it must hold only the "
+        "client secret",
+        stdin="x" * 100_000,
+    ),
+    Case(
+        "secret-file-huge",
+        set_to("10", "--client-secret-file", "huge.secret"),
+        3,
+        "the secret file huge.secret holds more than 4096 characters",
+        files({"huge.secret": "s" * 5_000_000}),
+    ),
     # -- actions that can never take a timeout: exit 7, nothing sent ----------------
     Case("custom-auth", ("set", "10", "customAuth_-_int-acme"), 7, "custom auth"),
     Case("custom-auth-unset", ("set", "--unset", "customAuth_-_x"), 7, "custom auth"),

@@ -95,8 +95,8 @@ SECRET_VALUE = re.compile(r"^\s*(bearer|basic|token)\s+\S", re.I)
 KEY_MATERIAL = re.compile(r"-----BEGIN|\beyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+", re.I)
 TEMPLATE_REFERENCE = re.compile(r"^\s*\$!?\{[^}]*\}\s*$")
 # `scheme://userinfo@` (or scheme-relative `//userinfo@`) at the start of a URL;
-# the userinfo ends before any / ? #.
-URL_USERINFO = re.compile(r"^(\s*(?:[A-Za-z][A-Za-z0-9+.-]*:)?//)([^/?#@]*)@")
+# the userinfo ends at its last @ before any / ? # (a password may hold @).
+URL_USERINFO = re.compile(r"^(\s*(?:[A-Za-z][A-Za-z0-9+.-]*:)?//)([^/?#]*)@")
 # `name=value` after ? & ; or # (a fragment such as `#access_token=`) up to the
 # next & ; or #.
 URL_PARAMETER = re.compile(r"([?&;#])([^=&;#]*)=([^&;#]*)")

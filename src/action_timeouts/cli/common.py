@@ -64,6 +64,7 @@ class Connection:
 
     def _load(self) -> Settings:
         from action_timeouts.settings import (
+            MAX_SECRET_LENGTH,
             load_settings,
             read_secret_file,
             read_secret_stream,
@@ -74,7 +75,8 @@ class Connection:
             secret = read_secret_file(self.client_secret_file)
         elif self.client_secret_stdin:
             # One line, so that a secret typed at a terminal needs no end-of-file.
-            secret = read_secret_stream(io.StringIO(sys.stdin.readline()))
+            line = sys.stdin.readline(MAX_SECRET_LENGTH + 1)
+            secret = read_secret_stream(io.StringIO(line))
         return load_settings(
             client_id=self.client_id,
             client_secret=secret,
