@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from action_timeouts.cli.interrupts import Interrupted, interrupt_behind
 from action_timeouts.emulator.server import RunningEmulator
 from action_timeouts.journal import Journal
 
@@ -277,3 +278,29 @@ def test_interrupting_resume_while_it_reads_back_ends_the_run(
     )
 
     assert_interrupted(code, stderr, number, env)
+
+
+def released_while(first: BaseException) -> RuntimeError:
+    """The RuntimeError a condition's `with` raises when `first` (an interrupt) left
+    its lock unheld, caught with `first` as its context."""
+    try:
+        try:
+            raise first
+        except BaseException:
+            raise RuntimeError("cannot release un-acquired lock") from None
+    except RuntimeError as error:
+        return error
+
+
+def test_an_error_raised_while_unwinding_an_interrupt_is_that_interrupt() -> None:
+    """The interrupt behind an error raised while it unwound is found, so the run
+    ends as interrupted (143 for SIGTERM) rather than as an unexpected error."""
+    interrupt = interrupt_behind(released_while(Interrupted(signal.SIGTERM)))
+
+    assert isinstance(interrupt, Interrupted)
+    assert interrupt.exit_code == 143
+
+
+def test_an_error_with_no_interrupt_behind_it_is_left_alone() -> None:
+    """An ordinary error has no interrupt behind it."""
+    assert interrupt_behind(released_while(ValueError("first"))) is None

@@ -171,6 +171,11 @@ def handle_errors(function: F) -> F:
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as error:
+            from action_timeouts.cli.interrupts import exit_code, interrupt_behind
+
+            behind = interrupt_behind(error)
+            if behind is not None:
+                fail("interrupted", exit_code(behind))
             logger.debug("unexpected error", exc_info=True)
             fail(
                 f"unexpected {type(error).__name__}: {error} (-vv shows details)",

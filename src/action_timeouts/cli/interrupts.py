@@ -120,6 +120,27 @@ def interrupts_end_run(
         yield
     except KeyboardInterrupt as interrupt:
         end_interrupted(journal, run_id, exit_code(interrupt), report)
+    except RuntimeError as error:
+        behind = interrupt_behind(error)
+        if behind is None:
+            raise
+        end_interrupted(journal, run_id, exit_code(behind), report)
+
+
+def interrupt_behind(error: BaseException) -> KeyboardInterrupt | None:
+    """Return the interrupt that an error was raised while unwinding, if any.
+
+    An interrupt that lands while a thread waits on a condition (the main thread
+    waiting for the workers) can leave the condition's lock unheld, and leaving
+    the `with` block then raises RuntimeError ("cannot release un-acquired lock")
+    in its place; the interrupt is still its context.
+    """
+    seen: BaseException | None = error.__context__
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return seen
+        seen = seen.__context__
+    return None
 
 
 def end_interrupted(
