@@ -147,9 +147,16 @@ def read_as_client(
 
 
 def send_back(
-    http: httpx.Client, action_id: str, headers: dict[str, str] | None = None
+    http: httpx.Client,
+    action_id: str,
+    headers: dict[str, str] | None = None,
+    *,
+    timeout: int | None = None,
 ) -> httpx.Response:
-    """PATCH an action with exactly what a careful client reads of it."""
+    """PATCH an action with exactly what a careful client reads of it, with
+    `timeout` as its timeoutSeconds when one is given."""
     action = read_as_client(http, action_id, headers)
     body = {key: action[key] for key in ("name", "category", "version", "config")}
+    if timeout is not None:
+        body["config"]["timeoutSeconds"] = timeout
     return http.patch(f"{ACTIONS}/{action_id}", json=body, headers=headers)

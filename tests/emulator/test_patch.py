@@ -16,7 +16,7 @@ from .helpers import (
     CRLF_TEMPLATE,
     NON_ASCII_TEMPLATE,
     http_action,
-    read_as_client,
+    send_back,
     switch,
 )
 
@@ -309,11 +309,8 @@ def test_sending_back_a_read_of_null_templates_changes_only_the_timeout(
         action["config"][TEMPLATE_DEFAULTS[key][0]][key] = None
     assert http.post(f"{CONTROL}/actions", json=[action]).status_code == 200
     before = emu.state.stored_action("null-templates")
-    read = read_as_client(http, "null-templates", auth)
-    body = {key: read[key] for key in ("name", "category", "version", "config")}
-    body["config"]["timeoutSeconds"] = 30
 
-    response = patch(http, auth, body, f"{ACTIONS}/null-templates")
+    response = send_back(http, "null-templates", auth, timeout=30)
 
     after = emu.state.stored_action("null-templates")
     assert response.status_code == 200, response.text
@@ -354,11 +351,8 @@ def test_sending_back_a_read_of_null_sections_changes_only_the_timeout(
     """A config key stored as null and sent back as null stays stored as null."""
     seed_with_nulls(http, "null-sections", places)
     before = emu.state.stored_action("null-sections")
-    read = read_as_client(http, "null-sections", auth)
-    body = {key: read[key] for key in ("name", "category", "version", "config")}
-    body["config"]["timeoutSeconds"] = 30
 
-    response = patch(http, auth, body, f"{ACTIONS}/null-sections")
+    response = send_back(http, "null-sections", auth, timeout=30)
 
     after = emu.state.stored_action("null-sections")
     assert response.status_code == 200, response.text
